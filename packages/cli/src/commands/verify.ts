@@ -1,3 +1,40 @@
-// mmit verify <dir>  (being written)
+// `mmit verify <dir>`: runs every golden case in a folder laid out like shared/fixtures/hf-tiny
+// (HF transformers' own numbers) through our engine, prints one line per case with its error
+// measures against the fixture README's tolerances, and exits 1 when any case fails or is out of
+// tolerance. Works for checkpoints of any size: everything is read from configs and case metadata.
+import { formatResult, verifyFolder } from '@mmit/models';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '@mmit/tensor';
 import type { Command } from 'commander';
-export function registerVerifyCommand(_program: Command): void {}
+import { z } from 'zod';
+
+const optionsSchema = z.object({
+  ep: z.enum(EXECUTION_PROVIDERS as [ExecutionProvider, ...ExecutionProvider[]]).default('cpu'),
+  only: z.array(z.string()).optional(),
+});
+
+export function registerVerifyCommand(program: Command): void {
+  program
+    .command('verify')
+    .description('check the engine against a folder of golden cases (layout of shared/fixtures/hf-tiny)')
+    .argument('<dir>', 'folder with case_*.safetensors / case_*.json and the checkpoints they name')
+    .option('--ep <provider>', `execution provider (${EXECUTION_PROVIDERS.join(', ')})`, 'cpu')
+    .option('--only <names...>', 'run only cases whose file name contains one of these')
+    .action(async (dir: string, raw: unknown) => {
+      const parsed = optionsSchema.safeParse(raw);
+      if (!parsed.success) {
+        console.error(
+          `mmit verify: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
+        process.exitCode = 2;
+        return;
+      }
+      const results = await verifyFolder(dir, {
+        ep: parsed.data.ep,
+        only: parsed.data.only,
+        onResult: (result) => console.log(formatResult(result)),
+      });
+      const failed = results.filter((r) => !r.ok);
+      console.log(`${results.length - failed.length}/${results.length} cases within tolerance`);
+      if (failed.length > 0) process.exitCode = 1;
+    });
+}
