@@ -1,1 +1,12 @@
-// @mmit/contracts
+// @mmit/contracts: zod schemas and TypeScript types for every HTTP payload and stored object,
+// the bucket's key layout, id scheme, error codes, and the OpenAPI generator.
+export * from './corpus.js';
+export * from './env.js';
+export * from './errors.js';
+export * from './ids.js';
+export * from './ingest.js';
+export * from './item.js';
+export * from './jobs.js';
+export * from './keys.js';
+export * from './openapi.js';
+export * from './pagination.js';

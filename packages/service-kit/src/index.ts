@@ -1,1 +1,17 @@
-// @mmit/service-kit
+// @mmit/service-kit: the Express 5 service factory (config from env, pino logs with request ids,
+// prom-client /metrics, /healthz + /readyz, problem+json errors, validation, bearer auth,
+// graceful shutdown) and the persistent job runner with progress over HTTP and SSE.
+export * from './auth.js';
+export * from './config.js';
+export * from './errors.js';
+export * from './health.js';
+export * from './jobs/progress.js';
+export * from './jobs/routes.js';
+export * from './jobs/runner.js';
+export * from './logging.js';
+export * from './metrics.js';
+export * from './route.js';
+export * from './service.js';
+export * from './shutdown.js';
+export * from './sse.js';
+export * from './validate.js';

@@ -1,1 +1,7 @@
-// @mmit/storage
+// @mmit/storage: the bucket (minio client) with JSON/stream get-put, write-new-then-publish,
+// listing, presigned URLs and retries; plus the embedded S3 server for one-machine use.
+export * from './bucket.js';
+export * from './config.js';
+export * from './embedded.js';
+export * from './errors.js';
+export * from './retry.js';

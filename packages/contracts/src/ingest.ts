@@ -1,0 +1,76 @@
+// Ingest payloads: the import request (what to read, in which format), the import summary a job
+// returns when done, and the response to a multipart upload.
+import { z } from 'zod';
+import { CorpusCountsSchema } from './corpus.js';
+import { RejectionCodeSchema } from './errors.js';
+import { CorpusId } from './ids.js';
+import { ItemOutcomeSchema } from './item.js';
+
+export const IMPORT_FORMATS = [
+  'folder',
+  'tar',
+  'zip',
+  'llava-json',
+  'coco',
+  'webdataset',
+  'jsonl',
+  'csv',
+] as const;
+export const ImportFormatSchema = z.enum(IMPORT_FORMATS);
+export type ImportFormat = z.infer<typeof ImportFormatSchema>;
+
+/** Where the import reads from: a path on the server (allowed roots only) or an uploaded object. */
+export const ImportSourceSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('path'), path: z.string().min(1) }),
+    z.object({ type: z.literal('upload'), key: z.string().startsWith('uploads/') }),
+  ])
+  .meta({ id: 'ImportSource' });
+export type ImportSource = z.infer<typeof ImportSourceSchema>;
+
+export const ImportOptionsSchema = z
+  .object({
+    /** Folder that relative media paths in JSON/JSONL/CSV manifests resolve against (default: the manifest's folder). */
+    mediaRoot: z.string().optional(),
+    /** Stop with `too_many_entries` past this many entries (guards against runaway archives). */
+    maxEntries: z.number().int().positive().default(1_000_000),
+    /** CSV only: the column naming the media file, and the caption columns (AudioCaps/Clotho names are detected). */
+    csv: z
+      .object({ fileColumn: z.string().optional(), captionColumns: z.array(z.string()).optional() })
+      .optional(),
+  })
+  .meta({ id: 'ImportOptions' });
+export type ImportOptions = z.infer<typeof ImportOptionsSchema>;
+
+export const ImportRequestSchema = z
+  .object({
+    format: ImportFormatSchema,
+    source: ImportSourceSchema,
+    options: ImportOptionsSchema.default(ImportOptionsSchema.parse({})),
+  })
+  .meta({ id: 'ImportRequest' });
+export type ImportRequest = z.infer<typeof ImportRequestSchema>;
+
+/** The result of an import job: what was seen, what happened to each rejected or duplicate entry. */
+export const ImportSummarySchema = z
+  .object({
+    corpusId: CorpusId,
+    format: ImportFormatSchema,
+    entries: z.number().int().nonnegative(),
+    accepted: z.number().int().nonnegative(),
+    duplicate: z.number().int().nonnegative(),
+    nearDuplicate: z.number().int().nonnegative(),
+    rejected: z.number().int().nonnegative(),
+    rejectedByReason: z.partialRecord(RejectionCodeSchema, z.number().int().nonnegative()),
+    /** Outcomes of every entry that was not plainly accepted (accepted ones are in the item records). */
+    notAccepted: z.array(ItemOutcomeSchema),
+    durationSec: z.number().nonnegative(),
+  })
+  .meta({ id: 'ImportSummary' });
+export type ImportSummary = z.infer<typeof ImportSummarySchema>;
+
+/** Response to a multipart upload of files + captions: one outcome per file, in request order, and the counts over this request only. */
+export const UploadResponseSchema = z
+  .object({ corpusId: CorpusId, outcomes: z.array(ItemOutcomeSchema), counts: CorpusCountsSchema })
+  .meta({ id: 'UploadResponse' });
+export type UploadResponse = z.infer<typeof UploadResponseSchema>;

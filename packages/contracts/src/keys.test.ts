@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { newId } from './ids.js';
+import { InvalidKeyPartError, keys } from './keys.js';
+
+const sha = 'ab'.padEnd(64, '0');
+
+test('media keys are content-addressed and fanned out on the first two hex characters', () => {
+  assert.equal(keys.media(sha, 'jpg'), `media/sha256/ab/${sha}.jpg`);
+  assert.equal(keys.original(sha, '.PNG'), `media/original/ab/${sha}.png`);
+  assert.equal(keys.thumbnail(sha), `media/thumb/ab/${sha}.webp`);
+  assert.equal(keys.audio16k(sha), `media/audio16k/ab/${sha}.wav`);
+  assert.equal(
+    keys.features('clip-vit-l14-336.l-2.f16', sha),
+    `features/clip-vit-l14-336.l-2.f16/ab/${sha}.safetensors`,
+  );
+});
+
+test('corpus, dataset, run and job keys follow the documented layout', () => {
+  const c = newId('corpus');
+  const d = newId('dataset');
+  const r = newId('run');
+  const j = newId('job');
+  assert.equal(keys.corpusManifest(c), `corpora/${c}/manifest.json`);
+  assert.equal(keys.corpusItems(c, 'part-00001'), `corpora/${c}/items/part-00001.jsonl`);
+  assert.equal(keys.datasetManifest(d), `datasets/${d}/manifest.json`);
+  assert.equal(keys.datasetSamples(d, 3), `datasets/${d}/samples-00003.jsonl`);
+  assert.equal(keys.runSpec(r), `runs/${r}/spec.json`);
+  assert.equal(keys.runState(r), `runs/${r}/state.json`);
+  assert.equal(keys.runMetrics(r), `runs/${r}/metrics.jsonl`);
+  assert.equal(keys.runCheckpoint(r, 500), `runs/${r}/checkpoints/step-500/`);
+  assert.equal(keys.job('ingest', j), `jobs/ingest/${j}.json`);
+  assert.ok(keys.job('ingest', j).startsWith(keys.jobsPrefix('ingest')));
+});
+
+test('values that could escape their prefix are refused with the part named', () => {
+  assert.throws(
+    () => keys.corpusManifest('../../etc'),
+    (e: unknown) => {
+      assert.ok(e instanceof InvalidKeyPartError);
+      assert.equal(e.part, 'corpus id');
+      return true;
+    },
+  );
+  assert.throws(() => keys.media('AB'.padEnd(64, '0'), 'jpg'), /sha256/);
+  assert.throws(() => keys.media(sha, 'j/pg'), /extension/);
+  assert.throws(() => keys.corpusItems(newId('corpus'), '..'), /part/);
+  assert.throws(() => keys.job('ingest/../x', newId('job')), /service/);
+  assert.throws(() => keys.upload(newId('upload'), 'a/b.tar'), /filename/);
+  assert.throws(() => keys.datasetSamples(newId('dataset'), -1), /sample part/);
+});

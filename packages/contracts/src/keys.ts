@@ -1,0 +1,118 @@
+// The object layout of the bucket, in one place: every key any service reads or writes is built
+// here, so the layout can be documented and changed in one file. Keys never start with `/` and
+// never contain `..`; ids are validated before they become part of a key, so a request parameter
+// cannot reach outside its prefix.
+import { ID_PREFIXES, type IdKind, idPattern } from './ids.js';
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const EXT = /^[a-z0-9]{1,16}$/;
+const SEGMENT = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Thrown when a key would be built from a value that does not belong in it. */
+export class InvalidKeyPartError extends Error {
+  constructor(
+    readonly part: string,
+    readonly value: string,
+    readonly expected: string,
+  ) {
+    super(`invalid ${part} ${JSON.stringify(value)} for an object key: expected ${expected}`);
+    this.name = 'InvalidKeyPartError';
+  }
+}
+
+function sha(value: string): string {
+  if (!SHA256.test(value)) throw new InvalidKeyPartError('sha256', value, '64 lowercase hex characters');
+  return value;
+}
+
+function ext(value: string): string {
+  const e = value.replace(/^\./, '').toLowerCase();
+  if (!EXT.test(e)) throw new InvalidKeyPartError('extension', value, '1-16 characters of [a-z0-9]');
+  return e;
+}
+
+function id(kind: IdKind, value: string): string {
+  if (!idPattern(kind).test(value)) {
+    throw new InvalidKeyPartError(`${kind} id`, value, `${ID_PREFIXES[kind]}_ + 22 base32 characters`);
+  }
+  return value;
+}
+
+function segment(part: string, value: string): string {
+  if (!SEGMENT.test(value) || value === '.' || value === '..') {
+    throw new InvalidKeyPartError(part, value, '1-128 characters of [A-Za-z0-9._-], not "." or ".."');
+  }
+  return value;
+}
+
+/** Content-addressed keys fan out on the first two hex characters so no prefix grows huge. */
+function fanned(prefix: string, hash: string, extension: string): string {
+  const h = sha(hash);
+  return `${prefix}/${h.slice(0, 2)}/${h}.${ext(extension)}`;
+}
+
+export const keys = {
+  /** Normalized media (bounded sRGB image, or the original audio file), by the sha256 of its bytes. */
+  media: (sha256: string, extension: string) => fanned('media/sha256', sha256, extension),
+  /** The original upload bytes, by the sha256 of those bytes (kept unless the corpus turns it off). */
+  original: (sha256: string, extension: string) => fanned('media/original', sha256, extension),
+  /** A small preview of an image, by the sha256 of the normalized media it shows. */
+  thumbnail: (sha256: string, extension = 'webp') => fanned('media/thumb', sha256, extension),
+  /** Audio resampled to 16 kHz mono (WAV), by the sha256 of the source audio bytes. */
+  audio16k: (sha256: string) => fanned('media/audio16k', sha256, 'wav'),
+
+  corporaPrefix: () => 'corpora/',
+  corpusPrefix: (corpusId: string) => `corpora/${id('corpus', corpusId)}/`,
+  corpusManifest: (corpusId: string) => `corpora/${id('corpus', corpusId)}/manifest.json`,
+  corpusItemsPrefix: (corpusId: string) => `corpora/${id('corpus', corpusId)}/items/`,
+  /** One part of a corpus's item records, one JSON record a line; parts sort in write order. */
+  corpusItems: (corpusId: string, part: string) =>
+    `corpora/${id('corpus', corpusId)}/items/${segment('part', part)}.jsonl`,
+
+  datasetManifest: (datasetId: string) => `datasets/${id('dataset', datasetId)}/manifest.json`,
+  datasetSamples: (datasetId: string, n: number) => {
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidKeyPartError('sample part', String(n), 'an integer >= 0');
+    return `datasets/${id('dataset', datasetId)}/samples-${String(n).padStart(5, '0')}.jsonl`;
+  },
+
+  /**
+   * Cached encoder output for one media object. `encoderKey` names encoder + layer + preprocessing
+   * (the features package derives it); the media sha makes the cache content-addressed.
+   */
+  features: (encoderKey: string, mediaSha256: string, extension = 'safetensors') =>
+    fanned(`features/${segment('encoder key', encoderKey)}`, mediaSha256, extension),
+  featuresPrefix: (encoderKey: string) => `features/${segment('encoder key', encoderKey)}/`,
+
+  runPrefix: (runId: string) => `runs/${id('run', runId)}/`,
+  runSpec: (runId: string) => `runs/${id('run', runId)}/spec.json`,
+  runState: (runId: string) => `runs/${id('run', runId)}/state.json`,
+  runMetrics: (runId: string) => `runs/${id('run', runId)}/metrics.jsonl`,
+  runCheckpoint: (runId: string, step: number) => {
+    if (!Number.isInteger(step) || step < 0)
+      throw new InvalidKeyPartError('step', String(step), 'an integer >= 0');
+    return `runs/${id('run', runId)}/checkpoints/step-${step}/`;
+  },
+
+  jobsPrefix: (service: string) => `jobs/${segment('service', service)}/`,
+  job: (service: string, jobId: string) => `jobs/${segment('service', service)}/${id('job', jobId)}.json`,
+
+  /** An archive or file uploaded for a later import job. */
+  upload: (uploadId: string, filename: string) =>
+    `uploads/${id('upload', uploadId)}/${segment('filename', filename)}`,
+
+  /** Where publishJson writes a value before copying it to its final key. */
+  staging: (finalKey: string, nonce: string) => `tmp/${segment('nonce', nonce)}/${finalKey}`,
+} as const;
+
+/** The first-level prefixes of the layout, for docs and for tools that walk the bucket. */
+export const KEY_PREFIXES = [
+  'media/',
+  'corpora/',
+  'datasets/',
+  'features/',
+  'runs/',
+  'jobs/',
+  'uploads/',
+  'tmp/',
+] as const;

@@ -1,0 +1,384 @@
+// The one bucket every service reads and writes, over the minio client. Adds what the services
+// need on top of raw S3: JSON with schema checks on read, write-new-then-publish for manifests,
+// listing as an async iterator across continuation pages, retries on transient failures, and
+// errors that name the key. minio's own retry is switched off so retry policy lives here alone.
+//
+// Limits: streamed uploads (putStream) are not retried, since a consumed stream cannot be replayed;
+// callers that need it retry the whole item. There is no per-request timeout beyond the socket's.
+import { randomBytes } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { keys } from '@mmit/contracts';
+import { Client, CopyDestinationOptions, CopySourceOptions, S3Error } from 'minio';
+import type { z } from 'zod';
+import { type S3Config, s3ConfigFromEnv } from './config.js';
+import {
+  BucketNotFoundError,
+  describe,
+  ObjectNotFoundError,
+  StorageError,
+  StorageUnavailableError,
+  StoredObjectInvalidError,
+} from './errors.js';
+import { partsOf } from './parts.js';
+import {
+  DEFAULT_RETRY,
+  isTransientError,
+  RetriesExhaustedError,
+  type RetryPolicy,
+  withRetry,
+} from './retry.js';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: Date;
+}
+
+export interface ObjectStat extends ObjectInfo {
+  contentType: string | undefined;
+  /** User metadata (x-amz-meta-*), lower-cased names without the prefix. */
+  metadata: Record<string, string>;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  /** User metadata stored with the object (x-amz-meta-*). */
+  metadata?: Record<string, string>;
+}
+
+export interface ListOptions {
+  /** Start listing after this key (exclusive), e.g. a cursor from a previous page. */
+  startAfter?: string;
+  /** Keys per request to the server (the iterator fetches pages as it goes). */
+  pageSize?: number;
+}
+
+const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound']);
+/** S3 rejects multipart parts under 5 MiB (except the last). */
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+
+/** What a Bucket needs: S3Config with the retry policy optional (default DEFAULT_RETRY). */
+export type BucketConfig = Omit<S3Config, 'retry'> & { retry?: RetryPolicy };
+
+/** Builds a minio client for a config: path-style, keep-alive, minio's own retries off. */
+export function createS3Client(config: BucketConfig): Client {
+  const url = new URL(config.endpoint);
+  const useSSL = url.protocol === 'https:';
+  return new Client({
+    endPoint: url.hostname,
+    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+    useSSL,
+    accessKey: config.accessKey,
+    secretKey: config.secretKey,
+    region: config.region,
+    pathStyle: true,
+    transportAgent: useSSL ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }),
+    retryOptions: { disableRetry: true },
+  });
+}
+
+export class Bucket {
+  private readonly client: Client;
+  readonly name: string;
+  readonly endpoint: string;
+  private readonly retry: RetryPolicy;
+
+  constructor(config: BucketConfig, client: Client = createS3Client(config)) {
+    this.client = client;
+    this.name = config.bucket;
+    this.endpoint = config.endpoint;
+    this.retry = config.retry ?? DEFAULT_RETRY;
+  }
+
+  /** The bucket named by MMIT_S3_* (see STORAGE_ENV); MMIT_S3_ENDPOINT must be set. */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): Bucket {
+    return new Bucket(s3ConfigFromEnv(env));
+  }
+
+  /** Creates the bucket if it does not exist. */
+  async ensure(): Promise<void> {
+    const exists = await this.call('ensure', undefined, () => this.client.bucketExists(this.name));
+    if (exists) return;
+    try {
+      await this.call('ensure', undefined, () => this.client.makeBucket(this.name, this.client.region));
+    } catch (err) {
+      // Another replica may have created it between our check and our create.
+      const code =
+        err instanceof StorageError ? (err.cause as { code?: string } | undefined)?.code : undefined;
+      if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw err;
+    }
+  }
+
+  /** Readiness probe: resolves when the server answers and the bucket exists. */
+  async ping(): Promise<void> {
+    const exists = await this.call('ping', undefined, () => this.client.bucketExists(this.name));
+    if (!exists) throw new BucketNotFoundError('ping', this.name);
+  }
+
+  async putBuffer(key: string, body: Buffer | string, options: PutOptions = {}): Promise<{ etag: string }> {
+    const buffer = typeof body === 'string' ? Buffer.from(body) : body;
+    const info = await this.call('put', key, () =>
+      this.client.putObject(this.name, key, buffer, buffer.length, headers(options)),
+    );
+    return { etag: info.etag };
+  }
+
+  /**
+   * Streams an upload of unknown size. A stream that fits in one part becomes a plain PUT; a
+   * longer one becomes a multipart upload driven here part by part (each part retried on its
+   * own, one part in memory at a time). minio's own multipart path first lists unfinished uploads,
+   * which s3rver does not implement, hence this. A failed upload is aborted.
+   */
+  async putStream(
+    key: string,
+    body: Readable | AsyncIterable<Buffer | Uint8Array | string>,
+    options: PutOptions & { partSize?: number } = {},
+  ): Promise<{ etag: string; size: number }> {
+    const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    if (partSize < MIN_PART_SIZE)
+      throw new RangeError(`partSize ${partSize} is below S3's minimum of ${MIN_PART_SIZE}`);
+    const parts = partsOf(body, partSize);
+    const first = await parts.next();
+    if (first.done) return { ...(await this.putBuffer(key, Buffer.alloc(0), options)), size: 0 };
+    const second = await parts.next();
+    if (second.done)
+      return { ...(await this.putBuffer(key, first.value, options)), size: first.value.length };
+
+    const uploadId = await this.call('putStream', key, () =>
+      this.client.initiateNewMultipartUpload(this.name, key, headers(options)),
+    );
+    try {
+      const etags: { part: number; etag: string }[] = [];
+      let size = 0;
+      const upload = async (part: Buffer) => {
+        const partNumber = etags.length + 1;
+        const res = await this.call('putStream', key, () =>
+          this.client.uploadPart(
+            { bucketName: this.name, objectName: key, uploadID: uploadId, partNumber, headers: {} },
+            part,
+          ),
+        );
+        etags.push({ part: partNumber, etag: res.etag });
+        size += part.length;
+      };
+      await upload(first.value);
+      await upload(second.value);
+      for await (const part of parts) await upload(part);
+      const done = await this.call('putStream', key, () =>
+        this.client.completeMultipartUpload(this.name, key, uploadId, etags),
+      );
+      return { etag: done.etag, size };
+    } catch (err) {
+      await this.client.abortMultipartUpload(this.name, key, uploadId).catch(() => {});
+      throw err;
+    }
+  }
+
+  async putJson<T>(key: string, value: T, schema?: z.ZodType<T>): Promise<void> {
+    const checked = schema ? schema.parse(value) : value;
+    await this.putBuffer(key, JSON.stringify(checked), { contentType: 'application/json' });
+  }
+
+  /**
+   * Write-new-then-publish: the value goes to a staging key first and is then copied server-side
+   * onto `key`. A writer that dies mid-upload leaves the previous version of `key` intact, and
+   * on S3/MinIO a copy replaces the object atomically, so readers see the old or the new value,
+   * never a part. (s3rver copies files non-atomically; that only matters for the embedded server.)
+   * There is no locking: concurrent publishers of one key race, and the last copy wins.
+   */
+  async publishJson<T>(key: string, value: T, schema?: z.ZodType<T>): Promise<void> {
+    const staging = keys.staging(key, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
+    await this.putJson(staging, value, schema);
+    try {
+      await this.copy(staging, key);
+    } finally {
+      await this.delete(staging).catch(() => {});
+    }
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    await this.call('copy', toKey, () =>
+      this.client.copyObject(
+        new CopySourceOptions({ Bucket: this.name, Object: fromKey }),
+        new CopyDestinationOptions({ Bucket: this.name, Object: toKey }),
+      ),
+    );
+  }
+
+  /** Opens a read stream; the request is retried, bytes already flowing are not. */
+  async getStream(key: string): Promise<Readable> {
+    return this.call('get', key, () => this.client.getObject(this.name, key));
+  }
+
+  async getBuffer(key: string): Promise<Buffer> {
+    return this.call('get', key, async () => {
+      const stream = await this.client.getObject(this.name, key);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    });
+  }
+
+  /** Reads a JSON object; with a schema, the parsed value is checked and typed by it. */
+  async getJson(key: string): Promise<unknown>;
+  async getJson<S extends z.ZodType>(key: string, schema: S): Promise<z.output<S>>;
+  async getJson(key: string, schema?: z.ZodType): Promise<unknown> {
+    const body = await this.call('get', key, async () => text(await this.client.getObject(this.name, key)));
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch (err) {
+      throw new StoredObjectInvalidError(key, `not JSON (${describe(err)})`, err);
+    }
+    if (!schema) return value;
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      const first = parsed.error.issues[0];
+      throw new StoredObjectInvalidError(
+        key,
+        `does not match its schema: ${first.path.join('.') || '(root)'}: ${first.message}`,
+        parsed.error,
+      );
+    }
+    return parsed.data;
+  }
+
+  /** Like getJson, but undefined when the object does not exist. */
+  async getJsonIfExists(key: string): Promise<unknown>;
+  async getJsonIfExists<S extends z.ZodType>(key: string, schema: S): Promise<z.output<S> | undefined>;
+  async getJsonIfExists(key: string, schema?: z.ZodType): Promise<unknown> {
+    try {
+      return schema ? await this.getJson(key, schema) : await this.getJson(key);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async stat(key: string): Promise<ObjectStat> {
+    const s = await this.call('stat', key, () => this.client.statObject(this.name, key));
+    const { 'content-type': contentType, ...metadata } = s.metaData as Record<string, string>;
+    return { key, size: s.size, etag: s.etag, lastModified: s.lastModified, contentType, metadata };
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.stat(key);
+      return true;
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  /** Deletes one object; deleting a missing key is not an error (as in S3). */
+  async delete(key: string): Promise<void> {
+    await this.call('delete', key, () => this.client.removeObject(this.name, key));
+  }
+
+  /** Deletes every object under a prefix; returns how many. */
+  async deletePrefix(prefix: string): Promise<number> {
+    let count = 0;
+    let batch: string[] = [];
+    const flush = async () => {
+      const names = batch;
+      batch = [];
+      if (names.length)
+        await this.call('deletePrefix', prefix, () => this.client.removeObjects(this.name, names));
+    };
+    for await (const obj of this.list(prefix)) {
+      batch.push(obj.key);
+      count++;
+      if (batch.length === 1000) await flush();
+    }
+    await flush();
+    return count;
+  }
+
+  /**
+   * Every object under `prefix`, in key order, fetching pages lazily (each page request retried).
+   * Uses ListObjects v1 with `marker` = the last key seen: s3rver answers any truncated v2 listing
+   * with a 500 (it builds continuation tokens with DES, which Node 17+'s OpenSSL refuses), and
+   * marker paging works the same on every S3.
+   */
+  async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<ObjectInfo> {
+    let marker = options.startAfter ?? '';
+    const MaxKeys = options.pageSize ?? 1000;
+    for (;;) {
+      const page = await this.call('list', prefix, () =>
+        this.client.listObjectsQuery(this.name, prefix, marker, { Delimiter: '', MaxKeys }),
+      );
+      for (const o of page.objects) {
+        if (o.name === undefined) continue;
+        yield {
+          key: o.name,
+          size: o.size ?? 0,
+          etag: o.etag ?? '',
+          lastModified: o.lastModified ?? new Date(0),
+        };
+        marker = o.name;
+      }
+      if (!page.isTruncated || page.objects.length === 0) return;
+    }
+  }
+
+  /** The immediate "sub-folders" of a prefix (e.g. `corpora/<id>/` under `corpora/`), in key order. */
+  async listPrefixes(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    let marker = '';
+    for (;;) {
+      const page = await this.call('list', prefix, () =>
+        this.client.listObjectsQuery(this.name, prefix, marker, { Delimiter: '/', MaxKeys: 1000 }),
+      );
+      for (const o of page.objects) {
+        if (o.prefix) out.push(o.prefix);
+        // Skip everything under a common prefix: U+10FFFF sorts after any key continuing it.
+        marker = o.prefix ? `${o.prefix}\u{10FFFF}` : (o.name ?? marker);
+      }
+      if (!page.isTruncated || page.objects.length === 0) return out;
+    }
+  }
+
+  /** A URL that GETs the object without credentials until it expires. */
+  async presignGet(key: string, expiresSec = 3600): Promise<string> {
+    return this.call('presign', key, () => this.client.presignedGetObject(this.name, key, expiresSec));
+  }
+
+  /** Runs one client call with retries and maps failures to the storage errors. */
+  private async call<T>(
+    op: string,
+    key: string | undefined,
+    fn: () => Promise<T>,
+    opts = { retry: true },
+  ): Promise<T> {
+    try {
+      return await withRetry(fn, opts.retry ? this.retry : { ...this.retry, retries: 0 });
+    } catch (err) {
+      if (err instanceof RetriesExhaustedError) {
+        throw new StorageUnavailableError(op, key, this.endpoint, err.attempts, err.lastError);
+      }
+      if (err instanceof StorageError) throw err;
+      const code = (err as { code?: unknown }).code;
+      if (err instanceof S3Error && code === 'NoSuchBucket') throw new BucketNotFoundError(op, this.name);
+      if (err instanceof S3Error && typeof code === 'string' && NOT_FOUND_CODES.has(code) && key) {
+        throw new ObjectNotFoundError(op, key, this.name);
+      }
+      if (isTransientError(err)) throw new StorageUnavailableError(op, key, this.endpoint, 1, err);
+      throw new StorageError(`${op}${key ? ` ${key}` : ''} failed: ${describe(err)}`, op, key, {
+        cause: err,
+      });
+    }
+  }
+}
+
+function headers(options: PutOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (options.contentType) out['Content-Type'] = options.contentType;
+  for (const [name, value] of Object.entries(options.metadata ?? {})) out[`x-amz-meta-${name}`] = value;
+  return out;
+}

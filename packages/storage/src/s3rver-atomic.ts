@@ -1,0 +1,90 @@
+// Makes s3rver's object writes atomic for readers. s3rver 3.7.1 streams a PUT straight into the
+// final file and answers before the file is flushed, so a GET right after a successful PUT can
+// read a truncated object (seen here: job records read back as half a JSON document). Copies
+// are plain file copies with the same problem. These replacements write to a staging file and
+// rename it into place, so a reader sees the old bytes or the new ones, and the PUT is answered
+// only once the bytes are on disk. Metadata files are written before the rename. A GET stats the
+// file and then opens it; a rename in between would pair the old length with the new file, so
+// the GET is redone when the opened file's size differs from the length it reported.
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, fstat } from 'node:fs';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import type S3rver from 's3rver';
+
+const fstatAsync = promisify(fstat);
+/** A GET that keeps losing the race to writers is served as is after this many tries. */
+const GET_TRIES = 5;
+
+type Store = S3rver['store'];
+
+export function makeWritesAtomic(store: Store, stagingDir: string): void {
+  const staged = () => join(stagingDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+
+  store.putObject = async (object) => {
+    await mkdir(stagingDir, { recursive: true });
+    const tmp = staged();
+    const md5 = createHash('md5');
+    let size = 0;
+    const measure = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const body = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+    try {
+      await pipeline(body, measure, createWriteStream(tmp));
+      const finalPath = store.getResourcePath(object.bucket, object.key, 'object');
+      await mkdir(dirname(finalPath), { recursive: true });
+      const digest = md5.digest('hex');
+      await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+      await rename(tmp, finalPath);
+      return { size, md5: digest };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  };
+
+  const getObject = store.getObject.bind(store);
+  store.getObject = async (bucket, key, options) => {
+    for (let attempt = 1; ; attempt++) {
+      const object = await getObject(bucket, key, options);
+      // s3rver opens a fs.ReadStream, whose `fd` is set once open (the untyped part here).
+      const stream = object?.content as (Readable & { fd?: number | null }) | null | undefined;
+      if (!object || !stream || typeof stream.fd !== 'number' || attempt === GET_TRIES) return object;
+      const { size } = await fstatAsync(stream.fd);
+      if (size === Number(object.metadata['content-length'])) return object;
+      stream.destroy();
+    }
+  };
+
+  store.copyObject = async (srcBucket, srcKey, destBucket, destKey, replacementMetadata) => {
+    const src = store.getResourcePath(srcBucket, srcKey, 'object');
+    const dest = store.getResourcePath(destBucket, destKey, 'object');
+    if (src !== dest) {
+      await mkdir(stagingDir, { recursive: true });
+      const tmp = staged();
+      try {
+        await copyFile(src, tmp);
+        await mkdir(dirname(dest), { recursive: true });
+        await copyFile(`${src}.md5`, `${dest}.md5`).catch(() => {});
+        if (!replacementMetadata) {
+          await copyFile(
+            store.getResourcePath(srcBucket, srcKey, 'metadata.json'),
+            store.getResourcePath(destBucket, destKey, 'metadata.json'),
+          ).catch(() => {});
+        }
+        await rename(tmp, dest);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    }
+    if (replacementMetadata) await store.putMetadata(destBucket, destKey, replacementMetadata);
+    return store.getMetadata(destBucket, destKey);
+  };
+}
