@@ -1,0 +1,226 @@
+// `mmit features run|status|stats`: start a feature job over a corpus or dataset and follow it
+// with a progress bar (server-sent events), read a job, and show what the cache holds per encoder
+// key. Talks HTTP to the feature service (through the gateway at --url); payloads are the
+// service's schemas, kept loose here so the CLI does not import service code.
+import type { JobRecord } from '@mmit/contracts';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { z } from 'zod';
+
+interface GlobalOptions {
+  url: string;
+  apiKey?: string;
+}
+
+class ServiceCallError extends Error {
+  override name = 'ServiceCallError';
+}
+
+function headers(global: GlobalOptions, json = false): Record<string, string> {
+  return {
+    ...(global.apiKey ? { authorization: `Bearer ${global.apiKey}` } : {}),
+    ...(json ? { 'content-type': 'application/json' } : {}),
+  };
+}
+
+async function call<T>(
+  global: GlobalOptions,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<T> {
+  const res = await fetch(`${global.url}${path}`, {
+    method: init.method ?? 'GET',
+    headers: headers(global, init.body !== undefined),
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    let detail = text;
+    try {
+      const problem = JSON.parse(text) as { detail?: string; errors?: { path: string; message: string }[] };
+      detail = [problem.detail, ...(problem.errors ?? []).map((e) => `${e.path}: ${e.message}`)]
+        .filter(Boolean)
+        .join('; ');
+    } catch {}
+    throw new ServiceCallError(`${init.method ?? 'GET'} ${path}: ${res.status} ${detail}`);
+  }
+  return JSON.parse(text) as T;
+}
+
+/** Yields the job record from each `event: job` of the job's SSE stream until it ends. */
+async function* followJob(global: GlobalOptions, jobId: string): AsyncGenerator<JobRecord> {
+  const res = await fetch(`${global.url}/v1/features/jobs/${jobId}/events`, { headers: headers(global) });
+  if (!res.ok || !res.body) throw new ServiceCallError(`following job ${jobId}: ${res.status}`);
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of res.body) {
+    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+    let end = buffer.indexOf('\n\n');
+    while (end >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trim())
+        .join('\n');
+      if (/^event: job$/m.test(event) && data) yield JSON.parse(data) as JobRecord;
+      end = buffer.indexOf('\n\n');
+    }
+  }
+}
+
+function summary(record: JobRecord): string {
+  const r = (record.result ?? {}) as Record<string, unknown>;
+  if (record.status === 'failed')
+    return `job ${record.id} failed: ${record.error?.detail ?? 'unknown error'}`;
+  if (record.status !== 'succeeded')
+    return `job ${record.id}: ${record.status} ${record.progress.message ?? ''}`;
+  return [
+    `job ${record.id} succeeded: encoder ${r.encoderKey}`,
+    `  media ${r.media} (items ${r.items}, skipped ${r.skipped}): hits ${r.hits}, computed ${r.computed}` +
+      ` (recomputed ${r.recomputed}), failed ${r.failed}`,
+    `  ${Number(r.itemsPerSecond ?? 0).toFixed(2)} items/s on ${r.ep ?? '-'} (asked ${r.requestedEp})` +
+      (r.fallbackReason ? `; fallback: ${r.fallbackReason}` : ''),
+  ].join('\n');
+}
+
+const runOptions = z
+  .object({
+    corpus: z.string().optional(),
+    dataset: z.string().optional(),
+    checkpoint: z.string(),
+    layer: z.string().optional(),
+    select: z.string().optional(),
+    processor: z.string().optional(),
+    dtype: z.string().optional(),
+    compute: z.string().optional(),
+    ep: z.string().optional(),
+    batchSize: z.coerce.number().int().positive().optional(),
+    verify: z.boolean().default(true),
+    wait: z.boolean().default(true),
+  })
+  .refine((o) => Boolean(o.corpus) !== Boolean(o.dataset), {
+    message: 'give exactly one of --corpus or --dataset',
+  });
+
+function parseLayer(value: string | undefined): number | number[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(',').map(Number);
+  return parts.length === 1 ? parts[0] : parts;
+}
+
+export function registerFeaturesCommands(program: Command): void {
+  const features = program
+    .command('features')
+    .description('encoder features, computed once and cached in the bucket');
+  const global = () => program.opts<GlobalOptions>();
+
+  features
+    .command('run')
+    .description('compute (or find cached) features for every media item of a corpus or dataset')
+    .option('--corpus <id>', 'corpus id')
+    .option('--dataset <id>', 'dataset id')
+    .requiredOption(
+      '--checkpoint <pathOrId>',
+      'encoder checkpoint folder or Hugging Face id (CLIP, SigLIP, Whisper)',
+    )
+    .option('--layer <n[,m]>', 'vision_feature_layer (default -2)')
+    .option('--select <how>', 'patch | cls_patch | default | full (default patch)')
+    .option('--processor <dir>', 'folder with preprocessor_config.json (default: the checkpoint)')
+    .option('--dtype <dtype>', 'stored dtype: float32 | float16')
+    .option('--compute <dtype>', 'encoder precision: float32 | float16')
+    .option('--ep <provider>', 'cpu | webgpu | cuda (default: the service setting)')
+    .option('--batch-size <n>', 'items per batch and shard')
+    .option('--no-verify', 'trust cached shards without re-reading their checksums')
+    .option('--no-wait', 'print the job id and return')
+    .action(async (raw: unknown) => {
+      const parsed = runOptions.safeParse(raw);
+      if (!parsed.success) {
+        console.error(`mmit features run: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+        process.exitCode = 2;
+        return;
+      }
+      const o = parsed.data;
+      const body = {
+        ...(o.corpus ? { corpusId: o.corpus } : { datasetId: o.dataset }),
+        encoder: {
+          checkpoint: o.checkpoint,
+          visionFeatureLayer: parseLayer(o.layer),
+          select: o.select,
+          processor: o.processor,
+          dtype: o.dtype,
+          compute: o.compute,
+        },
+        ep: o.ep,
+        batchSize: o.batchSize,
+        verify: o.verify,
+      };
+      const job = await call<JobRecord>(global(), '/v1/features/jobs', { method: 'POST', body });
+      if (!o.wait) {
+        console.log(job.id);
+        return;
+      }
+      const bar = new SingleBar({
+        format: 'features [{bar}] {value}/{total} {rate} items/s eta {eta_formatted} {message}',
+        hideCursor: true,
+      });
+      let started = false;
+      let last = job;
+      for await (const record of followJob(global(), job.id)) {
+        last = record;
+        const { done, total, rate, message } = record.progress;
+        if (!started && total !== null) {
+          bar.start(total, done, { rate: rate.toFixed(1), message: message ?? '' });
+          started = true;
+        }
+        if (started) bar.update(done, { rate: rate.toFixed(1), message: message ?? '' });
+      }
+      if (started) bar.stop();
+      console.log(summary(last));
+      if (last.status !== 'succeeded') process.exitCode = 1;
+    });
+
+  features
+    .command('status')
+    .description('show a feature job: status, progress, result or error')
+    .argument('<jobId>')
+    .option('--json', 'print the job record as JSON')
+    .action(async (jobId: string, opts: { json?: boolean }) => {
+      const record = await call<JobRecord>(global(), `/v1/features/jobs/${encodeURIComponent(jobId)}`);
+      if (opts.json) console.log(JSON.stringify(record, null, 2));
+      else {
+        const p = record.progress;
+        console.log(
+          `${summary(record)}\n  progress ${p.done}/${p.total ?? '?'} (failed ${p.failed}), ${p.rate} items/s`,
+        );
+      }
+    });
+
+  features
+    .command('stats')
+    .description('what the feature cache holds: items, shards and bytes per encoder key')
+    .argument('[encoderKey]', 'one encoder key (default: all)')
+    .action(async (encoderKey: string | undefined) => {
+      type Stats = {
+        encoderKey: string;
+        items: number;
+        shards: number;
+        bytes: number;
+        identity?: { kind: string; modality: string; layer: unknown; dtype: string };
+      };
+      const rows = encoderKey
+        ? [await call<Stats>(global(), `/v1/features/${encodeURIComponent(encoderKey)}`)]
+        : (await call<{ items: Stats[] }>(global(), '/v1/features')).items;
+      if (rows.length === 0) console.log('no cached features yet');
+      for (const s of rows) {
+        const id = s.identity;
+        const what = id
+          ? `${id.kind} ${id.modality} layer ${JSON.stringify(id.layer)} ${id.dtype}`
+          : 'unknown encoder';
+        console.log(
+          `${s.encoderKey}  ${what}  ${s.items} items in ${s.shards} shards, ${(s.bytes / 1e6).toFixed(1)} MB`,
+        );
+      }
+    });
+}

@@ -1,0 +1,90 @@
+// Assembles the feature service: configuration, bucket (and S3 range reads when the endpoint is
+// known), the persistent job runner with the `extract` kind, metrics, routes, readiness, and
+// shutdown (running jobs are interrupted and stay queued; the next start resumes them).
+import { FeatureReader, type RangeSource, s3RangeSource } from '@mmit/features';
+import { createService, JobRunner, type RunningService, type Service } from '@mmit/service-kit';
+import { Bucket, type BucketConfig, s3ConfigFromEnv } from '@mmit/storage';
+import { FEATURES_DEFAULT_PORT, featuresConfigSpec } from './config.js';
+import { runExtract } from './jobs/extract.js';
+import { createFeatureMetrics } from './metrics.js';
+import { EXTRACT_JOB, registerRoutes } from './routes.js';
+import { FeatureJobRequestSchema } from './schemas.js';
+
+export const FEATURES_VERSION = '0.1.0';
+
+export interface FeaturesServiceOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Defaults to the bucket named by MMIT_S3_* in `env`. A config (rather than a Bucket) also enables S3 range reads. */
+  bucket?: Bucket | BucketConfig;
+}
+
+export interface FeaturesService {
+  service: Service<typeof featuresConfigSpec>;
+  bucket: Bucket;
+  runner: JobRunner;
+  /** Binds, resumes unfinished jobs, and returns the URL. */
+  start(options?: { handleSignals?: boolean }): Promise<RunningService>;
+}
+
+export function createFeaturesService(options: FeaturesServiceOptions = {}): FeaturesService {
+  const env = options.env ?? process.env;
+  const service = createService({
+    name: 'features',
+    version: FEATURES_VERSION,
+    defaultPort: FEATURES_DEFAULT_PORT,
+    config: featuresConfigSpec,
+    env,
+  });
+  let bucket: Bucket;
+  let ranges: RangeSource | undefined;
+  if (options.bucket instanceof Bucket) {
+    bucket = options.bucket;
+  } else {
+    const config = options.bucket ?? s3ConfigFromEnv(env);
+    bucket = new Bucket(config);
+    ranges = s3RangeSource(config);
+  }
+  const metrics = createFeatureMetrics(service.metrics.registry);
+  const runner = new JobRunner({
+    bucket,
+    service: 'features',
+    logger: service.logger,
+    concurrency: service.config.concurrency,
+  });
+  runner.define(EXTRACT_JOB, {
+    params: FeatureJobRequestSchema,
+    run: (ctx) =>
+      runExtract(ctx, {
+        bucket,
+        metrics,
+        ep: service.config.ep,
+        batchSize: service.config.batchSize,
+        threads: service.config.threads,
+        modelRoots: service.config.modelRoots,
+      }),
+  });
+  const readers = new Map<string, FeatureReader>();
+  const readerFor = (encoderKey: string) => {
+    let reader = readers.get(encoderKey);
+    if (!reader) {
+      reader = new FeatureReader(bucket, encoderKey, { ranges });
+      readers.set(encoderKey, reader);
+    }
+    return reader;
+  };
+  registerRoutes(service, { bucket, runner, readerFor });
+  service.addReadinessCheck('bucket', () => bucket.ping());
+  service.onShutdown(() => runner.stop());
+
+  return {
+    service,
+    bucket,
+    runner,
+    async start(startOptions = {}) {
+      await bucket.ensure();
+      const running = await service.listen(startOptions);
+      await runner.resumePending();
+      return running;
+    },
+  };
+}

@@ -1,0 +1,164 @@
+// Resolves an encoder spec against its checkpoint: which encoder it is (by config.json's
+// model_type), the hash of its weights, its preprocessing with every default filled in, and so
+// its identity and encoder key. `open` then builds the graph and session for a job.
+// Checkpoint paths may be confined to configured folders (MMIT_FEATURES_MODEL_ROOTS): a request
+// must not make the service read arbitrary files.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import {
+  type EncoderIdentity,
+  type EncoderKind,
+  type EncoderSpec,
+  encoderKeyOf,
+  FEATURE_FORMAT_VERSION,
+} from '@mmit/features';
+import {
+  loadImageProcessor,
+  loadWhisperFeatureConfig,
+  openVisionTower,
+  openWhisperEncoder,
+  resolveCheckpoint,
+  windowSizes,
+} from '@mmit/models';
+import type { ExecutionProvider } from '@mmit/tensor';
+import { AudioRunner } from './audio.js';
+import type { EncoderRunner } from './runner.js';
+import { VisionRunner } from './vision.js';
+import { encoderWeightsSha256 } from './weights-hash.js';
+
+export class EncoderSpecError extends Error {
+  readonly problemCode = 'validation';
+  override name = 'EncoderSpecError';
+}
+
+export interface ResolvedEncoder {
+  key: string;
+  identity: EncoderIdentity;
+  spec: EncoderSpec;
+  /** The checkpoint folder. */
+  dir: string;
+  open(options: { ep: ExecutionProvider; threads?: number }): Promise<EncoderRunner>;
+}
+
+export interface ResolveOptions {
+  /** Folders checkpoint paths must lie in; empty: any folder. */
+  modelRoots?: string[];
+}
+
+function modelTypeOf(dir: string): string {
+  const config = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const nested = (config.vision_config ?? config.audio_config ?? {}) as Record<string, unknown>;
+  return String(nested.model_type ?? config.model_type ?? '');
+}
+
+function kindOf(dir: string): EncoderKind {
+  const type = modelTypeOf(dir);
+  if (type.startsWith('whisper')) return 'whisper';
+  if (type.startsWith('siglip')) return 'siglip';
+  if (type.startsWith('clip') || type === 'llava') return 'clip';
+  throw new EncoderSpecError(
+    `${dir}: model_type '${type}' is not a supported encoder; valid: clip, clip_vision_model, siglip, siglip_vision_model, whisper`,
+  );
+}
+
+function checkInsideRoots(path: string, roots: string[]): void {
+  if (roots.length === 0) return;
+  const target = resolve(path);
+  const inside = roots.some((root) => {
+    const rel = relative(resolve(root), target);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  });
+  if (!inside) {
+    throw new EncoderSpecError(
+      `checkpoint ${path} is outside the allowed model folders: ${roots.join(', ')}`,
+    );
+  }
+}
+
+export async function resolveEncoder(
+  spec: EncoderSpec,
+  options: ResolveOptions = {},
+): Promise<ResolvedEncoder> {
+  const roots = options.modelRoots ?? [];
+  const isPath = spec.checkpoint.startsWith('/') || spec.checkpoint.startsWith('.');
+  if (isPath) checkInsideRoots(spec.checkpoint, roots);
+  if (spec.processor) checkInsideRoots(spec.processor, roots);
+  let dir: string;
+  try {
+    dir = await resolveCheckpoint(spec.checkpoint);
+  } catch (err) {
+    throw new EncoderSpecError((err as Error).message);
+  }
+  const kind = kindOf(dir);
+  return kind === 'whisper' ? resolveAudio(spec, dir) : resolveVision(spec, dir, kind);
+}
+
+function resolveVision(spec: EncoderSpec, dir: string, kind: EncoderKind): ResolvedEncoder {
+  const tower = openVisionTower(dir, { prefix: spec.prefix });
+  try {
+    const plan = loadImageProcessor(spec.processor ?? dir);
+    const identity: EncoderIdentity = {
+      format: FEATURE_FORMAT_VERSION,
+      kind,
+      modality: 'image',
+      weightsSha256: encoderWeightsSha256(dir, tower.weights.prefix),
+      architecture: { ...tower.config },
+      layer: spec.visionFeatureLayer,
+      select: spec.select,
+      preprocessing: { ...plan },
+      dtype: spec.dtype,
+      compute: spec.compute,
+    };
+    return {
+      key: encoderKeyOf(identity),
+      identity,
+      spec,
+      dir,
+      async open(options) {
+        const opened = openVisionTower(dir, { prefix: spec.prefix });
+        try {
+          return await VisionRunner.open(opened, plan, spec, options);
+        } finally {
+          opened.weights.close();
+        }
+      },
+    };
+  } finally {
+    tower.weights.close();
+  }
+}
+
+function resolveAudio(spec: EncoderSpec, dir: string): ResolvedEncoder {
+  const encoder = openWhisperEncoder(dir, { prefix: spec.prefix });
+  try {
+    const config = loadWhisperFeatureConfig(spec.processor ?? dir);
+    const identity: EncoderIdentity = {
+      format: FEATURE_FORMAT_VERSION,
+      kind: 'whisper',
+      modality: 'audio',
+      weightsSha256: encoderWeightsSha256(dir, encoder.weights.prefix),
+      architecture: { ...encoder.config },
+      layer: null,
+      select: null,
+      preprocessing: { ...config, windowSamples: windowSizes(config).nSamples },
+      dtype: spec.dtype,
+      compute: spec.compute,
+    };
+    return {
+      key: encoderKeyOf(identity),
+      identity,
+      spec,
+      dir,
+      async open(options) {
+        const opened = openWhisperEncoder(dir, { prefix: spec.prefix });
+        try {
+          return await AudioRunner.open(opened, config, spec, options);
+        } finally {
+          opened.weights.close();
+        }
+      },
+    };
+  } finally {
+    encoder.weights.close();
+  }
+}
