@@ -1,0 +1,305 @@
+// `mmit dataset create|show|export|samples`: the synthesis service over HTTP (through the gateway
+// by default, or --synth-url / MMIT_SYNTH_URL). `create` follows the job with a progress bar and
+// ends with the dataset's report; `show` prints counts, filter statistics and the diversity report
+// as tables; `export` streams LLaVA JSON, ShareGPT JSONL or our JSONL to a file or stdout.
+//
+// The response shapes below are the parts of @mmit/synth's schemas this command reads, declared
+// here because the CLI package does not depend on @mmit/synth (swap for `import type` once it does).
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { JobRecord, Page } from '@mmit/contracts';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { ApiClient } from '../http-client.js';
+import { formatTable } from '../table.js';
+
+const KINDS = ['brief', 'detailed', 'conversation', 'reasoning'] as const;
+const FORMATS = ['llava', 'sharegpt', 'jsonl'] as const;
+const JOBS = '/v1/datasets/jobs';
+
+interface Histogram {
+  edges: number[];
+  counts: number[];
+}
+
+export interface DiversityReportView {
+  samples: number;
+  instructions: number;
+  distinctInstructions: number;
+  distinctOpenings: number;
+  topOpenings: { opening: string; count: number }[];
+  topVerbNouns: { verb: string; noun: string; count: number }[];
+  instructionWords: Histogram;
+  answerWords: Histogram;
+  turnsPerSample: Histogram;
+}
+
+export interface DatasetView {
+  id: string;
+  name: string;
+  corpusId: string;
+  status: string;
+  jobId?: string;
+  totalItems: number | null;
+  itemsDone: number;
+  counts: {
+    items: number;
+    samples: number;
+    turns: number;
+    byKind: Partial<Record<string, number>>;
+    bySplit: { train: number; validation: number };
+    outcomes: Record<string, number>;
+    reasons: Partial<Record<string, number>>;
+  };
+  filters: {
+    considered: { samples: number; turns: number };
+    kept: { samples: number; turns: number };
+    removed: Partial<Record<string, { samples: number; turns: number }>>;
+  };
+  llm: { requests: number; tokens: number; cacheHits: number; failures: number };
+  diversity?: DiversityReportView;
+  warnings: string[];
+}
+
+interface SampleView {
+  id: string;
+  kind: string;
+  split: string;
+  image?: string;
+  audio?: string;
+  conversations: { from: string; value: string }[];
+}
+
+function clientOf(command: Command): ApiClient {
+  const globals = command.optsWithGlobals() as { url: string; synthUrl?: string; apiKey?: string };
+  const url = globals.synthUrl ?? process.env.MMIT_SYNTH_URL ?? globals.url;
+  return new ApiClient({ url, ...(globals.apiKey ? { apiKey: globals.apiKey } : {}) });
+}
+
+function histogramRows(h: Histogram): (string | number)[][] {
+  const peak = Math.max(1, ...h.counts);
+  return h.counts.map((count, i) => {
+    const last = i + 1 < h.edges.length ? h.edges[i + 1] - 1 : undefined;
+    const range =
+      last === undefined ? `${h.edges[i]}+` : last === h.edges[i] ? `${last}` : `${h.edges[i]}-${last}`;
+    return [range, count, '#'.repeat(Math.round((count / peak) * 30))];
+  });
+}
+
+/** The diversity report as text tables: totals, top openings, top verb-noun pairs, histograms. */
+export function formatDiversityReport(report: DiversityReportView): string {
+  const sections = [
+    formatTable(
+      ['measure', 'value'],
+      [
+        ['samples', report.samples],
+        ['instructions', report.instructions],
+        ['distinct instructions', report.distinctInstructions],
+        ['distinct openings (first 3 words)', report.distinctOpenings],
+      ],
+    ),
+    formatTable(
+      ['verb', 'noun', 'count'],
+      report.topVerbNouns.map((p) => [p.verb, p.noun, p.count]),
+    ),
+    formatTable(
+      ['opening', 'count'],
+      report.topOpenings.slice(0, 10).map((o) => [o.opening, o.count]),
+    ),
+    `instruction length (words)\n${formatTable(['words', 'count', ''], histogramRows(report.instructionWords))}`,
+    `answer length (words)\n${formatTable(['words', 'count', ''], histogramRows(report.answerWords))}`,
+    `turns per sample\n${formatTable(['turns', 'count', ''], histogramRows(report.turnsPerSample))}`,
+  ];
+  return sections.join('\n\n');
+}
+
+/** Counts, outcomes and filter statistics of a dataset as text tables. */
+export function formatDatasetSummary(d: DatasetView): string {
+  const c = d.counts;
+  const lines = [
+    `dataset ${d.id} (${d.name}) from corpus ${d.corpusId}: ${d.status}, ${d.itemsDone}/${d.totalItems ?? '?'} items processed`,
+    formatTable(
+      ['samples', ...KINDS, 'train', 'validation', 'turns'],
+      [[c.samples, ...KINDS.map((k) => c.byKind[k] ?? 0), c.bySplit.train, c.bySplit.validation, c.turns]],
+    ),
+    formatTable(
+      ['item outcome', 'items'],
+      Object.entries(c.outcomes).map(([k, v]) => [k, v]),
+    ),
+  ];
+  const reasons = Object.entries(c.reasons);
+  if (reasons.length)
+    lines.push(
+      formatTable(
+        ['reason', 'count'],
+        reasons.map(([k, v]) => [k, v ?? 0]),
+      ),
+    );
+  const removed = Object.entries(d.filters.removed);
+  lines.push(
+    formatTable(
+      ['filter', 'turns removed', 'samples removed'],
+      [
+        ...removed.map(([name, r]) => [name, r?.turns ?? 0, r?.samples ?? 0]),
+        ['(kept)', d.filters.kept.turns, d.filters.kept.samples],
+      ],
+    ),
+  );
+  if (d.llm.requests || d.llm.cacheHits || d.llm.failures) {
+    lines.push(
+      `llm: ${d.llm.requests} requests, ${d.llm.tokens} tokens, ${d.llm.cacheHits} from cache, ${d.llm.failures} failed`,
+    );
+  }
+  for (const w of d.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n\n');
+}
+
+async function followJob(client: ApiClient, job: JobRecord): Promise<JobRecord> {
+  const bar = new SingleBar({
+    format: ' synthesizing [{bar}] {value}/{total} items | {rate}/s | ETA {eta_formatted}',
+    hideCursor: true,
+    noTTYOutput: true,
+    notTTYSchedule: 2000,
+  });
+  let started = false;
+  for await (const { event, data } of client.events(`${JOBS}/${job.id}/events`)) {
+    if (event !== 'job') continue;
+    const { done, total, rate } = (data as JobRecord).progress;
+    if (!started) {
+      bar.start(total ?? 0, done, { rate: '0' });
+      started = true;
+    }
+    if (total !== null) bar.setTotal(total);
+    bar.update(done, { rate: rate.toFixed(1) });
+  }
+  bar.stop();
+  return client.json<JobRecord>(`${JOBS}/${job.id}`);
+}
+
+interface CreateOptions {
+  kinds: string;
+  perItem: number;
+  generator: string;
+  seed: number;
+  validation: number;
+  maxItems?: number;
+  name?: string;
+  recipe?: string;
+  wait: boolean;
+}
+
+async function recipeOf(opts: CreateOptions): Promise<unknown> {
+  if (opts.recipe) return JSON.parse(await readFile(opts.recipe, 'utf8'));
+  const kinds = opts.kinds
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  return {
+    kinds: Object.fromEntries(kinds.map((k) => [k, { perItem: opts.perItem }])),
+    generator: opts.generator,
+    seed: opts.seed,
+    split: { validation: opts.validation },
+    ...(opts.maxItems ? { maxItems: opts.maxItems } : {}),
+  };
+}
+
+const int = (v: string) => Number.parseInt(v, 10);
+
+export function registerDatasetCommands(program: Command): void {
+  const dataset = program
+    .command('dataset')
+    .description("make instruction data from a corpus's captions, inspect and export it")
+    .option('--synth-url <url>', 'base URL of the synthesis service (or MMIT_SYNTH_URL; default: --url)');
+
+  dataset
+    .command('create')
+    .description('create a dataset from a corpus; follows the job and prints the report')
+    .argument('<corpusId>')
+    .option('--kinds <list>', `comma-separated kinds (${KINDS.join(', ')})`, KINDS.join(','))
+    .option('--per-item <n>', 'samples of each kind per item', int, 1)
+    .option('--generator <name>', 'template (offline) or llm (MMIT_SYNTH_LLM_* on the service)', 'template')
+    .option('--seed <n>', 'seed: the same seed makes the same dataset', int, 0)
+    .option('--validation <fraction>', 'fraction of items held out for validation', Number.parseFloat, 0.05)
+    .option('--max-items <n>', 'use at most this many items', int)
+    .option('--name <name>', 'dataset name')
+    .option('--recipe <file>', 'a JSON recipe (overrides the options above)')
+    .option('--no-wait', 'print the dataset and job ids and return at once')
+    .action(async (corpusId: string, opts: CreateOptions, command: Command) => {
+      const client = clientOf(command);
+      const body = { corpusId, ...(opts.name ? { name: opts.name } : {}), recipe: await recipeOf(opts) };
+      const { dataset: created, job } = await client.postJson<{ dataset: DatasetView; job: JobRecord }>(
+        '/v1/datasets',
+        body,
+      );
+      console.log(`dataset ${created.id} (job ${job.id})`);
+      if (!opts.wait) return;
+      const finished = await followJob(client, job);
+      const d = await client.json<DatasetView>(`/v1/datasets/${created.id}`);
+      console.log(formatDatasetSummary(d));
+      if (d.diversity) console.log(`\n${formatDiversityReport(d.diversity)}`);
+      if (finished.status !== 'succeeded') {
+        console.error(`job ${finished.status}: ${finished.error?.detail ?? ''}`);
+        process.exitCode = 1;
+      }
+    });
+
+  dataset
+    .command('show')
+    .description("print a dataset's counts, filter statistics and diversity report")
+    .argument('<datasetId>')
+    .option('--json', 'print the manifest as JSON')
+    .action(async (id: string, opts: { json?: boolean }, command: Command) => {
+      const d = await clientOf(command).json<DatasetView>(`/v1/datasets/${id}`);
+      if (opts.json) {
+        console.log(JSON.stringify(d, null, 2));
+        return;
+      }
+      console.log(formatDatasetSummary(d));
+      if (d.diversity) console.log(`\n${formatDiversityReport(d.diversity)}`);
+    });
+
+  dataset
+    .command('export')
+    .description('download a dataset as LLaVA JSON, ShareGPT JSONL or our JSONL')
+    .argument('<datasetId>')
+    .option('--format <format>', FORMATS.join(' | '), 'llava')
+    .option('-o, --output <file>', 'write here instead of stdout')
+    .action(async (id: string, opts: { format: string; output?: string }, command: Command) => {
+      if (!(FORMATS as readonly string[]).includes(opts.format)) {
+        console.error(
+          `mmit dataset export: --format must be one of ${FORMATS.join(', ')}, not ${opts.format}`,
+        );
+        process.exitCode = 2;
+        return;
+      }
+      const res = await clientOf(command).request(`/v1/datasets/${id}/export?format=${opts.format}`);
+      if (!res.body) throw new Error('the export answered without a body');
+      const out = opts.output
+        ? createWriteStream(opts.output)
+        : Writable.fromWeb(new WritableStream({ write: (c) => void process.stdout.write(c) }));
+      await pipeline(res.body, out);
+      if (opts.output) console.error(`wrote ${opts.output}`);
+    });
+
+  dataset
+    .command('samples')
+    .description('print some samples')
+    .argument('<datasetId>')
+    .option('--kind <kind>', KINDS.join(' | '))
+    .option('--split <split>', 'train | validation')
+    .option('--limit <n>', 'how many', int, 5)
+    .action(async (id: string, opts: { kind?: string; split?: string; limit: number }, command: Command) => {
+      const query = new URLSearchParams({ limit: String(opts.limit) });
+      if (opts.kind) query.set('kind', opts.kind);
+      if (opts.split) query.set('split', opts.split);
+      const page = await clientOf(command).json<Page<SampleView>>(`/v1/datasets/${id}/samples?${query}`);
+      for (const s of page.items) {
+        console.log(`--- ${s.id} [${s.kind}, ${s.split}] ${s.image ?? s.audio ?? ''}`);
+        for (const t of s.conversations)
+          console.log(`${t.from === 'human' ? 'Q' : 'A'}: ${t.value.replace(/\n/g, ' ')}`);
+      }
+      if (page.items.length === 0) console.log('no samples match');
+    });
+}

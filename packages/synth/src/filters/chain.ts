@@ -1,0 +1,206 @@
+// The filter chain. Turn filters look at one question-answer pair and drop just that pair
+// (length, unsafe words, language, hedging, grounding, similar instruction); a draft left with
+// no pairs is dropped, counted against the filter that removed its last pair. Sample filters
+// (exact and near duplicate) look at the whole conversation against every sample kept before.
+// Order matters only for what gets the blame; cheap checks run first.
+//
+// Memory grows with the samples kept (a hash, a 256-byte signature, and in `dataset` scope the
+// generated questions); a resumed job rebuilds it by remember()ing the samples already stored.
+import { createHash } from 'node:crypto';
+import { type Draft, type DraftTurn, stripMediaToken } from '../draft.js';
+import { wordCount } from '../nlp/analyze.js';
+import type { FilterConfig, FilterName, FilterStats, Sample } from '../schemas.js';
+import { ungroundedNouns } from './grounding.js';
+import { hedgingPhrase } from './hedging.js';
+import { isOffTarget } from './language.js';
+import { MinHashIndex, signature } from './minhash.js';
+import { InstructionMemory } from './rouge.js';
+import { shingleHashes, words } from './text.js';
+import { UnsafeWords } from './unsafe.js';
+
+export function emptyFilterStats(): FilterStats {
+  return { considered: { samples: 0, turns: 0 }, kept: { samples: 0, turns: 0 }, removed: {} };
+}
+
+/** Why a turn or sample was dropped, for logs and tests. */
+export interface Rejection {
+  filter: FilterName;
+  detail: string;
+}
+
+export class FilterChain {
+  private readonly unsafe: UnsafeWords;
+  private readonly exact = new Set<string>();
+  private readonly near: MinHashIndex;
+  private readonly questions: InstructionMemory;
+  private counts: FilterStats = emptyFilterStats();
+  /** What the last apply() rejected, in order. */
+  lastRejections: Rejection[] = [];
+
+  constructor(readonly config: FilterConfig) {
+    this.unsafe = new UnsafeWords(config.unsafeWords);
+    this.near = new MinHashIndex(config.nearDuplicateThreshold);
+    this.questions = new InstructionMemory(config.instructionSimilarity);
+  }
+
+  /** Carries counts over from a previous run of the same job. */
+  loadStats(stats: FilterStats): void {
+    this.counts = structuredClone(stats);
+  }
+
+  stats(): FilterStats {
+    return structuredClone(this.counts);
+  }
+
+  /**
+   * Filters a draft against everything kept so far; returns what survives (and remembers it) or
+   * undefined. `known` holds the noun lemmas the item's captions and boxes mention.
+   */
+  apply(draft: Draft, known: ReadonlySet<string>, mediaGroup: string): Draft | undefined {
+    this.lastRejections = [];
+    this.counts.considered.samples++;
+    this.counts.considered.turns += draft.turns.length;
+    const itemQuestions = new InstructionMemory(this.config.instructionSimilarity);
+    const kept: DraftTurn[] = [];
+    let lastBlame: FilterName | undefined;
+    for (const turn of draft.turns) {
+      const rejection = this.checkTurn(turn, known, itemQuestions);
+      if (rejection) {
+        this.count(rejection, 'turns');
+        lastBlame = rejection.filter;
+        continue;
+      }
+      if (!turn.pooled) itemQuestions.add(words(turn.question));
+      kept.push(turn);
+    }
+    if (kept.length === 0) {
+      if (lastBlame) this.counts.removed[lastBlame]!.samples++;
+      return undefined;
+    }
+    const survivor = { ...draft, turns: kept };
+    const scope = this.scopeOf(mediaGroup);
+    const duplicate = this.checkDuplicate(survivor, scope);
+    if (duplicate) {
+      this.count(duplicate, 'samples');
+      return undefined;
+    }
+    this.commit(survivor.turns, scope);
+    this.counts.kept.samples++;
+    this.counts.kept.turns += kept.length;
+    return survivor;
+  }
+
+  /** Makes a stored sample count as seen (on resume), without touching the statistics. */
+  remember(sample: Sample, mediaGroup: string): void {
+    const pooled = sample.kind === 'brief' || sample.kind === 'detailed';
+    const turns: DraftTurn[] = [];
+    for (let i = 0; i + 1 < sample.conversations.length; i += 2) {
+      turns.push({
+        question: stripMediaToken(sample.conversations[i].value),
+        answer: sample.conversations[i + 1].value,
+        pooled,
+      });
+    }
+    this.commit(turns, this.scopeOf(mediaGroup));
+  }
+
+  /** The prefix that confines duplicate checks to one media group, or none in dataset scope. */
+  private scopeOf(mediaGroup: string): string {
+    return this.config.duplicateScope === 'media' ? mediaGroup : '';
+  }
+
+  private checkTurn(
+    turn: DraftTurn,
+    known: ReadonlySet<string>,
+    itemQuestions: InstructionMemory,
+  ): Rejection | undefined {
+    const c = this.config;
+    const question = turn.question.trim();
+    const answer = turn.answer.trim();
+    if (!question || !answer)
+      return { filter: 'empty', detail: !question ? 'empty question' : 'empty answer' };
+    const answerWords = wordCount(answer);
+    if (answerWords < c.minAnswerWords)
+      return {
+        filter: 'too_short',
+        detail: `answer has ${answerWords} words, fewer than ${c.minAnswerWords}`,
+      };
+    if (answerWords > c.maxAnswerWords)
+      return { filter: 'too_long', detail: `answer has ${answerWords} words, more than ${c.maxAnswerWords}` };
+    const questionWords = wordCount(question);
+    if (questionWords > c.maxQuestionWords)
+      return {
+        filter: 'too_long',
+        detail: `question has ${questionWords} words, more than ${c.maxQuestionWords}`,
+      };
+    const unsafe = this.unsafe.find(`${question} ${answer}`);
+    if (unsafe) return { filter: 'unsafe', detail: `contains "${unsafe}"` };
+    if (isOffTarget(answer, c.language) || isOffTarget(question, c.language)) {
+      return { filter: 'language', detail: `not in the target language ${c.language}` };
+    }
+    if (c.hedging) {
+      const phrase = hedgingPhrase(answer);
+      if (phrase) return { filter: 'hedging', detail: `answer hedges: "${phrase}"` };
+    }
+    if (c.grounding) {
+      const invented = ungroundedNouns(answer, known);
+      if (invented.length)
+        return {
+          filter: 'ungrounded',
+          detail: `answer mentions ${invented.join(', ')}, absent from the captions`,
+        };
+    }
+    if (!turn.pooled) {
+      const q = words(question);
+      const score =
+        itemQuestions.tooSimilar(q) ??
+        (c.instructionScope === 'dataset' ? this.questions.tooSimilar(q) : undefined);
+      if (score !== undefined)
+        return {
+          filter: 'similar_instruction',
+          detail: `question has ROUGE-L ${score.toFixed(2)} against an earlier one`,
+        };
+    }
+    return undefined;
+  }
+
+  private checkDuplicate(draft: Draft, scope: string): Rejection | undefined {
+    const text = conversationText(draft.turns);
+    if (this.exact.has(scope + digest(text)))
+      return { filter: 'exact_duplicate', detail: 'same text as an earlier sample' };
+    const similarity = this.near.findSimilar(signature(shingleHashes(words(text))), scope);
+    if (similarity !== undefined)
+      return {
+        filter: 'near_duplicate',
+        detail: `estimated Jaccard ${similarity.toFixed(2)} against an earlier sample`,
+      };
+    return undefined;
+  }
+
+  private commit(turns: DraftTurn[], scope: string): void {
+    const text = conversationText(turns);
+    this.exact.add(scope + digest(text));
+    this.near.add(signature(shingleHashes(words(text))), scope);
+    this.commitQuestions(turns);
+  }
+
+  private commitQuestions(turns: DraftTurn[]): void {
+    if (this.config.instructionScope !== 'dataset') return;
+    for (const t of turns) if (!t.pooled) this.questions.add(words(t.question));
+  }
+
+  private count(rejection: Rejection, unit: 'turns' | 'samples'): void {
+    this.lastRejections.push(rejection);
+    const entry = this.counts.removed[rejection.filter] ?? { samples: 0, turns: 0 };
+    entry[unit]++;
+    this.counts.removed[rejection.filter] = entry;
+  }
+}
+
+function conversationText(turns: DraftTurn[]): string {
+  return turns.map((t) => `${t.question}\n${t.answer}`).join('\n');
+}
+
+function digest(text: string): string {
+  return createHash('sha1').update(words(text).join(' ')).digest('base64');
+}

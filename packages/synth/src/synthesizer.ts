@@ -1,0 +1,173 @@
+// The synthesis pipeline for a batch of items: check captions (present, in the target language),
+// read facts, plan the item's samples from the recipe, generate them (concurrently when the
+// generator is remote), then filter and record them strictly in item order, so the filters'
+// memory, and therefore the output, is the same however generation interleaved. Every item gets
+// an outcome that says what was made and what was not, and why.
+
+import { diversityOf } from './diversity.js';
+import { type Draft, toSample } from './draft.js';
+import { FilterChain } from './filters/chain.js';
+import { isOffTarget } from './filters/language.js';
+import { words } from './filters/text.js';
+import type { GenerateResult, Generator } from './generators/types.js';
+import { extractFacts, type SceneFacts } from './nlp/facts.js';
+import { planItem, splitOf } from './plan.js';
+import { createRng } from './random.js';
+import type { DiversityReport, FilterStats, ItemSynthOutcome, Recipe, Sample } from './schemas.js';
+import type { SourceItem } from './source.js';
+
+export interface BatchResult {
+  samples: Sample[];
+  outcomes: ItemSynthOutcome[];
+}
+
+export interface SynthesizerOptions {
+  recipe: Recipe;
+  generator: Generator;
+  /** Generations in flight at once (default: the recipe's llm concurrency for `llm`, else 1). */
+  concurrency?: number;
+}
+
+type Problem = ItemSynthOutcome['problems'][number];
+
+interface PreparedItem {
+  item: SourceItem;
+  facts?: SceneFacts;
+  known: Set<string>;
+  problems: Problem[];
+}
+
+export class Synthesizer {
+  readonly filters: FilterChain;
+  private readonly concurrency: number;
+
+  constructor(private readonly options: SynthesizerOptions) {
+    this.filters = new FilterChain(options.recipe.filters);
+    this.concurrency =
+      options.concurrency ?? (options.generator.name === 'llm' ? options.recipe.llm.concurrency : 1);
+  }
+
+  /** Feeds samples kept by an earlier run into the filters' memory (resume). */
+  remember(samples: Iterable<Sample>, mediaGroupOf: (itemId: string) => string = (id) => id): void {
+    for (const s of samples) this.filters.remember(s, mediaGroupOf(s.itemId));
+  }
+
+  async processBatch(items: SourceItem[], signal?: AbortSignal): Promise<BatchResult> {
+    const { recipe, generator } = this.options;
+    const prepared = items.map((item) => this.prepare(item));
+    const tasks = prepared.flatMap((p) =>
+      p.facts ? planItem(recipe, p.item.id).map((plan) => ({ p, plan })) : [],
+    );
+    const results = new Array<GenerateResult>(tasks.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        const { p, plan } = tasks[i];
+        signal?.throwIfAborted();
+        const rng = createRng(recipe.seed, p.item.id, plan.kind, plan.index);
+        results[i] = await generator.generate(
+          { item: p.item, facts: p.facts!, kind: plan.kind, index: plan.index, rng },
+          signal,
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, tasks.length) }, worker));
+    signal?.throwIfAborted();
+
+    const samples: Sample[] = [];
+    const outcomes: ItemSynthOutcome[] = [];
+    let t = 0;
+    for (const p of prepared) {
+      const planned = p.facts ? planItem(recipe, p.item.id).length : 0;
+      const problems = [...p.problems];
+      let made = 0;
+      let generated = 0;
+      for (let k = 0; k < planned; k++, t++) {
+        const { plan } = tasks[t];
+        const result = results[t];
+        if (!result.ok) {
+          problems.push({ kind: plan.kind, reason: result.reason, detail: result.detail });
+          continue;
+        }
+        generated++;
+        const kept = this.filters.apply(result.draft, p.known, p.item.mediaGroup);
+        if (!kept) {
+          const why = this.filters.lastRejections.map((r) => `${r.filter}: ${r.detail}`).join('; ');
+          problems.push({ kind: plan.kind, reason: 'all_filtered', detail: why });
+          continue;
+        }
+        samples.push(this.record(kept, p.item, plan.index));
+        made++;
+      }
+      outcomes.push({
+        index: p.item.index,
+        itemId: p.item.id,
+        source: p.item.source,
+        status: statusOf(p.facts !== undefined, planned, generated, made, problems.length),
+        samples: made,
+        problems,
+      });
+    }
+    return { samples, outcomes };
+  }
+
+  stats(): FilterStats {
+    return this.filters.stats();
+  }
+
+  private prepare(item: SourceItem): PreparedItem {
+    const known = new Set<string>();
+    if (item.captions.length === 0) {
+      return {
+        item,
+        known,
+        problems: [{ reason: 'no_captions', detail: 'the item has no non-empty caption' }],
+      };
+    }
+    const language = this.options.recipe.filters.language;
+    const captions = item.captions.filter((c) => !isOffTarget(c, language));
+    const problems: Problem[] = [];
+    if (captions.length < item.captions.length) {
+      const dropped = item.captions.length - captions.length;
+      problems.push({
+        reason: 'non_target_language',
+        detail: `${dropped} of ${item.captions.length} captions are not in ${language}${captions.length ? ' and were left out' : ''}`,
+      });
+    }
+    if (captions.length === 0) return { item, known, problems };
+    const categories = item.boxes.flatMap((b) => words(b.category));
+    const facts = extractFacts(captions, categories);
+    for (const n of facts.nouns) known.add(n);
+    return { item: { ...item, captions }, facts, known, problems };
+  }
+
+  private record(draft: Draft, item: SourceItem, index: number): Sample {
+    const { recipe, generator } = this.options;
+    const rng = createRng(recipe.seed, item.id, draft.kind, index, 'record');
+    return toSample(draft, item, { split: splitOf(recipe, item.id), generator: generator.name, rng });
+  }
+}
+
+function statusOf(
+  usable: boolean,
+  planned: number,
+  generated: number,
+  made: number,
+  problems: number,
+): ItemSynthOutcome['status'] {
+  if (!usable) return 'skipped';
+  if (made === planned && problems === 0) return 'ok';
+  if (made > 0) return 'partial';
+  return generated === 0 ? 'failed' : 'filtered';
+}
+
+/** Synthesizes a whole (small) set of items in memory: samples, outcomes, filter and diversity reports. */
+export async function synthesize(
+  items: SourceItem[],
+  options: SynthesizerOptions,
+): Promise<BatchResult & { filters: FilterStats; diversity: DiversityReport }> {
+  const synth = new Synthesizer(options);
+  const result = await synth.processBatch(items);
+  return { ...result, filters: synth.stats(), diversity: diversityOf(result.samples) };
+}

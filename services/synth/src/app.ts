@@ -1,0 +1,82 @@
+// Assembles the synthesis service: configuration, bucket, dataset store, the job runner with the
+// dataset job, routes (datasets + jobs with SSE), readiness (bucket reachable) and shutdown
+// (running jobs interrupted at a chunk boundary and left queued for the next start).
+import {
+  createService,
+  JobRunner,
+  mountJobRoutes,
+  type RunningService,
+  type Service,
+} from '@mmit/service-kit';
+import { Bucket, type BucketConfig } from '@mmit/storage';
+import { SYNTH_DEFAULT_PORT, synthConfigSpec } from './config.js';
+import { DATASET_JOB, datasetJob } from './datasets/job.js';
+import { DatasetStore } from './datasets/store.js';
+import { registerRoutes } from './routes.js';
+
+export const SYNTH_VERSION = '0.1.0';
+
+/** Where the dataset jobs' routes live (list, read, SSE events, cancel). */
+export const DATASET_JOBS_PATH = '/v1/datasets/jobs';
+
+export interface SynthServiceOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Defaults to the bucket named by MMIT_S3_* in `env`. */
+  bucket?: Bucket | BucketConfig;
+}
+
+export interface SynthService {
+  service: Service<typeof synthConfigSpec>;
+  bucket: Bucket;
+  runner: JobRunner;
+  /** Binds, resumes unfinished dataset jobs, and returns the URL. */
+  start(options?: { handleSignals?: boolean }): Promise<RunningService>;
+}
+
+export function createSynthService(options: SynthServiceOptions = {}): SynthService {
+  const env = options.env ?? process.env;
+  const service = createService({
+    name: 'synth',
+    version: SYNTH_VERSION,
+    defaultPort: SYNTH_DEFAULT_PORT,
+    config: synthConfigSpec,
+    env,
+  });
+  const bucket =
+    options.bucket instanceof Bucket
+      ? options.bucket
+      : options.bucket
+        ? new Bucket(options.bucket)
+        : Bucket.fromEnv(env);
+  const store = new DatasetStore(bucket);
+  const config = service.config;
+  const llm = config.llmBaseUrl
+    ? { baseUrl: config.llmBaseUrl, model: config.llmModel, apiKey: config.llmApiKey }
+    : undefined;
+  const runner = new JobRunner({
+    bucket,
+    service: 'synth',
+    logger: service.logger,
+    concurrency: config.jobConcurrency,
+  });
+  runner.define(DATASET_JOB, datasetJob({ bucket, store, partItems: config.partItems, llm }));
+
+  // Jobs live under /v1/datasets so a gateway can route every synthesis path by one prefix; they
+  // are mounted first so `/v1/datasets/jobs` is not taken for a dataset id.
+  mountJobRoutes(service, runner, { basePath: DATASET_JOBS_PATH });
+  registerRoutes(service, { bucket, store, runner, llmConfigured: llm !== undefined });
+  service.addReadinessCheck('bucket', () => bucket.ping());
+  service.onShutdown(() => runner.stop());
+
+  return {
+    service,
+    bucket,
+    runner,
+    async start(startOptions = {}) {
+      await bucket.ensure();
+      const running = await service.listen(startOptions);
+      await runner.resumePending();
+      return running;
+    },
+  };
+}

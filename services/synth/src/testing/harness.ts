@@ -1,0 +1,128 @@
+// A real synthesis service on a random port over a real embedded S3 server in a temp folder, and
+// a corpus written straight into the bucket in the layout the ingest service publishes.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type CorpusManifest,
+  CorpusManifestSchema,
+  emptyCorpusCounts,
+  type ItemRecord,
+  type JobRecord,
+  keys,
+  newId,
+} from '@mmit/contracts';
+import { Bucket, type BucketConfig, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import { createSynthService } from '../app.js';
+
+export interface Storage {
+  s3: EmbeddedS3;
+  config: BucketConfig;
+  bucket: Bucket;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export async function startStorage(): Promise<Storage> {
+  const dir = await mkdtemp(join(tmpdir(), 'mmit-synth-it-'));
+  const s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
+  const config = { ...embeddedS3Config(s3), retry: { retries: 2, baseDelayMs: 50, maxDelayMs: 200 } };
+  const bucket = new Bucket(config);
+  await bucket.ensure();
+  return {
+    s3,
+    config,
+    bucket,
+    dir,
+    async stop() {
+      await s3.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startSynth(storage: Storage, env: Record<string, string> = {}) {
+  const synth = createSynthService({
+    env: { MMIT_SYNTH_PORT: '0', MMIT_LOG_LEVEL: 'silent', MMIT_SYNTH_PART_ITEMS: '3', ...env },
+    bucket: storage.config,
+  });
+  const running = await synth.start();
+  return { ...synth, url: running.url, close: running.close };
+}
+
+export interface TestItem {
+  captions: string[];
+  modality?: 'image' | 'audio';
+  status?: ItemRecord['status'];
+  extra?: Record<string, unknown>;
+}
+
+/** Publishes a corpus with these items (split over parts of `perPart`), as ingest would. */
+export async function writeCorpus(bucket: Bucket, items: TestItem[], perPart = 4): Promise<CorpusManifest> {
+  const corpusId = newId('corpus');
+  const now = new Date().toISOString();
+  const parts: { part: string; items: number }[] = [];
+  for (let start = 0; start < items.length; start += perPart) {
+    const part = `p-${String(parts.length).padStart(4, '0')}`;
+    const records: ItemRecord[] = items.slice(start, start + perPart).map((it, k) => {
+      const sha = (start + k).toString(16).padStart(64, '0');
+      return {
+        id: newId('item'),
+        corpusId,
+        source: `item-${start + k}`,
+        modality: it.modality ?? 'image',
+        captions: it.captions,
+        status: it.status ?? 'accepted',
+        media: { sha256: sha, key: keys.media(sha, it.modality === 'audio' ? 'wav' : 'jpg'), bytes: 100 },
+        extra: it.extra ?? {},
+        createdAt: now,
+      };
+    });
+    await bucket.putBuffer(
+      keys.corpusItems(corpusId, part),
+      records.map((r) => `${JSON.stringify(r)}\n`).join(''),
+    );
+    parts.push({ part, items: records.length });
+  }
+  const manifest: CorpusManifest = {
+    id: corpusId,
+    name: 'test corpus',
+    description: '',
+    createdAt: now,
+    updatedAt: now,
+    options: { maxSide: 1024, keepOriginals: true, nearDuplicateThreshold: 6, thumbnailSide: 256 },
+    counts: { ...emptyCorpusCounts(), accepted: items.length },
+    parts,
+    version: 1,
+  };
+  await bucket.publishJson(keys.corpusManifest(corpusId), manifest, CorpusManifestSchema);
+  return manifest;
+}
+
+export async function json<T = unknown>(res: Response): Promise<T> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`expected JSON from ${res.url} (${res.status}), got: ${text.slice(0, 300)}`);
+  }
+}
+
+export function post(url: string, body: unknown): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Polls a job until it leaves queued/running. */
+export async function waitForJob(url: string, jobId: string, timeoutMs = 60_000): Promise<JobRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await json<JobRecord>(await fetch(`${url}/v1/datasets/jobs/${jobId}`));
+    if (job.status !== 'queued' && job.status !== 'running') return job;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
