@@ -1,0 +1,230 @@
+// `mmit train start|watch|ls|cancel|resume`: start a projector training run from a spec file,
+// follow it with a live progress bar and loss readout (server-sent events), list runs, cancel and
+// resume them. When a run ends, `watch` prints its loss curve (train and validation) as a text
+// chart. Talks HTTP to the trainer service (through the gateway at --url); payloads are the
+// service's schemas, kept loose here so the CLI does not import service code.
+// Not here yet: `mmit export <run>` (see docs/training.md).
+import { readFileSync } from 'node:fs';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { ApiClient } from '../http-client.js';
+import { formatTable } from '../table.js';
+
+interface StepEvent {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  samplesPerSec: number;
+  tokensPerSec: number;
+  etaSec: number;
+}
+
+interface RunStateView {
+  id: string;
+  name?: string;
+  status: string;
+  message?: string;
+  step: number;
+  totalSteps: number | null;
+  latest: StepEvent | null;
+  lastEval: { step: number; loss: number } | null;
+  lastCheckpoint: { step: number; prefix: string } | null;
+  error?: { detail: string };
+  createdAt: string;
+}
+
+interface MetricsLine {
+  type: 'step' | 'eval';
+  step: number;
+  loss: number;
+}
+
+const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+
+function clientOf(command: Command): ApiClient {
+  const globals = command.optsWithGlobals() as { url: string; apiKey?: string };
+  return new ApiClient({ url: globals.url, apiKey: globals.apiKey });
+}
+
+/** The loss values as a text chart: `height` rows, one column per bucket of steps; `*` train, `o` validation. */
+export function lossChart(lines: MetricsLine[], width = 60, height = 12): string {
+  const steps = lines.filter((l) => l.type === 'step' && Number.isFinite(l.loss));
+  const evals = lines.filter((l) => l.type === 'eval' && Number.isFinite(l.loss));
+  if (steps.length === 0) return '(no steps yet)';
+  const all = [...steps, ...evals].map((l) => l.loss);
+  const [low, high] = [Math.min(...all), Math.max(...all)];
+  const lastStep = Math.max(...steps.map((s) => s.step), 1);
+  const columns = Math.min(width, lastStep);
+  const grid = Array.from({ length: height }, () => Array<string>(columns).fill(' '));
+  const place = (step: number, loss: number, mark: string) => {
+    const x = Math.min(columns - 1, Math.floor(((step - 1) / lastStep) * columns));
+    const y = high === low ? 0 : Math.round(((high - loss) / (high - low)) * (height - 1));
+    if (grid[y][Math.max(0, x)] !== 'o') grid[y][Math.max(0, x)] = mark;
+  };
+  for (const s of steps) place(s.step, s.loss, '*');
+  for (const e of evals) place(Math.max(1, e.step), e.loss, 'o');
+  const label = (v: number) => v.toFixed(3).padStart(8);
+  const rows = grid.map((row, y) => {
+    const tick = y === 0 ? label(high) : y === height - 1 ? label(low) : ' '.repeat(8);
+    return `${tick} |${row.join('')}`;
+  });
+  return [
+    ...rows,
+    `${' '.repeat(8)} +${'-'.repeat(columns)}`,
+    `${' '.repeat(10)}step 1 .. ${lastStep}   * train loss   o validation loss`,
+  ].join('\n');
+}
+
+function eta(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
+    : `${Math.floor(s / 60)}m${s % 60}s`;
+}
+
+/** Follows a run's events with a progress bar until it ends; prints the outcome and the loss curve. */
+async function watchRun(client: ApiClient, id: string): Promise<RunStateView> {
+  const bar = new SingleBar({
+    format:
+      ' {status} [{bar}] step {value}/{total} | loss {loss} | val {val} | lr {lr} | {sps} samples/s | {tps} tok/s | ETA {eta}',
+    hideCursor: true,
+    noTTYOutput: true,
+    notTTYSchedule: 2000,
+  });
+  let state: RunStateView | undefined;
+  let started = false;
+  const payload = { status: 'queued', loss: '-', val: '-', lr: '-', sps: '-', tps: '-', eta: '?' };
+  for await (const { event, data } of client.events(`/v1/runs/${id}/events`)) {
+    if (event === 'state') {
+      state = data as RunStateView;
+      payload.status = state.status;
+      if (state.lastEval) payload.val = state.lastEval.loss.toFixed(4);
+    } else if (event === 'step') {
+      const s = data as StepEvent;
+      Object.assign(payload, {
+        loss: s.loss.toFixed(4),
+        lr: s.lr.toExponential(2),
+        sps: s.samplesPerSec.toFixed(1),
+        tps: s.tokensPerSec.toFixed(0),
+        eta: eta(s.etaSec),
+      });
+    } else if (event === 'eval') {
+      payload.val = (data as { loss: number }).loss.toFixed(4);
+    }
+    const total = state?.totalSteps ?? 0;
+    const step = event === 'step' ? (data as StepEvent).step : (state?.step ?? 0);
+    if (!started) {
+      bar.start(total, step, payload);
+      started = true;
+    }
+    if (total) bar.setTotal(total);
+    bar.update(step, payload);
+  }
+  bar.stop();
+  const final = await client.json<RunStateView>(`/v1/runs/${id}`);
+  const { items } = await client.json<{ items: MetricsLine[] }>(`/v1/runs/${id}/metrics`);
+  console.log(lossChart(items));
+  console.log(
+    final.status === 'failed'
+      ? `run ${id} failed: ${final.error?.detail ?? final.message ?? 'no detail'}`
+      : `run ${id} ${final.status} at step ${final.step}${final.lastCheckpoint ? `; weights in ${final.lastCheckpoint.prefix}weights.safetensors` : ''}`,
+  );
+  if (final.status !== 'succeeded') process.exitCode = 1;
+  return final;
+}
+
+function readSpec(path: string): Record<string, unknown> {
+  const text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+export function registerTrainCommands(program: Command): void {
+  const train = program
+    .command('train')
+    .description('train projectors (LLaVA stage 1, projector SFT, LoRA) and follow runs');
+
+  train
+    .command('start')
+    .description('start a run from a JSON spec (see docs/training.md); follows it unless --detach')
+    .argument('<spec>', 'spec file (JSON), or - for stdin')
+    .option('--dataset <id>', 'override datasetId')
+    .option('--steps <n>', 'override steps', Number)
+    .option('--epochs <n>', 'override epochs', Number)
+    .option('--lr <lr>', 'override optimizer.lr', Number)
+    .option('--name <name>', 'run name')
+    .option('--detach', 'print the run id and return')
+    .action(async (path: string, options: Record<string, unknown>, command: Command) => {
+      const client = clientOf(command);
+      const spec = readSpec(path);
+      if (options.dataset) spec.datasetId = options.dataset;
+      if (options.steps !== undefined) {
+        spec.steps = options.steps;
+        delete spec.epochs;
+      }
+      if (options.epochs !== undefined) {
+        spec.epochs = options.epochs;
+        delete spec.steps;
+      }
+      if (options.lr !== undefined)
+        spec.optimizer = { ...((spec.optimizer as object) ?? {}), lr: options.lr };
+      if (options.name) spec.name = options.name;
+      const state = await client.postJson<RunStateView>('/v1/runs', spec);
+      console.log(`run ${state.id} queued`);
+      if (!options.detach) await watchRun(client, state.id);
+    });
+
+  train
+    .command('watch')
+    .description("follow a run's progress and loss until it ends, then print its loss curve")
+    .argument('<run>', 'run id')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      await watchRun(clientOf(command), id);
+    });
+
+  train
+    .command('ls')
+    .description('list runs, newest first')
+    .action(async (_options: unknown, command: Command) => {
+      const { items } = await clientOf(command).json<{ items: RunStateView[] }>('/v1/runs');
+      console.log(
+        formatTable(
+          ['id', 'name', 'status', 'step', 'loss', 'val loss', 'created'],
+          items.map((r) => [
+            r.id,
+            r.name ?? '',
+            r.status,
+            `${r.step}/${r.totalSteps ?? '?'}`,
+            r.latest ? r.latest.loss.toFixed(4) : '-',
+            r.lastEval ? r.lastEval.loss.toFixed(4) : '-',
+            r.createdAt,
+          ]),
+        ),
+      );
+    });
+
+  train
+    .command('cancel')
+    .description('cancel a run (its checkpoints stay; resume continues from the last)')
+    .argument('<run>', 'run id')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const state = await clientOf(command).postJson<RunStateView>(`/v1/runs/${id}/cancel`, {});
+      console.log(
+        `run ${id}: ${state.status}${TERMINAL.includes(state.status) ? '' : ' (stops before its next step)'}`,
+      );
+    });
+
+  train
+    .command('resume')
+    .description('resume a cancelled or failed run from its last checkpoint')
+    .argument('<run>', 'run id')
+    .option('--detach', 'return without following the run')
+    .action(async (id: string, options: { detach?: boolean }, command: Command) => {
+      const client = clientOf(command);
+      const state = await client.postJson<RunStateView>(`/v1/runs/${id}/resume`, {});
+      console.log(`run ${id}: ${state.status}${state.message ? ` (${state.message})` : ''}`);
+      if (!options.detach) await watchRun(client, id);
+    });
+}

@@ -1,0 +1,72 @@
+// Reading a dataset the synth service wrote: `datasets/<id>/manifest.json` and its
+// `samples-*.jsonl` parts (LLaVA conversation records with `split` and the media's sha256).
+// Only the fields training needs are read, so newer manifest fields do not break old trainers.
+// A sample names its media as `mediaSha256` (synth) or `media.sha256` (one ref or a list).
+import { keys } from '@mmit/contracts';
+import type { Bucket } from '@mmit/storage';
+import { z } from 'zod';
+import type { Turn } from './template.js';
+
+export class UnknownDatasetError extends Error {
+  readonly problemCode = 'validation';
+  constructor(readonly datasetId: string) {
+    super(`dataset ${datasetId} does not exist (GET /v1/datasets on the synth service lists datasets)`);
+    this.name = 'UnknownDatasetError';
+  }
+}
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const MediaRef = z.object({ sha256: Sha256 }).passthrough();
+
+export const DatasetSampleSchema = z
+  .object({
+    id: z.string(),
+    conversations: z.array(z.object({ from: z.enum(['human', 'gpt']), value: z.string() })).min(2),
+    split: z.enum(['train', 'validation']).default('train'),
+    modality: z.enum(['image', 'audio']).optional(),
+    mediaSha256: Sha256.optional(),
+    media: z.union([MediaRef, z.array(MediaRef)]).optional(),
+  })
+  .passthrough();
+
+export interface DatasetSample {
+  id: string;
+  conversations: Turn[];
+  split: 'train' | 'validation';
+  /** null when the sample names no media (it cannot train a projector). */
+  media: string | null;
+}
+
+const ManifestSchema = z.object({ id: z.string(), status: z.string().optional() }).passthrough();
+
+export async function datasetExists(bucket: Bucket, datasetId: string): Promise<boolean> {
+  return bucket.exists(keys.datasetManifest(datasetId));
+}
+
+function mediaOf(sample: z.infer<typeof DatasetSampleSchema>): string | null {
+  if (sample.mediaSha256) return sample.mediaSha256;
+  const refs = [sample.media ?? []].flat();
+  return refs[0]?.sha256 ?? null;
+}
+
+/** Every sample of the dataset, in part order then line order. */
+export async function loadDataset(bucket: Bucket, datasetId: string): Promise<DatasetSample[]> {
+  const manifest = await bucket.getJsonIfExists(keys.datasetManifest(datasetId), ManifestSchema);
+  if (!manifest) throw new UnknownDatasetError(datasetId);
+  const prefix = keys.datasetSamples(datasetId, 0).replace(/\d+\.jsonl$/, '');
+  const samples: DatasetSample[] = [];
+  for await (const obj of bucket.list(prefix)) {
+    if (!obj.key.endsWith('.jsonl')) continue;
+    const lines = (await bucket.getBuffer(obj.key)).toString('utf8').split('\n');
+    lines.forEach((line, i) => {
+      if (!line.trim()) return;
+      const parsed = DatasetSampleSchema.safeParse(JSON.parse(line));
+      if (!parsed.success) {
+        throw new Error(`${obj.key} line ${i + 1} is not a sample: ${z.prettifyError(parsed.error)}`);
+      }
+      const s = parsed.data;
+      samples.push({ id: s.id, conversations: s.conversations, split: s.split, media: mediaOf(s) });
+    });
+  }
+  return samples;
+}

@@ -1,0 +1,21 @@
+// @mmit/train: projection-layer SFT (LLaVA stage 1, projector-only SFT, optional LoRA) as a
+// library: run spec, templates, batching, optimizer, the run loop, checkpoints in the bucket,
+// and the run orchestration the trainer service calls.
+export * from './batching.js';
+export * from './checkpoint.js';
+export * from './dataset.js';
+export * from './examples.js';
+export * from './features.js';
+export * from './features-client.js';
+export * from './loop.js';
+export * from './optimizer.js';
+export * from './plan.js';
+export * from './preflight.js';
+export * from './random.js';
+export * from './recorder.js';
+export * from './run.js';
+export * from './schedule.js';
+export * from './spec.js';
+export * from './state.js';
+export * from './template.js';
+export * from './weight-names.js';

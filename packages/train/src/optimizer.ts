@@ -1,0 +1,145 @@
+// AdamW over parameter groups, on the host, with a state that can be saved and restored exactly.
+// The update is torch.optim.AdamW's (decoupled weight decay, bias-corrected moments, eps after
+// the bias-corrected square root), the same as @mmit/models' AdamW; this one adds what a
+// resumable trainer needs: groups with their own lr and weight decay (projector vs LoRA, biases
+// without decay), global-norm gradient clipping, and `state()`/`load()` of the float64 master
+// parameters, both moments and the step count.
+
+export interface ParamGroup {
+  name: string;
+  params: string[];
+  lr: number;
+  weightDecay: number;
+}
+
+export interface AdamWSettings {
+  betas: [number, number];
+  eps: number;
+}
+
+/** Everything the optimizer holds; float64 so a restored run continues bit for bit. */
+export interface OptimizerState {
+  step: number;
+  params: Record<string, Float64Array>;
+  expAvg: Record<string, Float64Array>;
+  expAvgSq: Record<string, Float64Array>;
+}
+
+export class OptimizerStateError extends Error {
+  override name = 'OptimizerStateError';
+}
+
+export class GroupedAdamW {
+  private readonly params = new Map<string, Float64Array>();
+  private readonly m = new Map<string, Float64Array>();
+  private readonly v = new Map<string, Float64Array>();
+  private stepCount = 0;
+
+  constructor(
+    initial: Record<string, ArrayLike<number>>,
+    readonly groups: ParamGroup[],
+    readonly settings: AdamWSettings,
+  ) {
+    const grouped = new Set(groups.flatMap((g) => g.params));
+    for (const [name, value] of Object.entries(initial)) {
+      if (!grouped.has(name)) throw new OptimizerStateError(`parameter ${name} is in no group`);
+      this.params.set(name, Float64Array.from(value));
+      this.m.set(name, new Float64Array(value.length));
+      this.v.set(name, new Float64Array(value.length));
+    }
+    for (const name of grouped) {
+      if (!this.params.has(name)) throw new OptimizerStateError(`group names ${name}, which has no value`);
+    }
+  }
+
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  get names(): string[] {
+    return [...this.params.keys()];
+  }
+
+  /** One update; `lrScale` multiplies every group's lr (the schedule). */
+  step(grads: Record<string, Float64Array>, lrScale = 1): void {
+    const [beta1, beta2] = this.settings.betas;
+    const eps = this.settings.eps;
+    this.stepCount += 1;
+    const biasCorrection1 = 1 - beta1 ** this.stepCount;
+    const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** this.stepCount);
+    for (const group of this.groups) {
+      const lr = group.lr * lrScale;
+      const stepSize = lr / biasCorrection1;
+      const decay = 1 - lr * group.weightDecay;
+      for (const name of group.params) {
+        const p = this.params.get(name)!;
+        const g = grads[name];
+        if (!g || g.length !== p.length) {
+          throw new OptimizerStateError(
+            `gradient for ${name} missing or of length ${g?.length} (expected ${p.length})`,
+          );
+        }
+        const m = this.m.get(name)!;
+        const v = this.v.get(name)!;
+        for (let i = 0; i < p.length; i++) {
+          p[i] *= decay;
+          m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+          v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+          p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / biasCorrection2Sqrt + eps);
+        }
+      }
+    }
+  }
+
+  /** Current parameters as float32, as the step graph takes them. */
+  float32(): Record<string, Float32Array> {
+    return Object.fromEntries([...this.params].map(([name, value]) => [name, Float32Array.from(value)]));
+  }
+
+  /** A copy of the whole state. */
+  state(): OptimizerState {
+    const copy = (map: Map<string, Float64Array>) =>
+      Object.fromEntries([...map].map(([name, value]) => [name, Float64Array.from(value)]));
+    return { step: this.stepCount, params: copy(this.params), expAvg: copy(this.m), expAvgSq: copy(this.v) };
+  }
+
+  /** Restores a state saved by `state()` for the same parameters. */
+  load(state: OptimizerState): void {
+    for (const [name, p] of this.params) {
+      for (const [what, source, target] of [
+        ['params', state.params, p],
+        ['expAvg', state.expAvg, this.m.get(name)!],
+        ['expAvgSq', state.expAvgSq, this.v.get(name)!],
+      ] as const) {
+        const saved = source[name];
+        if (!saved || saved.length !== target.length) {
+          throw new OptimizerStateError(
+            `saved optimizer state has no ${what} of length ${target.length} for ${name} (found ${saved?.length ?? 'none'})`,
+          );
+        }
+        target.set(saved);
+      }
+    }
+    this.stepCount = state.step;
+  }
+}
+
+/** The L2 norm over every gradient together (torch.nn.utils.clip_grad_norm_'s total norm). */
+export function globalNorm(grads: Record<string, Float64Array>): number {
+  let sum = 0;
+  for (const g of Object.values(grads)) for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
+  return Math.sqrt(sum);
+}
+
+/**
+ * Scales gradients in place so their global norm is at most `maxNorm`, with torch's coefficient
+ * maxNorm / (norm + 1e-6) clamped to 1; returns the norm before clipping.
+ */
+export function clipGlobalNorm(grads: Record<string, Float64Array>, maxNorm: number | null): number {
+  const norm = globalNorm(grads);
+  if (maxNorm === null) return norm;
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1)
+    for (const g of Object.values(grads)) for (let i = 0; i < g.length; i++) g[i] *= coefficient;
+  return norm;
+}

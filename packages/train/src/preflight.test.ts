@@ -1,0 +1,93 @@
+// Bad specs are rejected with errors that say what is wrong and how to fix it.
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { newId } from '@mmit/contracts';
+import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import { fixturesDir } from '../../../test/paths.js';
+import {
+  checkProjectorInput,
+  DimensionMismatchError,
+  MissingImageTokenError,
+  preflight,
+} from './preflight.js';
+import { RunSpecSchema } from './spec.js';
+import { TEST_ENCODER_KEY, writeTinyDataset } from './testing.js';
+
+let dir: string;
+let s3: EmbeddedS3;
+let bucket: Bucket;
+let datasetId: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mmit-preflight-'));
+  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
+  bucket = new Bucket(embeddedS3Config(s3));
+  await bucket.ensure();
+  datasetId = newId('dataset');
+  await writeTinyDataset(bucket, datasetId, { train: 2, validation: 1 });
+});
+after(async () => {
+  await s3?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const base = () => ({
+  datasetId,
+  encoder: { key: TEST_ENCODER_KEY },
+  lm: { checkpoint: join(fixturesDir, 'tiny-llama') },
+});
+
+test('lr <= 0 is rejected by the schema with the field named', () => {
+  for (const lr of [0, -1e-3]) {
+    const parsed = RunSpecSchema.safeParse({ ...base(), optimizer: { lr } });
+    assert.equal(parsed.success, false);
+    assert.deepEqual(parsed.error?.issues[0].path, ['optimizer', 'lr']);
+    assert.match(parsed.error?.issues[0].message ?? '', /must be a finite number > 0/);
+  }
+  assert.equal(RunSpecSchema.safeParse({ ...base(), epochs: 1, steps: 3 }).success, false);
+});
+
+test('an unknown dataset is named', async () => {
+  const missing = newId('dataset');
+  await assert.rejects(preflight(bucket, RunSpecSchema.parse({ ...base(), datasetId: missing })), {
+    name: 'UnknownDatasetError',
+    message: new RegExp(`dataset ${missing} does not exist`),
+  });
+});
+
+test('an LM whose tokenizer lacks the image token: the error says how to add it', async () => {
+  const lmDir = mkdtempSync(join(tmpdir(), 'mmit-noimage-'));
+  try {
+    cpSync(join(fixturesDir, 'tiny-llama'), lmDir, { recursive: true });
+    const tok = JSON.parse(readFileSync(join(lmDir, 'tokenizer.json'), 'utf8'));
+    tok.added_tokens = tok.added_tokens.filter((t: { content: string }) => t.content !== '<image>');
+    delete tok.model.vocab['<image>'];
+    writeFileSync(join(lmDir, 'tokenizer.json'), JSON.stringify(tok));
+    const spec = RunSpecSchema.parse({ ...base(), lm: { checkpoint: lmDir } });
+    await assert.rejects(preflight(bucket, spec), (err: Error) => {
+      assert.ok(err instanceof MissingImageTokenError);
+      assert.match(err.message, /has no "<image>" token/);
+      assert.match(err.message, /add_special_tokens.*resize_token_embeddings/);
+      return true;
+    });
+  } finally {
+    rmSync(lmDir, { recursive: true, force: true });
+  }
+});
+
+test('encoder width and projector input must agree', async () => {
+  const spec = RunSpecSchema.parse({
+    ...base(),
+    encoder: { spec: { checkpoint: join(fixturesDir, 'tiny-clip-vision') } },
+    projector: { inputDim: 1024 },
+  });
+  await assert.rejects(preflight(bucket, spec), (err: Error) => {
+    assert.ok(err instanceof DimensionMismatchError);
+    assert.match(err.message, /projector.inputDim is 1024 but the encoder's features are 64 wide/);
+    return true;
+  });
+  assert.doesNotThrow(() => checkProjectorInput(spec, null, 'unknown'));
+});

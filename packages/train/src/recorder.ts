@@ -1,0 +1,113 @@
+// A run's record keeping in the bucket: `state.json` (rewritten on every change of status and at
+// most every `stateIntervalMs` for progress) and `metrics.jsonl` (S3 has no append, so the file
+// is rewritten whole at each checkpoint and at most every `metricsIntervalMs`; a resumed run
+// first cuts it back to its checkpoint's step, so the file never holds steps twice). Every change
+// is also passed to `onEvent` (the service's SSE streams listen there).
+import { keys } from '@mmit/contracts';
+import type { Bucket } from '@mmit/storage';
+import type { EvalMetrics, StepMetrics } from './loop.js';
+import { type MetricsLine, MetricsLineSchema, type RunState, RunStateSchema } from './state.js';
+
+export type RunEvent =
+  | { type: 'state'; state: RunState }
+  | { type: 'step'; metrics: StepMetrics }
+  | { type: 'eval'; metrics: EvalMetrics };
+
+export interface RecorderOptions {
+  stateIntervalMs?: number;
+  metricsIntervalMs?: number;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export async function readMetrics(bucket: Bucket, runId: string): Promise<MetricsLine[]> {
+  if (!(await bucket.exists(keys.runMetrics(runId)))) return [];
+  const text = (await bucket.getBuffer(keys.runMetrics(runId))).toString('utf8');
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => MetricsLineSchema.parse(JSON.parse(l)));
+}
+
+export class RunRecorder {
+  private lines: MetricsLine[] = [];
+  /** Until the stored lines are read, a flush would overwrite them with none. */
+  private linesLoaded = false;
+  private lastStateWrite = 0;
+  private lastMetricsWrite = 0;
+  private writes: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly bucket: Bucket,
+    public state: RunState,
+    private readonly options: RecorderOptions = {},
+  ) {}
+
+  get runId(): string {
+    return this.state.id;
+  }
+
+  /** Loads metrics.jsonl, keeping lines up to `step` (the checkpoint a resume starts from). */
+  async resumeMetrics(step: number): Promise<void> {
+    this.lines = (await readMetrics(this.bucket, this.runId)).filter((l) => l.step <= step);
+    this.linesLoaded = true;
+    await this.flushMetrics();
+  }
+
+  /** Applies a change; status changes are written at once, progress at most every interval. */
+  async update(patch: Partial<RunState>, options: { force?: boolean } = {}): Promise<void> {
+    const statusChanged = patch.status !== undefined && patch.status !== this.state.status;
+    this.state = RunStateSchema.parse({ ...this.state, ...patch, updatedAt: new Date().toISOString() });
+    this.options.onEvent?.({ type: 'state', state: this.state });
+    const interval = this.options.stateIntervalMs ?? 1_000;
+    if (options.force || statusChanged || Date.now() - this.lastStateWrite >= interval)
+      await this.writeState();
+  }
+
+  async step(metrics: StepMetrics): Promise<void> {
+    this.lines.push({ type: 'step', ...metrics, time: new Date().toISOString() });
+    this.options.onEvent?.({ type: 'step', metrics });
+    await this.update({
+      step: metrics.step,
+      totalSteps: metrics.totalSteps,
+      epoch: metrics.epoch,
+      samplesSeen: this.state.samplesSeen + metrics.samples,
+      tokensSeen: this.state.tokensSeen + metrics.tokens,
+      latest: metrics,
+    });
+    if (Date.now() - this.lastMetricsWrite >= (this.options.metricsIntervalMs ?? 10_000))
+      await this.flushMetrics();
+  }
+
+  async eval(metrics: EvalMetrics): Promise<void> {
+    this.lines.push({ type: 'eval', ...metrics, time: new Date().toISOString() });
+    this.options.onEvent?.({ type: 'eval', metrics });
+    await this.update({ lastEval: metrics });
+  }
+
+  get metrics(): readonly MetricsLine[] {
+    return this.lines;
+  }
+
+  async flushMetrics(): Promise<void> {
+    if (!this.linesLoaded) return;
+    this.lastMetricsWrite = Date.now();
+    const body = this.lines.map((l) => JSON.stringify(l)).join('\n') + (this.lines.length ? '\n' : '');
+    await this.serial(() =>
+      this.bucket
+        .putBuffer(keys.runMetrics(this.runId), body, { contentType: 'application/x-ndjson' })
+        .then(() => {}),
+    );
+  }
+
+  async writeState(): Promise<void> {
+    this.lastStateWrite = Date.now();
+    const snapshot = this.state;
+    await this.serial(() => this.bucket.putJson(keys.runState(this.runId), snapshot, RunStateSchema));
+  }
+
+  /** Writes go one after another, so an older state never lands after a newer one. */
+  private serial(write: () => Promise<void>): Promise<void> {
+    this.writes = this.writes.catch(() => {}).then(write);
+    return this.writes;
+  }
+}

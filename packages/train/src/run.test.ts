@@ -1,0 +1,119 @@
+// Whole runs over a real embedded S3 server: a dataset and cached features in the bucket, the
+// tiny Llama fixture as the LM. Kill-and-resume gives the losses of an uninterrupted run, and
+// training lowers the validation loss.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { newId } from '@mmit/contracts';
+import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import { fixturesDir } from '../../../test/paths.js';
+import { checkpointSteps } from './checkpoint.js';
+import { RunRecorder, readMetrics } from './recorder.js';
+import { executeRun } from './run.js';
+import { type RunSpecInput, RunSpecSchema } from './spec.js';
+import { initialRunState } from './state.js';
+import { TEST_ENCODER_KEY, writeTinyDataset } from './testing.js';
+
+let dir: string;
+let s3: EmbeddedS3;
+let bucket: Bucket;
+let datasetId: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mmit-train-it-'));
+  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
+  bucket = new Bucket(embeddedS3Config(s3));
+  await bucket.ensure();
+  datasetId = newId('dataset');
+  await writeTinyDataset(bucket, datasetId, { train: 12, validation: 6 });
+});
+after(async () => {
+  await s3?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function spec(extra: Partial<RunSpecInput> = {}) {
+  return RunSpecSchema.parse({
+    datasetId,
+    encoder: { key: TEST_ENCODER_KEY },
+    lm: { checkpoint: join(fixturesDir, 'tiny-llama') },
+    optimizer: { lr: 5e-3, weightDecay: 0.01 },
+    batchSize: 4,
+    gradAccumulation: 1,
+    seed: 7,
+    threads: 1,
+    ...extra,
+  });
+}
+
+async function run(runId: string, s: ReturnType<typeof spec>, signal?: AbortSignal) {
+  const state = (await bucket.getJsonIfExists(`runs/${runId}/state.json`)) as
+    | ReturnType<typeof initialRunState>
+    | undefined;
+  const recorder = new RunRecorder(bucket, state ?? initialRunState(runId, undefined, new Date()), {
+    stateIntervalMs: 0,
+  });
+  await executeRun({ bucket, spec: s, recorder, signal });
+  return recorder;
+}
+
+const stepLosses = async (runId: string) =>
+  (await readMetrics(bucket, runId)).filter((l) => l.type === 'step').map((l) => l.loss);
+
+test('a run killed after its checkpoint at step 4 and resumed gives the uninterrupted losses (1e-6)', async () => {
+  const s = spec({ steps: 9, checkpointEvery: 2, gradAccumulation: 2, batchSize: 3 });
+  const whole = newId('run');
+  await run(whole, s);
+  const expected = await stepLosses(whole);
+  assert.equal(expected.length, 9);
+
+  const killed = newId('run');
+  const controller = new AbortController();
+  const stop = new Error('killed');
+  // Abort after step 5's metrics: step 5 is lost work, the resume starts from step 4's checkpoint.
+  const recorder = new RunRecorder(bucket, initialRunState(killed, undefined, new Date()), {
+    stateIntervalMs: 0,
+    onEvent: (e) => {
+      if (e.type === 'step' && e.metrics.step === 5) controller.abort(stop);
+    },
+  });
+  await assert.rejects(executeRun({ bucket, spec: s, recorder, signal: controller.signal }), /killed/);
+  assert.deepEqual(await checkpointSteps(bucket, killed), [2, 4]);
+  await recorder.writeState();
+
+  const resumed = await run(killed, s);
+  assert.equal(resumed.state.status, 'succeeded');
+  assert.equal(resumed.state.step, 9);
+  const got = await stepLosses(killed);
+  assert.equal(got.length, 9, 'metrics.jsonl holds each step once');
+  got.forEach((loss, i) => {
+    assert.ok(
+      Math.abs(loss - expected[i]) <= 1e-6 * Math.abs(expected[i]),
+      `step ${i + 1}: ${loss} vs ${expected[i]}`,
+    );
+  });
+});
+
+test('training lowers the validation loss; eval lines and counts land in the bucket', async () => {
+  const runId = newId('run');
+  const recorder = await run(runId, spec({ epochs: 6, evalEvery: 3, batchSize: 4, optimizer: { lr: 1e-2 } }));
+  const evals = (await readMetrics(bucket, runId)).filter((l) => l.type === 'eval');
+  assert.deepEqual(
+    evals.map((e) => e.step),
+    [0, 3, 6, 9, 12, 15, 18],
+  );
+  const first = evals[0].loss;
+  const last = evals[evals.length - 1].loss;
+  assert.ok(last < first * 0.9, `validation loss ${first} -> ${last}`);
+  assert.deepEqual(recorder.state.data, {
+    train: 12,
+    validation: 6,
+    truncated: 0,
+    dropped: 0,
+    dropReasons: {},
+  });
+  assert.equal(recorder.state.totalSteps, 18);
+  assert.equal(recorder.state.lastCheckpoint?.step, 18);
+});

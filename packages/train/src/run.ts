@@ -1,0 +1,180 @@
+// One training run from its spec, start to finish, as the trainer service executes it: checks,
+// dataset, features (asking the features service and waiting when they are missing), examples,
+// the step graph, parameters (fresh, or the last checkpoint's when the run resumes), then the
+// loop with its hooks writing metrics, state and checkpoints to the bucket. Cancellation and
+// shutdown arrive through `signal`; what a stop means (cancelled, or queued to resume) is the
+// caller's decision.
+import { FeatureReader } from '@mmit/features';
+import { buildLlavaStepGraph, initLora, initProjector, type ProjectorSpec } from '@mmit/models';
+import type { Bucket } from '@mmit/storage';
+import { createSession } from '@mmit/tensor';
+import { checkpointSteps, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { type DatasetSample, loadDataset } from './dataset.js';
+import { buildExamples } from './examples.js';
+import { BucketFeatures } from './features.js';
+import { type FeaturesClient, FeaturesServiceError } from './features-client.js';
+import { Trainer } from './loop.js';
+import { GroupedAdamW } from './optimizer.js';
+import { loopConfig, paramGroups } from './plan.js';
+import { checkProjectorInput, preflight } from './preflight.js';
+import type { RunRecorder } from './recorder.js';
+import type { RunSpec } from './spec.js';
+
+export interface RunContext {
+  bucket: Bucket;
+  spec: RunSpec;
+  recorder: RunRecorder;
+  signal?: AbortSignal;
+  /** Asked for missing features; without it, missing features are dropped samples. */
+  features?: FeaturesClient;
+  /** How often to poll a features job. */
+  featuresPollMs?: number;
+}
+
+async function missingMedia(reader: FeatureReader, samples: DatasetSample[]): Promise<string[]> {
+  const media = [...new Set(samples.map((s) => s.media).filter((m): m is string => m !== null))];
+  const missing: string[] = [];
+  for (const sha of media) if (!(await reader.has(sha))) missing.push(sha);
+  return missing;
+}
+
+/** Asks the features service for the dataset's features and waits, keeping the run state current. */
+async function requestFeatures(ctx: RunContext, why: string): Promise<string> {
+  const { spec, recorder } = ctx;
+  if (!ctx.features || !spec.encoder.spec) {
+    throw new FeaturesServiceError(
+      `${why}, and ${!ctx.features ? 'no features service is configured (MMIT_FEATURES_URL)' : 'the spec gives no encoder.spec to compute them with'}`,
+    );
+  }
+  const job = await ctx.features.requestDataset(spec.datasetId, spec.encoder.spec);
+  const done = await ctx.features.waitFor(
+    job.id,
+    ctx.signal,
+    (j) =>
+      recorder.update({
+        status: 'waiting_for_features',
+        message: `${why}: waiting for features job ${j.id} (${j.progress.done}/${j.progress.total ?? '?'})`,
+        featuresJob: { id: j.id, status: j.status, done: j.progress.done, total: j.progress.total },
+      }),
+    ctx.featuresPollMs,
+  );
+  if (!done.result) throw new FeaturesServiceError(`features job ${job.id} succeeded without a result`);
+  return done.result.encoderKey;
+}
+
+/** The encoder key whose cache covers the dataset (as far as the features service can). */
+async function resolveFeatures(ctx: RunContext, samples: DatasetSample[]): Promise<FeatureReader> {
+  let key = ctx.spec.encoder.key ?? (await requestFeatures(ctx, 'features were asked for by encoder spec'));
+  let reader = new FeatureReader(ctx.bucket, key);
+  const missing = await missingMedia(reader, samples);
+  if (missing.length > 0 && ctx.features && ctx.spec.encoder.spec) {
+    key = await requestFeatures(ctx, `${missing.length} media have no cached features under ${key}`);
+    reader = new FeatureReader(ctx.bucket, key);
+  }
+  await ctx.recorder.update({ encoderKey: key });
+  return reader;
+}
+
+export async function executeRun(ctx: RunContext): Promise<void> {
+  const { bucket, spec, recorder } = ctx;
+  const runId = recorder.runId;
+  await recorder.update({
+    status: 'preparing',
+    message: 'checking the spec and loading the dataset',
+    startedAt: new Date().toISOString(),
+  });
+  const checks = await preflight(bucket, spec);
+  const samples = await loadDataset(bucket, spec.datasetId);
+  const reader = await resolveFeatures(ctx, samples);
+  await reader.index.refresh();
+  const firstMedia = samples.find((s) => s.media && reader.index.has(s.media))?.media;
+  if (!firstMedia) {
+    throw new FeaturesServiceError(
+      `no sample of dataset ${spec.datasetId} has cached features under ${reader.encoderKey}`,
+    );
+  }
+  const features = new BucketFeatures(reader);
+  const first = await features.get(firstMedia);
+  checkProjectorInput(spec, first.width, `cached under ${reader.encoderKey}`);
+
+  const sets = buildExamples(samples, checks.tokenizer, spec.template, {
+    imageToken: spec.lm.imageToken,
+    imageTokenId: checks.imageTokenId,
+    imageRows: first.rows,
+    maxSeqLen: spec.maxSeqLen,
+    hasFeatures: (sha) => reader.index.has(sha),
+  });
+  if (sets.train.length === 0) {
+    throw new FeaturesServiceError(
+      `dataset ${spec.datasetId} has no usable training sample (dropped: ${JSON.stringify(sets.counts.dropReasons)})`,
+    );
+  }
+
+  const projector: ProjectorSpec = {
+    type: spec.projector.type,
+    inputDim: first.width,
+    outputDim: checks.lm.config.hiddenSize,
+  };
+  const step = buildLlavaStepGraph(checks.lm, {
+    projector,
+    imageTokenId: checks.imageTokenId,
+    head: 'labelled',
+    ...(spec.lora ? { lora: spec.lora } : {}),
+  });
+  const session = await createSession(step.graph, {
+    ep: spec.ep,
+    ...(spec.threads ? { threads: spec.threads } : {}),
+  });
+  const initial = {
+    ...initProjector(projector, spec.seed),
+    ...(spec.lora ? initLora(checks.lm, spec.lora, spec.seed + 1) : {}),
+  };
+  const dims = Object.fromEntries(step.graph.params.map((p) => [p.name, p.shape as number[]]));
+  const optimizer = new GroupedAdamW(initial, paramGroups(step.params, spec.optimizer), {
+    betas: spec.optimizer.betas,
+    eps: spec.optimizer.eps,
+  });
+  const saved = (await checkpointSteps(bucket, runId)).at(-1);
+  const resume = saved === undefined ? undefined : await loadCheckpoint(bucket, runId, saved);
+  await recorder.resumeMetrics(saved ?? 0);
+
+  const padTokenId =
+    checks.tokenizer.padTokenId ?? checks.lm.config.padTokenId ?? checks.tokenizer.eosTokenId ?? 0;
+  const config = loopConfig(spec, sets.train.length, padTokenId);
+  const trainer = new Trainer({
+    step,
+    session,
+    features,
+    train: sets.train,
+    validation: sets.validation,
+    optimizer,
+    config,
+    resume,
+  });
+  await recorder.update({
+    status: 'running',
+    message: resume ? `resumed from the checkpoint at step ${resume.loop.step}` : 'training',
+    totalSteps: config.totalSteps,
+    step: trainer.step,
+    samplesSeen: resume?.loop.samplesSeen ?? 0,
+    tokensSeen: resume?.loop.tokensSeen ?? 0,
+    data: sets.counts,
+    featuresJob: recorder.state.featuresJob,
+  });
+  await trainer.run({
+    signal: ctx.signal,
+    onStep: (m) => recorder.step(m),
+    onEval: (m) => recorder.eval(m),
+    onCheckpoint: async (checkpoint) => {
+      const prefix = await saveCheckpoint(bucket, runId, checkpoint, dims);
+      await recorder.flushMetrics();
+      await recorder.update({ lastCheckpoint: { step: checkpoint.loop.step, prefix } }, { force: true });
+    },
+  });
+  await recorder.flushMetrics();
+  await recorder.update({
+    status: 'succeeded',
+    message: `finished ${config.totalSteps} steps`,
+    finishedAt: new Date().toISOString(),
+  });
+}

@@ -1,0 +1,67 @@
+// Assembles the trainer service: configuration, bucket, the features client (MMIT_FEATURES_URL),
+// the run manager, routes, readiness (bucket reachable) and shutdown (running runs are
+// interrupted and stay queued; the next start resumes them from their last checkpoint).
+import { createService, type RunningService, type Service } from '@mmit/service-kit';
+import { Bucket, type BucketConfig } from '@mmit/storage';
+import { FeaturesClient } from '@mmit/train';
+import { TRAINER_DEFAULT_PORT, trainerConfigSpec } from './config.js';
+import { registerRoutes } from './routes.js';
+import { RunManager } from './runs.js';
+
+export const TRAINER_VERSION = '0.1.0';
+
+export interface TrainerServiceOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Defaults to the bucket named by MMIT_S3_* in `env`. */
+  bucket?: Bucket | BucketConfig;
+  /** How often a run's state.json is rewritten for progress (default 1 s). */
+  stateIntervalMs?: number;
+}
+
+export interface TrainerService {
+  service: Service<typeof trainerConfigSpec>;
+  bucket: Bucket;
+  runs: RunManager;
+  /** Binds, resumes unfinished runs, and returns the URL. */
+  start(options?: { handleSignals?: boolean }): Promise<RunningService>;
+}
+
+export function createTrainerService(options: TrainerServiceOptions = {}): TrainerService {
+  const env = options.env ?? process.env;
+  const service = createService({
+    name: 'trainer',
+    version: TRAINER_VERSION,
+    defaultPort: TRAINER_DEFAULT_PORT,
+    config: trainerConfigSpec,
+    env,
+  });
+  const bucket =
+    options.bucket instanceof Bucket
+      ? options.bucket
+      : options.bucket
+        ? new Bucket(options.bucket)
+        : Bucket.fromEnv(env);
+  const { featuresUrl, concurrency, featuresPollMs } = service.config;
+  const runs = new RunManager({
+    bucket,
+    logger: service.logger,
+    features: featuresUrl ? new FeaturesClient(featuresUrl, service.config.apiKey) : undefined,
+    concurrency,
+    featuresPollMs,
+    stateIntervalMs: options.stateIntervalMs,
+  });
+  registerRoutes(service, runs, bucket);
+  service.addReadinessCheck('bucket', () => bucket.ping());
+  service.onShutdown(() => runs.stop());
+  return {
+    service,
+    bucket,
+    runs,
+    async start(startOptions = {}) {
+      await bucket.ensure();
+      const running = await service.listen(startOptions);
+      await runs.start();
+      return running;
+    },
+  };
+}

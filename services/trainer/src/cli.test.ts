@@ -1,0 +1,82 @@
+// `mmit train ...` against the real trainer service: start (and follow to the end, printing the
+// loss curve), ls, cancel and resume, through the same command definitions the mmit binary uses.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { TEST_ENCODER_KEY } from '@mmit/train/testing';
+import { Command } from 'commander';
+import { lossChart, registerTrainCommands } from '../../../packages/cli/src/commands/train.js';
+import { fixturesDir } from '../../../test/paths.js';
+import { type Harness, startHarness } from './testing/harness.js';
+
+let h: Harness;
+let dir: string;
+before(async () => {
+  h = await startHarness();
+  dir = mkdtempSync(join(tmpdir(), 'mmit-cli-train-'));
+});
+after(async () => {
+  await h?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs one mmit command line; returns what it printed. */
+async function mmit(...args: string[]): Promise<string> {
+  const program = new Command().name('mmit').option('--url <url>').option('--api-key <key>').exitOverride();
+  registerTrainCommands(program);
+  const printed: string[] = [];
+  const log = console.log;
+  const write = process.stderr.write.bind(process.stderr);
+  console.log = (...parts: unknown[]) => printed.push(parts.join(' '));
+  process.stderr.write = (() => true) as typeof process.stderr.write; // the progress bar
+  try {
+    await program.parseAsync(['node', 'mmit', '--url', h.url, ...args]);
+  } finally {
+    console.log = log;
+    process.stderr.write = write;
+  }
+  return printed.join('\n');
+}
+
+test('train start follows the run to the end and prints the loss curve; ls lists it', async () => {
+  const specFile = join(dir, 'spec.json');
+  writeFileSync(
+    specFile,
+    JSON.stringify({
+      datasetId: h.datasetId,
+      encoder: { key: TEST_ENCODER_KEY },
+      lm: { checkpoint: join(fixturesDir, 'tiny-llama') },
+      optimizer: { lr: 1e-2 },
+      batchSize: 4,
+      evalEvery: 2,
+      threads: 1,
+    }),
+  );
+  const out = await mmit('train', 'start', specFile, '--epochs', '3', '--name', 'cli');
+  const id = /run (r_\w+) queued/.exec(out)?.[1];
+  assert.ok(id, out);
+  assert.match(
+    out,
+    new RegExp(`run ${id} succeeded at step 9; weights in runs/${id}/checkpoints/step-9/weights.safetensors`),
+  );
+  assert.match(out, /\* train loss {3}o validation loss/);
+  const listed = await mmit('train', 'ls');
+  assert.match(listed, new RegExp(`${id}\\s+cli\\s+succeeded\\s+9/9`));
+  process.exitCode = 0;
+});
+
+test('lossChart puts the highest loss on the top row and the lowest on the bottom row', () => {
+  const chart = lossChart(
+    [
+      { type: 'step', step: 1, loss: 4 },
+      { type: 'step', step: 2, loss: 3 },
+      { type: 'eval', step: 2, loss: 2 },
+    ],
+    10,
+    5,
+  ).split('\n');
+  assert.match(chart[0], /^ {3}4\.000 \|\*/);
+  assert.match(chart[4], /^ {3}2\.000 \| +o/);
+});

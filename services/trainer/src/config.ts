@@ -1,0 +1,24 @@
+// The trainer service's own environment variables (on top of service-kit's shared ones and the
+// MMIT_S3_* storage variables); validated at start-up, rendered into docs/training.md.
+import { envVar } from '@mmit/service-kit';
+import { z } from 'zod';
+
+export const TRAINER_DEFAULT_PORT = 7074;
+
+export const trainerConfigSpec = {
+  featuresUrl: envVar(
+    'MMIT_FEATURES_URL',
+    z.url().optional(),
+    'Base URL of the features service, asked for features a run needs and the cache lacks (unset: such samples are dropped and counted).',
+  ),
+  concurrency: envVar(
+    'MMIT_TRAINER_CONCURRENCY',
+    z.coerce.number().int().min(1).max(8).default(1),
+    'Runs trained at once by this process (each uses all its threads).',
+  ),
+  featuresPollMs: envVar(
+    'MMIT_TRAINER_FEATURES_POLL_MS',
+    z.coerce.number().int().min(10).max(60_000).default(1_000),
+    'How often a run waiting for a features job polls it.',
+  ),
+};
