@@ -2,8 +2,6 @@
 // reduced to unique media objects of the encoder's modality. Items share media when their bytes
 // are equal (ingest's duplicates), so the unit of work and of the cache is the media sha256.
 // Image items are read from their normalized copy; audio items from the 16 kHz mono copy.
-// Datasets: until contracts defines dataset samples, a sample names its media as `media` (one
-// ref or a list) with `sha256`, `key`, `modality` and, for audio, `normalizedKey`.
 import {
   CorpusManifestSchema,
   type ItemRecord,
@@ -63,52 +61,46 @@ async function lines(bucket: Bucket, key: string): Promise<unknown[]> {
     .map((l) => JSON.parse(l) as unknown);
 }
 
+async function corpusItems(bucket: Bucket, corpusId: string): Promise<ItemRecord[]> {
+  const manifest = await bucket.getJsonIfExists(keys.corpusManifest(corpusId), CorpusManifestSchema);
+  if (!manifest)
+    throw new SourceNotFoundError(`corpus ${corpusId} does not exist (GET /v1/corpora lists them)`);
+  const items: ItemRecord[] = [];
+  for (const { part } of manifest.parts) {
+    for (const line of await lines(bucket, keys.corpusItems(corpusId, part))) {
+      items.push(ItemRecordSchema.parse(line));
+    }
+  }
+  return items;
+}
+
 export async function corpusMedia(
   bucket: Bucket,
   corpusId: string,
   modality: Modality,
 ): Promise<SourceSummary> {
-  const manifest = await bucket.getJsonIfExists(keys.corpusManifest(corpusId), CorpusManifestSchema);
-  if (!manifest)
-    throw new SourceNotFoundError(`corpus ${corpusId} does not exist (GET /v1/corpora lists them)`);
-  const tasks: (MediaTask | undefined)[] = [];
-  for (const { part } of manifest.parts) {
-    for (const line of await lines(bucket, keys.corpusItems(corpusId, part))) {
-      tasks.push(taskOfItem(ItemRecordSchema.parse(line)));
-    }
-  }
+  const tasks = (await corpusItems(bucket, corpusId)).map(taskOfItem);
   return unique(tasks, modality, tasks.length);
 }
 
-const DatasetMediaRefSchema = z.object({
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  key: z.string(),
-  modality: z.enum(['image', 'audio']),
-  normalizedKey: z.string().optional(),
-  itemId: z.string().optional(),
-});
-const DatasetSampleMediaSchema = z.object({
-  media: z.union([DatasetMediaRefSchema, z.array(DatasetMediaRefSchema)]).optional(),
-});
+// A dataset names its corpus in its manifest and its items in each sample; the media are the
+// corpus items that some sample uses (so the cache serves the trainer exactly what it will read).
+const DatasetSourceSchema = z.object({ corpusId: z.string() });
+const DatasetSampleItemSchema = z.object({ itemId: z.string() });
 
 export async function datasetMedia(
   bucket: Bucket,
   datasetId: string,
   modality: Modality,
 ): Promise<SourceSummary> {
-  if (!(await bucket.exists(keys.datasetManifest(datasetId)))) {
-    throw new SourceNotFoundError(`dataset ${datasetId} does not exist`);
-  }
+  const dataset = await bucket.getJsonIfExists(keys.datasetManifest(datasetId), DatasetSourceSchema);
+  if (!dataset) throw new SourceNotFoundError(`dataset ${datasetId} does not exist`);
+  const used = new Set<string>();
   const prefix = keys.datasetManifest(datasetId).replace(/manifest\.json$/, 'samples-');
-  const tasks: (MediaTask | undefined)[] = [];
   for await (const obj of bucket.list(prefix)) {
-    for (const line of await lines(bucket, obj.key)) {
-      const refs = [DatasetSampleMediaSchema.parse(line).media ?? []].flat();
-      for (const ref of refs) {
-        const key = ref.modality === 'audio' ? ref.normalizedKey : ref.key;
-        tasks.push(key ? { sha256: ref.sha256, key, modality: ref.modality, itemId: ref.itemId } : undefined);
-      }
-    }
+    for (const line of await lines(bucket, obj.key)) used.add(DatasetSampleItemSchema.parse(line).itemId);
   }
+  const corpus = await corpusItems(bucket, dataset.corpusId);
+  const tasks = corpus.filter((item) => used.has(item.id)).map(taskOfItem);
   return unique(tasks, modality, tasks.length);
 }
