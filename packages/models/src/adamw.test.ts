@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AdamW } from './adamw.js';
+import { AdamW, clipGlobalNorm, GroupedAdamW } from './adamw.js';
 
 test('first step: decay, then a step of lr * g / (|g| + eps) (bias-corrected moments)', () => {
   const opt = new AdamW({ w: [1, -2] }, { lr: 0.1, weight_decay: 0.01 });
@@ -32,4 +32,56 @@ test('second step follows torch.optim.AdamW step by step', () => {
 test('a missing gradient names the parameter', () => {
   const opt = new AdamW({ w: [1], b: [0] }, { lr: 1e-3 });
   assert.throws(() => opt.step({ w: [1] }), /gradient for b/);
+});
+
+const f64 = (xs: number[]) => Float64Array.from(xs);
+
+test('groups: a group with lr scaled by the schedule equals one-group AdamW at that lr', () => {
+  const settings = { betas: [0.9, 0.99] as [number, number], eps: 1e-6 };
+  const grouped = new GroupedAdamW(
+    { w: [1, -2, 3] },
+    [{ name: 'all', params: ['w'], lr: 0.02, weightDecay: 0.1 }],
+    settings,
+  );
+  const single = new AdamW(
+    { w: [1, -2, 3] },
+    { lr: 0.02, betas: settings.betas, eps: 1e-6, weight_decay: 0.1 },
+  );
+  for (const g of [
+    [0.5, -1, 2],
+    [-0.1, 0.3, 0.2],
+  ]) {
+    grouped.step({ w: f64(g) }, 0.5);
+    single.step({ w: g }, 0.01);
+  }
+  assert.deepEqual(grouped.state().params.w, single.params.get('w'));
+});
+
+test('state() and load() continue exactly; a mismatched state is refused by name', () => {
+  const make = () =>
+    new GroupedAdamW({ w: [0.3, 0.7] }, [{ name: 'g', params: ['w'], lr: 0.1, weightDecay: 0.01 }], {
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+    });
+  const a = make();
+  a.step({ w: f64([1, 2]) });
+  const b = make();
+  b.load(a.state());
+  a.step({ w: f64([-1, 0.5]) });
+  b.step({ w: f64([-1, 0.5]) });
+  assert.deepEqual(a.state(), b.state());
+  assert.throws(() => make().load({ ...a.state(), expAvg: {} }), /no expAvg of length 2 for w/);
+  assert.throws(
+    () => new GroupedAdamW({ w: [1] }, [], { betas: [0.9, 0.999], eps: 1e-8 }),
+    /w is in no group/,
+  );
+});
+
+test('clipping scales to the max norm with torch coefficient; returns the norm before', () => {
+  const grads = { a: f64([3]), b: f64([4]) };
+  assert.equal(clipGlobalNorm(grads, 1), 5);
+  assert.ok(Math.abs(grads.a[0] - (3 * 1) / (5 + 1e-6)) < 1e-15);
+  const small = { a: f64([0.3]) };
+  clipGlobalNorm(small, 1);
+  assert.equal(small.a[0], 0.3);
 });

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keys } from '@mmit/contracts';
 import { encodeSafetensors } from '@mmit/features';
+import type { OptimizerState } from '@mmit/models';
 import type { Bucket } from '@mmit/storage';
 import { type HostTensor, readSafetensors, writeSafetensors } from '@mmit/tensor';
 import { z } from 'zod';
 import type { LoopState, TrainerCheckpoint } from './loop.js';
-import type { OptimizerState } from './optimizer.js';
 import { exportName } from './weight-names.js';
 
 export const CHECKPOINT_FILES = {

@@ -8,7 +8,6 @@ export * from './examples.js';
 export * from './features.js';
 export * from './features-client.js';
 export * from './loop.js';
-export * from './optimizer.js';
 export * from './plan.js';
 export * from './preflight.js';
 export * from './random.js';

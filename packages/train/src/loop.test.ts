@@ -2,10 +2,10 @@
 // Llama and a tiny Qwen2 (case_llava_train_*), through the same Trainer the service runs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { GroupedAdamW } from '@mmit/models';
 import { createSession } from '@mmit/tensor';
 import { fixturesDir } from '../../../test/paths.js';
 import { type LoopConfig, Trainer } from './loop.js';
-import { GroupedAdamW } from './optimizer.js';
 import { paramGroups } from './plan.js';
 import { loadTrainCase, relativeError } from './testing.js';
 

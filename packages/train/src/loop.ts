@@ -6,11 +6,16 @@
 // scheduled lr. Features for the next batch load while the current one runs. Checkpoints are
 // taken only between optimizer steps, so a saved data position is always a batch boundary.
 // Limits: one step graph (one shape family); the graph computes the LM head only where labels are.
-import { type LlavaStepGraph, llavaStepFeeds } from '@mmit/models';
+import {
+  clipGlobalNorm,
+  type GroupedAdamW,
+  type LlavaStepGraph,
+  llavaStepFeeds,
+  type OptimizerState,
+} from '@mmit/models';
 import type { HostTensor, Session } from '@mmit/tensor';
 import { collate, DataCursor, type DataPosition, type TrainExample } from './batching.js';
 import { type FeatureSource, stackFeatures } from './features.js';
-import { clipGlobalNorm, type GroupedAdamW, type OptimizerState } from './optimizer.js';
 import { lrMultiplier, type ScheduleOptions } from './schedule.js';
 
 export interface LoopConfig {

@@ -1,8 +1,9 @@
 // From a validated spec to the numbers the loop runs with: optimizer groups (projector and LoRA
 // with their own lr; biases with or without decay), total steps from epochs or steps, warm-up
 // steps from the ratio, and the loop configuration.
+
+import type { ParamGroup } from '@mmit/models';
 import type { LoopConfig } from './loop.js';
-import type { ParamGroup } from './optimizer.js';
 import type { RunSpec } from './spec.js';
 
 export type OptimizerSpec = RunSpec['optimizer'];

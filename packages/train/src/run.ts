@@ -5,7 +5,7 @@
 // shutdown arrive through `signal`; what a stop means (cancelled, or queued to resume) is the
 // caller's decision.
 import { FeatureReader } from '@mmit/features';
-import { buildLlavaStepGraph, initLora, initProjector, type ProjectorSpec } from '@mmit/models';
+import { buildLlavaStepGraph, GroupedAdamW, initLora, initProjector, type ProjectorSpec } from '@mmit/models';
 import type { Bucket } from '@mmit/storage';
 import { createSession } from '@mmit/tensor';
 import { checkpointSteps, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -14,7 +14,6 @@ import { buildExamples } from './examples.js';
 import { BucketFeatures } from './features.js';
 import { type FeaturesClient, FeaturesServiceError } from './features-client.js';
 import { Trainer } from './loop.js';
-import { GroupedAdamW } from './optimizer.js';
 import { loopConfig, paramGroups } from './plan.js';
 import { checkProjectorInput, preflight } from './preflight.js';
 import type { RunRecorder } from './recorder.js';
