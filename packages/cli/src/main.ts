@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // The `mmit` command: one entry point, one module per command group under commands/.
 import { Command } from 'commander';
+import { registerChatCommands } from './commands/chat.js';
 import { registerCorpusCommands } from './commands/corpus.js';
 import { registerDatasetCommands } from './commands/dataset.js';
 import { registerFeaturesCommands } from './commands/features.js';
+import { registerTrainCommands } from './commands/train.js';
 import { registerVerifyCommand } from './commands/verify.js';
 
 const program = new Command()
@@ -19,6 +21,8 @@ const program = new Command()
 registerCorpusCommands(program);
 registerDatasetCommands(program);
 registerFeaturesCommands(program);
+registerTrainCommands(program);
+registerChatCommands(program);
 registerVerifyCommand(program);
 
 await program.parseAsync(process.argv);

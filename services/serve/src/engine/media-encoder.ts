@@ -1,0 +1,195 @@
+// Media to LM embedding rows: encoder (CLIP/SigLIP vision tower or Whisper's audio encoder) ->
+// the run's projector, two sessions. The encoder is read the way the run's features were made
+// (its EncoderSpec: layer, selection, processor, prefix), so a served image gives the rows the
+// projector was trained on. Output: (N, d) rows per item, in the order they replace the media
+// token. Audio: the first 30 s window only, cut to the encoder frames that saw audio (the mask
+// the feature service stores); longer clips are refused by the caller.
+import {
+  applyProjector,
+  buildVisionGraph,
+  buildWhisperEncoderGraph,
+  dropsFirstToken,
+  encoderFramesFor,
+  type FeatureSelect,
+  type ImageProcessorPlan,
+  loadImageProcessor,
+  loadWhisperFeatureConfig,
+  openVisionTower,
+  openWhisperEncoder,
+  type ProjectorSpec,
+  preprocessImages,
+  visionOutputs,
+  type WhisperFeatureConfig,
+  whisperLogMel,
+  windowSizes,
+} from '@mmit/models';
+import { createSession, type ExecutionProvider, Graph, type HostTensor, type Session } from '@mmit/tensor';
+
+export type Modality = 'image' | 'audio';
+
+/** What a run says about its encoder (the features package's EncoderSpec, resolved to folders). */
+export interface EncoderSetup {
+  modality: Modality;
+  checkpointDir: string;
+  processorDir: string;
+  layer: number | number[];
+  select: FeatureSelect;
+  prefix?: string;
+}
+
+export interface ProjectorSetup {
+  spec: ProjectorSpec;
+  /** Our names (`projector.linear_1.weight`, ...). */
+  weights: Record<string, HostTensor<'float32'>>;
+}
+
+export interface MediaRows {
+  rows: number;
+  width: number;
+  data: Float32Array;
+}
+
+export interface MediaEncoder {
+  readonly modality: Modality;
+  /** Rows one image gives (fixed for vision); null for audio, whose rows follow its length. */
+  readonly rowsPerItem: number | null;
+  /** Longest audio clip in samples at `sampleRate` (audio only). */
+  readonly maxSamples: number;
+  readonly sampleRate: number;
+  encodeImages(images: Uint8Array[]): Promise<MediaRows[]>;
+  encodeAudio(pcm: Float32Array): Promise<MediaRows>;
+  release(): Promise<void>;
+}
+
+type SessionSettings = { ep: ExecutionProvider; threads?: number; cache: false };
+
+export class MediaEncoderError extends Error {
+  override name = 'MediaEncoderError';
+}
+
+/** features (rows, dv) -> embeds (rows, d), the trained weights as initializers. */
+function projectorGraph(setup: ProjectorSetup): Graph {
+  const g = new Graph(`projector-${setup.spec.type}`);
+  const features = g.input('features', 'float32', ['rows', setup.spec.inputDim]);
+  const params = Object.fromEntries(
+    Object.entries(setup.weights).map(([name, t]) => [name, g.initializer(name, t)]),
+  );
+  g.output('embeds', applyProjector(setup.spec, params, features));
+  return g;
+}
+
+async function project(
+  session: Session,
+  features: Float32Array,
+  rows: number,
+  width: number,
+): Promise<MediaRows> {
+  const out = await session.run({ features: { dtype: 'float32', dims: [rows, width], data: features } });
+  const embeds = out.embeds;
+  return { rows, width: embeds.dims[1], data: embeds.data as Float32Array };
+}
+
+export async function openMediaEncoder(
+  encoder: EncoderSetup,
+  projector: ProjectorSetup,
+  ep: ExecutionProvider,
+  threads?: number,
+): Promise<MediaEncoder> {
+  const options: SessionSettings = { ep, threads, cache: false };
+  const projection = await createSession(projectorGraph(projector), options);
+  if (encoder.modality === 'image') return openVision(encoder, projector, projection, options);
+  return openAudio(encoder, projector, projection, options);
+}
+
+async function openVision(
+  setup: EncoderSetup,
+  projector: ProjectorSetup,
+  projection: Session,
+  options: SessionSettings,
+): Promise<MediaEncoder> {
+  const tower = openVisionTower(setup.checkpointDir, setup.prefix ? { prefix: setup.prefix } : {});
+  let session: Session;
+  try {
+    session = await createSession(
+      buildVisionGraph(tower, { features: { layer: setup.layer, select: setup.select } }),
+      options,
+    );
+  } finally {
+    tower.weights.close();
+  }
+  const plan: ImageProcessorPlan = loadImageProcessor(setup.processorDir);
+  const rowsPerItem = tower.numPatches + (tower.kind === 'clip' && !dropsFirstToken(setup.select) ? 1 : 0);
+  return {
+    modality: 'image',
+    rowsPerItem,
+    maxSamples: 0,
+    sampleRate: 0,
+    async encodeImages(images) {
+      const pixels = await preprocessImages(images, plan);
+      const features = (await session.run({ pixel_values: pixels }))[visionOutputs.features];
+      const [count, rows, width] = features.dims;
+      if (width !== projector.spec.inputDim) {
+        throw new MediaEncoderError(
+          `the encoder gives ${width}-wide features but the projector takes ${projector.spec.inputDim}`,
+        );
+      }
+      const all = await project(projection, features.data as Float32Array, count * rows, width);
+      const per = rows * all.width;
+      return Array.from({ length: count }, (_, i) => ({
+        rows,
+        width: all.width,
+        data: all.data.subarray(i * per, (i + 1) * per),
+      }));
+    },
+    encodeAudio() {
+      return Promise.reject(new MediaEncoderError('this model takes images, not audio'));
+    },
+    async release() {
+      await Promise.all([session.release(), projection.release()]);
+    },
+  };
+}
+
+async function openAudio(
+  setup: EncoderSetup,
+  projector: ProjectorSetup,
+  projection: Session,
+  options: SessionSettings,
+): Promise<MediaEncoder> {
+  const whisper = openWhisperEncoder(setup.checkpointDir, setup.prefix ? { prefix: setup.prefix } : {});
+  let session: Session;
+  try {
+    session = await createSession(buildWhisperEncoderGraph(whisper), options);
+  } finally {
+    whisper.weights.close();
+  }
+  const config: WhisperFeatureConfig = loadWhisperFeatureConfig(setup.processorDir);
+  const positions = whisper.config.positions;
+  return {
+    modality: 'audio',
+    rowsPerItem: null,
+    maxSamples: windowSizes(config).nSamples,
+    sampleRate: config.sampling_rate,
+    encodeImages() {
+      return Promise.reject(new MediaEncoderError('this model takes audio, not images'));
+    },
+    async encodeAudio(pcm) {
+      const mel = whisperLogMel(pcm, config);
+      const out = await session.run({
+        input_features: { dtype: 'float32', dims: [1, mel.nMels, mel.nFrames], data: mel.data },
+      });
+      const hidden = out.last_hidden_state; // (1, P, D)
+      const width = hidden.dims[2];
+      if (width !== projector.spec.inputDim) {
+        throw new MediaEncoderError(
+          `the encoder gives ${width}-wide features but the projector takes ${projector.spec.inputDim}`,
+        );
+      }
+      const rows = Math.min(positions, encoderFramesFor(mel.realFrames));
+      return project(projection, (hidden.data as Float32Array).subarray(0, rows * width), rows, width);
+    },
+    async release() {
+      await Promise.all([session.release(), projection.release()]);
+    },
+  };
+}

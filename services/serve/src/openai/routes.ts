@@ -1,0 +1,238 @@
+// The OpenAI-compatible routes under /v1: models (list, one), chat completions and plain
+// completions, each streaming (SSE) or not. Handlers validate the body, check the model exists
+// (404 before any media is fetched), turn messages into turns, and hand the job to Completions;
+// a client that closes the connection aborts the job's signal, which stops generation.
+import { randomUUID } from 'node:crypto';
+import type { Bucket } from '@mmit/storage';
+import express, { type Request, type Response, type Router } from 'express';
+import type { ModelCatalog } from '../catalog/model-catalog.js';
+import type { Prompt, ServedModel } from '../engine/served-model.js';
+import type { MediaLimits } from '../media/media-inputs.js';
+import type { CompletionEvent, Completions } from '../runtime/completions.js';
+import { OpenAIError, openAIErrorHandler } from './errors.js';
+import { toTurns } from './messages.js';
+import {
+  type ChatCompletionRequest,
+  ChatCompletionRequestSchema,
+  type CompletionRequest,
+  CompletionRequestSchema,
+  usage,
+} from './schemas.js';
+import { ChunkWriter } from './sse.js';
+
+export interface RouteDeps {
+  catalog: ModelCatalog;
+  /** Whether a model is loaded already (then it exists: no bucket round trip to check). */
+  isLoaded: (id: string) => boolean;
+  completions: Completions;
+  bucket: Bucket | null;
+  limits: MediaLimits & { maxAudioSeconds: number; maxItems: number };
+  maxTokens: number;
+  retryAfterSec: number;
+}
+
+/** Aborts when the client goes away before the response is complete. */
+function abortOnClose(res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+  });
+  return controller.signal;
+}
+
+type SamplingBody = Pick<
+  ChatCompletionRequest,
+  'max_tokens' | 'temperature' | 'top_p' | 'top_k' | 'seed' | 'stop'
+> & {
+  max_completion_tokens?: number | null;
+};
+
+function generateOptions(body: SamplingBody, ceiling: number) {
+  const requested = body.max_completion_tokens ?? body.max_tokens ?? ceiling;
+  if (requested > ceiling) {
+    const param = body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
+    throw new OpenAIError(
+      400,
+      `${param} is ${requested}; this server allows at most ${ceiling}`,
+      'invalid_request_error',
+      param,
+      'invalid_value',
+    );
+  }
+  return {
+    maxTokens: requested,
+    stop: body.stop ?? [],
+    sampling: {
+      temperature: body.temperature ?? 1,
+      topP: body.top_p ?? 1,
+      topK: body.top_k ?? 0,
+      ...(body.seed != null ? { seed: body.seed } : {}),
+    },
+  };
+}
+
+interface Shape {
+  object: string;
+  chunkObject: string;
+  /** A choice for a full response or a chunk. */
+  choice(text: string, finish: string | null, chunk: boolean, first: boolean): Record<string, unknown>;
+}
+
+const chatShape: Shape = {
+  object: 'chat.completion',
+  chunkObject: 'chat.completion.chunk',
+  choice: (text, finish, chunk, first) =>
+    chunk
+      ? {
+          index: 0,
+          delta: first ? { role: 'assistant', content: text } : finish ? {} : { content: text },
+          logprobs: null,
+          finish_reason: finish,
+        }
+      : {
+          index: 0,
+          message: { role: 'assistant', content: text, refusal: null },
+          logprobs: null,
+          finish_reason: finish,
+        },
+};
+
+const textShape: Shape = {
+  object: 'text_completion',
+  chunkObject: 'text_completion',
+  choice: (text, finish) => ({ index: 0, text, logprobs: null, finish_reason: finish }),
+};
+
+async function answer(
+  res: Response,
+  events: AsyncGenerator<CompletionEvent>,
+  meta: { model: string; stream: boolean; includeUsage: boolean },
+  shape: Shape,
+): Promise<void> {
+  const id = `${shape === chatShape ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const envelope = (object: string) => ({ id, object, created, model: meta.model, system_fingerprint: null });
+  let promptTokens = 0;
+  if (!meta.stream) {
+    let text = '';
+    for await (const event of events) {
+      if (event.type === 'prompt') promptTokens = event.promptTokens;
+      else if (event.type === 'delta') text += event.text;
+      else {
+        res.json({
+          ...envelope(shape.object),
+          choices: [shape.choice(text, event.finishReason, false, false)],
+          usage: usage(promptTokens, event.completionTokens),
+        });
+      }
+    }
+    return;
+  }
+  const writer = new ChunkWriter(res);
+  for await (const event of events) {
+    if (!writer.open) continue; // the client left: let generation wind down (it sees the abort)
+    if (event.type === 'prompt') {
+      promptTokens = event.promptTokens;
+      if (shape === chatShape)
+        writer.write({ ...envelope(shape.chunkObject), choices: [shape.choice('', null, true, true)] });
+    } else if (event.type === 'delta') {
+      writer.write({
+        ...envelope(shape.chunkObject),
+        choices: [shape.choice(event.text, null, true, false)],
+      });
+    } else {
+      writer.write({
+        ...envelope(shape.chunkObject),
+        choices: [shape.choice('', event.finishReason, true, false)],
+      });
+      if (meta.includeUsage) {
+        writer.write({
+          ...envelope(shape.chunkObject),
+          choices: [],
+          usage: usage(promptTokens, event.completionTokens),
+        });
+      }
+    }
+  }
+  writer.end();
+}
+
+export function openAIRouter(deps: RouteDeps): Router {
+  const router = express.Router();
+
+  router.get('/models', async (_req: Request, res: Response) => {
+    const models = await deps.catalog.list();
+    res.json({
+      object: 'list',
+      data: models.map((m) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy })),
+    });
+  });
+
+  router.get('/models/:id', async (req: Request, res: Response) => {
+    const id = String(req.params.id);
+    const found = (await deps.catalog.list()).find((m) => m.id === id);
+    if (!found) await deps.catalog.require(id); // throws the 404 with the list
+    const m = found ?? { id, created: 0, ownedBy: 'mmit-trainer' };
+    res.json({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy });
+  });
+
+  router.post('/chat/completions', async (req: Request, res: Response) => {
+    const arrivedAt = performance.now();
+    const body = ChatCompletionRequestSchema.parse(req.body ?? {});
+    const options = generateOptions(body, deps.maxTokens);
+    if (!deps.isLoaded(body.model)) await deps.catalog.require(body.model);
+    const signal = abortOnClose(res);
+    const turns = await toTurns(body.messages, { bucket: deps.bucket, limits: deps.limits });
+    const events = deps.completions.run({
+      endpoint: 'chat.completions',
+      model: body.model,
+      arrivedAt,
+      prompt: (model: ServedModel): Promise<Prompt> => model.chatPrompt(turns),
+      options,
+      signal,
+    });
+    await answer(res, events, streamMeta(body), chatShape);
+  });
+
+  router.post('/completions', async (req: Request, res: Response) => {
+    const arrivedAt = performance.now();
+    const body: CompletionRequest = CompletionRequestSchema.parse(req.body ?? {});
+    const options = generateOptions(body, deps.maxTokens);
+    if (!deps.isLoaded(body.model)) await deps.catalog.require(body.model);
+    const signal = abortOnClose(res);
+    const text = typeof body.prompt === 'string' ? body.prompt : body.prompt[0];
+    const events = deps.completions.run({
+      endpoint: 'completions',
+      model: body.model,
+      arrivedAt,
+      prompt: (model: ServedModel) => model.textPrompt(text),
+      options,
+      signal,
+    });
+    await answer(res, events, streamMeta(body), textShape);
+  });
+
+  router.use((req: Request) => {
+    throw new OpenAIError(
+      404,
+      `no route for ${req.method} /v1${req.path}`,
+      'not_found_error',
+      null,
+      'unknown_url',
+    );
+  });
+  router.use(openAIErrorHandler({ retryAfterSec: deps.retryAfterSec }));
+  return router;
+}
+
+function streamMeta(body: {
+  model: string;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+}) {
+  return {
+    model: body.model,
+    stream: body.stream === true,
+    includeUsage: body.stream_options?.include_usage === true,
+  };
+}

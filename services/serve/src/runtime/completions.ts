@@ -1,0 +1,77 @@
+// One completion from admission to the last token: wait for a generation slot (bounded queue),
+// lease the model from the LRU (loading it on first use), build the prompt, generate. Slot and
+// lease are given back in `finally`, so a client that disconnects (the signal aborts) or an
+// error frees them at once. Metrics are recorded here, once per request.
+import type { GenerateOptions, GenerationEvent, Prompt, ServedModel } from '../engine/served-model.js';
+import type { Outcome, ServeMetrics } from '../metrics.js';
+import type { ModelCache } from './model-cache.js';
+import type { RequestQueue } from './request-queue.js';
+
+export interface CompletionJob {
+  endpoint: 'chat.completions' | 'completions';
+  model: string;
+  /** performance.now() when the request arrived. */
+  arrivedAt: number;
+  prompt: (model: ServedModel) => Promise<Prompt>;
+  options: Omit<GenerateOptions, 'signal'>;
+  signal: AbortSignal;
+}
+
+export type CompletionEvent = GenerationEvent | { type: 'prompt'; promptTokens: number };
+
+export class Completions {
+  constructor(
+    private readonly queue: RequestQueue,
+    private readonly models: ModelCache<ServedModel>,
+    private readonly metrics: ServeMetrics,
+  ) {}
+
+  async *run(job: CompletionJob): AsyncGenerator<CompletionEvent> {
+    let outcome: Outcome = 'error';
+    const labels = { endpoint: job.endpoint, model: job.model };
+    try {
+      const slot = await this.queue.acquire(job.signal);
+      try {
+        const lease = await this.models.acquire(job.model);
+        try {
+          const prompt = await job.prompt(lease.model);
+          this.metrics.promptTokens.inc({ model: job.model }, prompt.tokens);
+          yield { type: 'prompt', promptTokens: prompt.tokens };
+          for await (const event of lease.model.generate(prompt, { ...job.options, signal: job.signal })) {
+            if (event.type === 'done') this.record(job, event);
+            yield event;
+          }
+          outcome = job.signal.aborted ? 'client_closed' : 'ok';
+        } finally {
+          lease.done();
+        }
+      } finally {
+        slot.release();
+      }
+    } catch (err) {
+      outcome = job.signal.aborted ? 'client_closed' : outcomeOf(err);
+      throw err;
+    } finally {
+      this.metrics.requests.inc({ ...labels, outcome });
+    }
+  }
+
+  private record(job: CompletionJob, done: Extract<GenerationEvent, { type: 'done' }>): void {
+    const model = job.model;
+    this.metrics.completionTokens.inc({ model }, done.completionTokens);
+    if (done.firstTokenAt === null) return;
+    this.metrics.timeToFirstToken.observe({ model }, (done.firstTokenAt - job.arrivedAt) / 1000);
+    const seconds = (done.finishedAt - done.firstTokenAt) / 1000;
+    if (done.completionTokens > 1 && seconds > 0) {
+      this.metrics.decodeTokensPerSecond.observe({ model }, (done.completionTokens - 1) / seconds);
+    }
+  }
+}
+
+function outcomeOf(err: unknown): Outcome {
+  const name = (err as Error | null)?.name;
+  if (name === 'QueueFullError') return 'rate_limited';
+  if (name === 'PromptError' || name === 'MediaTooLargeError' || name === 'ModelNotFoundError')
+    return 'rejected';
+  return 'error';
+}
