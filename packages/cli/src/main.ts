@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `mmit` command: one entry point, one module per command group under commands/.
 import { Command } from 'commander';
+import { registerBenchCommands } from './commands/bench-shapes.js';
 import { registerChatCommands } from './commands/chat.js';
 import { registerCorpusCommands } from './commands/corpus.js';
 import { registerDatasetCommands } from './commands/dataset.js';
@@ -23,6 +24,7 @@ registerDatasetCommands(program);
 registerFeaturesCommands(program);
 registerTrainCommands(program);
 registerChatCommands(program);
+registerBenchCommands(program);
 registerVerifyCommand(program);
 
 await program.parseAsync(process.argv);

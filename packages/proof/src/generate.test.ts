@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { normalizeImage } from '@mmit/media';
+import { planTask, renderItem } from './generate.js';
+import { ANSWERS, allColourShapePairs, colourShapeKey, POSITIONS } from './task.js';
+
+const plan = planTask({ seed: 7, train: 120, test: 40 });
+const pairsOf = (split: 'train' | 'test') =>
+  plan.items
+    .filter((i) => i.split === split && i.scene)
+    .flatMap((i) => i.scene!.shapes.map((s) => colourShapeKey(s.colour, s.shape)));
+
+test('the same seed plans the same task; another seed another', () => {
+  assert.deepEqual(planTask({ seed: 7, train: 120, test: 40 }), plan);
+  assert.notDeepEqual(planTask({ seed: 8, train: 120, test: 40 }).questions.test, plan.questions.test);
+});
+
+test('held-out colour-shape pairs never appear in training and appear in half the test pictures', () => {
+  assert.equal(plan.heldOutPairs.length, 4);
+  const train = new Set(pairsOf('train'));
+  for (const pair of plan.heldOutPairs) assert.ok(!train.has(pair), `${pair} leaked into training`);
+  // Every colour and every shape is still taught.
+  for (const pair of allColourShapePairs().filter((p) => !plan.heldOutPairs.includes(p))) {
+    const [colour, shape] = pair.split(' ');
+    assert.ok(
+      pairsOf('train').some((p) => p.startsWith(`${colour} `)),
+      `no ${colour} in training`,
+    );
+    assert.ok(
+      pairsOf('train').some((p) => p.endsWith(` ${shape}`)),
+      `no ${shape} in training`,
+    );
+  }
+  const testImages = plan.items.filter((i) => i.split === 'test' && i.kind === 'image');
+  assert.equal(testImages.filter((i) => i.heldOut).length, testImages.length / 2);
+  for (const item of testImages.filter((i) => i.heldOut)) {
+    assert.ok(item.scene!.shapes.some((s) => plan.heldOutPairs.includes(colourShapeKey(s.colour, s.shape))));
+  }
+});
+
+test('held-out beep patterns appear only in test clips', () => {
+  const patterns = (split: string) =>
+    plan.items
+      .filter((i) => i.split === split && i.clip)
+      .map((i) => i.clip!.beeps.map((b) => b.pitch).join(' '));
+  for (const p of plan.heldOutPatterns) {
+    assert.ok(!patterns('train').includes(p));
+    assert.ok(patterns('test').includes(p));
+  }
+});
+
+test("every question has one of its type's answers, and the answer is true of the item", () => {
+  const asked = (['train', 'test'] as const).flatMap((split) =>
+    plan.questions[split].map((q) => ({ split, q })),
+  );
+  for (const { split, q } of asked) {
+    assert.ok(ANSWERS[q.type].includes(q.answer), `${q.type} answer ${q.answer}`);
+    const item = plan.items.find((i) => i.split === split && i.name === q.file)!;
+    if (q.type === 'count')
+      assert.equal(['one', 'two', 'three'].indexOf(q.answer) + 1, item.scene!.shapes.length);
+    if (q.type === 'colour') {
+      const place = POSITIONS.find((p) => q.question.includes(`the ${p.name}?`))!;
+      const shape = item.scene!.shapes.find((s) => s.row === place.row && s.column === place.column)!;
+      assert.equal(shape.colour, q.answer);
+    }
+    if (q.type === 'beeps')
+      assert.equal(['one', 'two', 'three'].indexOf(q.answer) + 1, item.clip!.beeps.length);
+  }
+  const types = new Set(plan.questions.test.map((q) => q.type));
+  assert.deepEqual([...types].sort(), ['beeps', 'colour', 'count', 'pitch', 'position', 'shape']);
+});
+
+test('shapes sit only at the five places, and captions name them', () => {
+  for (const item of plan.items.filter((i) => i.scene)) {
+    for (const s of item.scene!.shapes) {
+      assert.ok(POSITIONS.some((p) => p.row === s.row && p.column === s.column));
+      assert.match(item.captions[0], new RegExp(`${s.colour} ${s.shape}`));
+    }
+  }
+});
+
+test('renders are decodable media of the planned kind and differ between items', async () => {
+  const image = await renderItem(plan.items[0], 0);
+  const decoded = await normalizeImage(image.bytes);
+  assert.ok(decoded.width > 0);
+  const other = await renderItem(plan.items[1], 1);
+  assert.notDeepEqual(image.bytes, other.bytes);
+  const clip = await renderItem(plan.items.find((i) => i.kind === 'audio')!, 2);
+  assert.equal(new TextDecoder().decode(clip.bytes.subarray(0, 4)), 'RIFF');
+});

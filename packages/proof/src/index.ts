@@ -1,0 +1,18 @@
+// @mmit/proof: the proof that the pipeline learns. A synthetic image+audio task with exact answers
+// (generate.ts), a tiny LM pretrained on its text with the engine and then frozen (tiny-lm.ts,
+// lm-pretrain.ts), random frozen CLIP/Whisper-shaped encoders (encoders.ts), the projector stage
+// with the engine alone (projector-stage.ts, engine-proof.ts) and the scoring (evaluate.ts, report.ts).
+export * from './encoders.js';
+export * from './engine-proof.js';
+export * from './evaluate.js';
+export * from './features.js';
+export * from './generate.js';
+export * from './lm-corpus.js';
+export * from './lm-pretrain.js';
+export * from './projector-stage.js';
+export * from './questions.js';
+export * from './report.js';
+export * from './task.js';
+export * from './tiny-lm.js';
+export * from './word-tokenizer.js';
+export * from './write-folder.js';

@@ -1,0 +1,74 @@
+// What a proof run prints: the accuracy table beside chance and the targets, the loss curves as
+// one-line sparklines, the total time, and which parts were trained (the LM is pretrained on the
+// task's text and then frozen; the encoders are random and frozen; only projectors learn from media).
+// `proofJson` is the `--json` object.
+import type { EngineProofResult } from './engine-proof.js';
+import type { Scores } from './evaluate.js';
+import { QUESTION_TYPES } from './task.js';
+
+/** The issue's exact-match targets per question type. */
+export const TARGETS: Scores = {
+  colour: 0.9,
+  shape: 0.85,
+  count: 0.85,
+  position: 0.8,
+  beeps: 0.85,
+  pitch: 0.85,
+};
+
+export function meetsTargets(accuracy: Scores): boolean {
+  return QUESTION_TYPES.every((t) => accuracy[t] >= TARGETS[t]);
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+
+/** Losses averaged into `width` buckets, drawn low to high. */
+export function sparkline(values: number[], width = 48): string {
+  if (values.length === 0) return '(none)';
+  const buckets = Math.min(width, values.length);
+  const means = Array.from({ length: buckets }, (_, b) => {
+    const part = values.slice(
+      Math.floor((b * values.length) / buckets),
+      Math.floor(((b + 1) * values.length) / buckets),
+    );
+    return part.reduce((a, v) => a + v, 0) / part.length;
+  });
+  const [low, high] = [Math.min(...means), Math.max(...means)];
+  return means.map((m) => BARS[Math.round(((m - low) / (high - low || 1)) * (BARS.length - 1))]).join('');
+}
+
+const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(v * 100).toFixed(1)}%`);
+
+export function formatProofReport(result: EngineProofResult): string {
+  const rows = QUESTION_TYPES.map((t) => {
+    const ok = result.accuracy[t] >= TARGETS[t] ? 'pass' : 'FAIL';
+    return `  ${t.padEnd(9)} ${pct(result.accuracy[t]).padStart(7)}  ${pct(result.chance[t]).padStart(7)}  ${pct(TARGETS[t]).padStart(7)}  ${ok}`;
+  });
+  const curve = (name: string, losses: number[]) =>
+    `  ${name.padEnd(18)} ${sparkline(losses)}  ${losses[0]?.toFixed(3)} -> ${losses.at(-1)?.toFixed(3)} (${losses.length} steps)`;
+  return [
+    'held-out test questions, exact match:',
+    `  ${'type'.padEnd(9)} ${'accuracy'.padStart(7)}  ${'chance'.padStart(7)}  ${'target'.padStart(7)}`,
+    ...rows,
+    '',
+    'training loss:',
+    curve('LM (full weights)', result.lmLosses),
+    curve('image projector', result.projectorLosses.image),
+    curve('audio projector', result.projectorLosses.audio),
+    '',
+    'LM: pretrained here on the task text with full-weight gradients, then frozen; encoders: random weights, frozen; projectors: trained.',
+    `total ${result.seconds.toFixed(1)} s; ${meetsTargets(result.accuracy) ? 'all targets met' : 'targets NOT met'}`,
+  ].join('\n');
+}
+
+export function proofJson(result: EngineProofResult) {
+  return {
+    accuracy: result.accuracy,
+    chance: result.chance,
+    targets: TARGETS,
+    passed: meetsTargets(result.accuracy),
+    lm: 'pretrained on task text (full weights), frozen',
+    loss: { lm: result.lmLosses, image: result.projectorLosses.image, audio: result.projectorLosses.audio },
+    seconds: result.seconds,
+  };
+}

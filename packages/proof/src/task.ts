@@ -1,0 +1,57 @@
+// The synthetic task's vocabulary: the five places a shape can sit, the six question types and
+// the answers each allows. One place defines them so the generator, the LM's corpus text, the
+// evaluation and the chance levels can never disagree about what a right answer is.
+import { COLOURS, type Colour, PITCHES, type Pitch, SHAPES, type Shape } from '@mmit/media';
+
+/** Five places on media's 3x3 grid (corners and centre), named as media's captions name them. */
+export const POSITIONS = [
+  { name: 'top left', row: 0, column: 0 },
+  { name: 'top right', row: 0, column: 2 },
+  { name: 'center', row: 1, column: 1 },
+  { name: 'bottom left', row: 2, column: 0 },
+  { name: 'bottom right', row: 2, column: 2 },
+] as const;
+export type PositionName = (typeof POSITIONS)[number]['name'];
+
+export const QUESTION_TYPES = ['colour', 'shape', 'count', 'position', 'beeps', 'pitch'] as const;
+export type QuestionType = (typeof QUESTION_TYPES)[number];
+
+export const COLOUR_NAMES = Object.keys(COLOURS) as Colour[];
+export const PITCH_NAMES = Object.keys(PITCHES) as Pitch[];
+export const COUNT_WORDS = ['one', 'two', 'three'] as const;
+
+/** Every answer a question of each type may have; exact match is against these words. */
+export const ANSWERS: Record<QuestionType, readonly string[]> = {
+  colour: COLOUR_NAMES,
+  shape: SHAPES,
+  count: COUNT_WORDS,
+  position: POSITIONS.map((p) => p.name),
+  beeps: COUNT_WORDS,
+  pitch: PITCH_NAMES,
+};
+
+export type ItemKind = 'image' | 'audio';
+
+export interface TaskQuestion {
+  /** The media file (inside its split folder) the question is about. */
+  file: string;
+  kind: ItemKind;
+  type: QuestionType;
+  question: string;
+  answer: string;
+}
+
+export function countWord(n: number): string {
+  const word = COUNT_WORDS[n - 1];
+  if (!word) throw new RangeError(`count ${n} has no answer word; valid: 1-${COUNT_WORDS.length}`);
+  return word;
+}
+
+export function colourShapeKey(colour: Colour, shape: Shape): string {
+  return `${colour} ${shape}`;
+}
+
+/** Every colour-shape pair, in a fixed order (the held-out split draws from these). */
+export function allColourShapePairs(): string[] {
+  return COLOUR_NAMES.flatMap((c) => SHAPES.map((s) => colourShapeKey(c, s)));
+}
