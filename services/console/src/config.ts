@@ -1,0 +1,48 @@
+// The console's environment variables, declared once: they validate at start-up and document
+// themselves (docs/console.md renders the same table). The console holds no state; the only
+// settings are where it listens and where the services it shows are.
+import { envVar } from '@mmit/service-kit';
+import { z } from 'zod';
+
+export const CONSOLE_DEFAULT_PORT = 7076;
+
+/** The services behind the console, in pipeline order. */
+export const UPSTREAM_SERVICES = ['ingest', 'synth', 'features', 'trainer', 'serve'] as const;
+export type UpstreamService = (typeof UPSTREAM_SERVICES)[number];
+
+const serviceUrl = (service: UpstreamService) =>
+  envVar(
+    `MMIT_CONSOLE_${service.toUpperCase()}_URL`,
+    z.url().optional(),
+    `Base URL of the ${service} service; unset: ${service} paths go to MMIT_GATEWAY_URL.`,
+  );
+
+export const consoleConfigSpec = {
+  host: envVar('MMIT_CONSOLE_HOST', z.string().min(1).default('127.0.0.1'), 'Address to listen on.'),
+  port: envVar(
+    'MMIT_CONSOLE_PORT',
+    z.coerce.number().int().min(0).max(65535).default(CONSOLE_DEFAULT_PORT),
+    'Port to listen on (0 picks a free one).',
+  ),
+  gatewayUrl: envVar(
+    'MMIT_GATEWAY_URL',
+    z.url().default('http://127.0.0.1:7070'),
+    "The launcher's gateway, which routes every /v1 path to its service.",
+  ),
+  ingestUrl: serviceUrl('ingest'),
+  synthUrl: serviceUrl('synth'),
+  featuresUrl: serviceUrl('features'),
+  trainerUrl: serviceUrl('trainer'),
+  serveUrl: serviceUrl('serve'),
+  apiKey: envVar(
+    'MMIT_API_KEY',
+    z.string().min(16, { message: 'use at least 16 characters' }).optional(),
+    'When set, /media (thumbnails read from the bucket) needs `Authorization: Bearer <key>`; /api requests carry the key the user typed, and the services check it.',
+    { secret: true },
+  ),
+  logLevel: envVar(
+    'MMIT_LOG_LEVEL',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    'pino log level.',
+  ),
+};
