@@ -1,8 +1,9 @@
 // @mmit/service-kit: the Express 5 service factory (config from env, pino logs with request ids,
-// prom-client /metrics, /healthz + /readyz, problem+json errors, validation, bearer auth,
-// graceful shutdown) and the persistent job runner with progress over HTTP and SSE.
+// prom-client /metrics, /healthz + /readyz, problem+json errors or a format chosen per path prefix,
+// validation, bearer auth, graceful shutdown) and the persistent job runner with progress over HTTP and SSE.
 export * from './auth.js';
 export * from './config.js';
+export * from './error-format.js';
 export * from './errors.js';
 export * from './health.js';
 export * from './jobs/progress.js';

@@ -4,6 +4,12 @@ import { test } from 'node:test';
 import { StorageUnavailableError } from '@mmit/storage';
 import { z } from 'zod';
 import { ConfigError, envVar } from './config.js';
+import {
+  ErrorFormats,
+  type ErrorFormatter,
+  InvalidPathPrefixError,
+  problemJsonFormatter,
+} from './error-format.js';
 import { HttpError } from './errors.js';
 import { createService, type RunningService, type Service } from './service.js';
 import { validate } from './validate.js';
@@ -215,6 +221,128 @@ test('errors map to problems: HttpError, mapped domain error, coded error, stora
     );
     assert.ok(logged, 'the 500 is logged with its request id and the real error');
   }));
+
+class TeapotError extends Error {
+  constructor(readonly brew: string) {
+    super(`cannot brew ${brew}`);
+  }
+}
+
+/** A made-up protocol's error body, to show a service can answer in any shape under a prefix. */
+const rpcFormatter: ErrorFormatter = ({ error, http }) =>
+  error instanceof TeapotError
+    ? {
+        status: 418,
+        contentType: 'application/json',
+        body: { fault: { code: 'teapot', message: error.message } },
+      }
+    : {
+        status: http.status,
+        contentType: 'application/json',
+        body: { fault: { code: http.code, message: http.detail } },
+        headers: { ...http.options.headers, 'x-rpc-fault': http.code },
+      };
+
+function withRpc(env: Record<string, string> = {}) {
+  const built = build(env);
+  built.service.formatErrors('/rpc', rpcFormatter);
+  built.service.router.post('/rpc/echo', (req, res) => {
+    res.json(req.body);
+  });
+  built.service.router.get('/rpc/brew/:what', (req) => {
+    throw new TeapotError(String(req.params.what));
+  });
+  built.service.router.get('/rpc/known', () => {
+    throw new HttpError('conflict', 'already brewing');
+  });
+  built.service.router.get('/rpcx', () => {
+    throw new HttpError('conflict', 'not under /rpc');
+  });
+  return built;
+}
+
+async function withRpcService(
+  fn: (url: string) => Promise<void>,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const running = await withRpc(env).service.listen();
+  try {
+    await fn(running.url);
+  } finally {
+    await running.close();
+  }
+}
+
+test("formatErrors: every error under the prefix takes the chosen shape, the shared layer's included", () =>
+  withRpcService(async (url) => {
+    const post = (body: string) =>
+      fetch(`${url}/rpc/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.deepEqual(await (await post('{"a":1}')).json(), { a: 1 }, 'the route itself works');
+
+    const malformed = await json(await post('{"a": '));
+    assert.equal(malformed.status, 400);
+    assert.match(malformed.type, /^application\/json/);
+    assert.equal((malformed.body.fault as { code: string }).code, 'validation');
+    assert.match((malformed.body.fault as { message: string }).message, /not valid JSON/);
+
+    const bigRes = await post(JSON.stringify({ a: 'x'.repeat(5000) }));
+    assert.equal(bigRes.headers.get('x-rpc-fault'), 'payload_too_large', 'the formatter sets headers');
+    const big = await json(bigRes);
+    assert.equal(big.status, 413);
+    assert.deepEqual(Object.keys(big.body), ['fault']);
+
+    const missing = await json(await fetch(`${url}/rpc/nowhere`));
+    assert.equal(missing.status, 404);
+    assert.equal((missing.body.fault as { code: string }).code, 'not_found');
+
+    const domain = await json(await fetch(`${url}/rpc/brew/coffee`));
+    assert.equal(domain.status, 418, 'the formatter reads the thrown error itself');
+    assert.deepEqual(domain.body, { fault: { code: 'teapot', message: 'cannot brew coffee' } });
+
+    const known = await json(await fetch(`${url}/rpc/known?x=1`));
+    assert.equal(known.status, 409);
+    assert.equal((known.body.fault as { message: string }).message, 'already brewing');
+
+    for (const path of ['/rpcx', '/nowhere']) {
+      const other = await json(await fetch(`${url}${path}`));
+      assert.match(other.type, /application\/problem\+json/, `${path} is outside /rpc`);
+      assert.equal(typeof other.body.code, 'string');
+    }
+  }));
+
+test('formatErrors: a missing or wrong API key under the prefix is answered in its shape, with the challenge', () =>
+  withRpcService(
+    async (url) => {
+      for (const authorization of [undefined, 'Bearer nope-nope-nope-nope']) {
+        const res = await fetch(`${url}/rpc/known`, authorization ? { headers: { authorization } } : {});
+        assert.equal(res.headers.get('www-authenticate'), 'Bearer');
+        const body = await json(res);
+        assert.equal(body.status, 401);
+        assert.equal((body.body.fault as { code: string }).code, 'unauthorized');
+      }
+      const outside = await json(await fetch(`${url}/fail/http`));
+      assert.equal(outside.status, 401);
+      assert.match(outside.type, /application\/problem\+json/);
+    },
+    { MMIT_API_KEY: 'k3y-k3y-k3y-k3y-k3y' },
+  ));
+
+test('ErrorFormats: whole path segments, longest prefix first, problem+json otherwise', () => {
+  const formats = new ErrorFormats();
+  const outer: ErrorFormatter = () => ({ status: 400, contentType: 'text/plain', body: 'outer' });
+  const inner: ErrorFormatter = () => ({ status: 400, contentType: 'text/plain', body: 'inner' });
+  formats.set('/api', outer);
+  formats.set('/api/v2', inner);
+  assert.equal(formats.forPath('/api'), outer);
+  assert.equal(formats.forPath('/api/v1/x'), outer);
+  assert.equal(formats.forPath('/api/v2'), inner);
+  assert.equal(formats.forPath('/api/v2/models'), inner);
+  assert.equal(formats.forPath('/api/v20'), outer);
+  assert.equal(formats.forPath('/apis'), problemJsonFormatter);
+  assert.equal(formats.forPath('/'), problemJsonFormatter);
+  assert.throws(() => formats.set('api', outer), InvalidPathPrefixError);
+  assert.throws(() => formats.set('/api/', outer), /must start with '\/' and not end with '\/'/);
+});
 
 test('request ids: a sane incoming id is kept and logged, anything else is replaced', () =>
   withService(async ({ running, lines }) => {

@@ -1,7 +1,8 @@
 // The service factory. createService() reads and validates the configuration, builds the
 // Express app with the shared middleware in a fixed order (request id + log, metrics, in-flight
 // tracking, auth, JSON body), mounts /healthz, /readyz and /metrics, and leaves a router for the
-// service's own routes, followed by the 404 and problem+json error handlers. listen() binds
+// service's own routes, followed by the 404 and error handlers. Errors answer problem+json unless
+// the service chose another format for their path prefix (formatErrors). listen() binds
 // (loopback by default) and, if asked, turns SIGINT/SIGTERM into a graceful shutdown.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import type { DestinationStream } from 'pino';
 import type { z } from 'zod';
 import { bearerAuth } from './auth.js';
 import { baseConfigSpec, type ConfigOf, type ConfigSpec, describeConfig, loadConfig } from './config.js';
+import { ErrorFormats, type ErrorFormatter } from './error-format.js';
 import { type ErrorClass, type ErrorMapper, ErrorMappings, HttpError } from './errors.js';
 import { livenessHandler, Readiness, type ReadinessCheck, readinessHandler } from './health.js';
 import { createLogger, type Logger, requestLogging } from './logging.js';
@@ -48,6 +50,7 @@ export class Service<S extends ConfigSpec = ConfigSpec> {
   readonly metrics: ServiceMetrics;
   readonly openapi = new OpenApiRegistry();
   readonly errors = new ErrorMappings();
+  private readonly errorFormats = new ErrorFormats();
   readonly readiness = new Readiness();
   /** Aborted when shutdown starts: long responses (SSE) and jobs end on it. */
   readonly shutdownSignal: AbortSignal;
@@ -102,6 +105,15 @@ export class Service<S extends ConfigSpec = ConfigSpec> {
   /** Maps a domain error class to an HttpError (checked before the built-in mappings). */
   mapError<E extends Error>(cls: ErrorClass<E>, map: ErrorMapper<E>): this {
     this.errors.add(cls, map);
+    return this;
+  }
+
+  /**
+   * Writes every error under a path prefix with this formatter instead of problem+json: the
+   * routes' own errors and the shared layer's (auth, body size and syntax, unknown route) alike.
+   */
+  formatErrors(prefix: string, formatter: ErrorFormatter): this {
+    this.errorFormats.set(prefix, formatter);
     return this;
   }
 
@@ -197,17 +209,24 @@ export class Service<S extends ConfigSpec = ConfigSpec> {
   }
 
   private readonly errorHandler = (err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const httpError = this.errors.toHttpError(err);
+    const http = this.errors.toHttpError(err);
+    const path = req.originalUrl.split('?')[0];
+    const reply = this.errorFormats.forPath(path)({ error: err, http, req });
     const log = req.log ?? this.logger;
-    if (httpError.status >= 500) log.error({ err }, httpError.detail);
-    else log.info({ code: httpError.code, detail: httpError.detail }, 'request rejected');
+    // Log what was sent: a formatter may know errors that the shared layer alone reads as 500s.
+    if (reply.status >= 500) log.error({ err }, 'request failed');
+    else
+      log.info(
+        { status: reply.status, detail: err instanceof Error ? err.message : http.detail },
+        'request rejected',
+      );
     if (res.headersSent) {
-      // Too late for a problem body; end the response so the client sees a broken stream.
+      // Too late for an error body; end the response so the client sees a broken stream.
       res.destroy();
       return;
     }
-    for (const [name, value] of Object.entries(httpError.options.headers ?? {})) res.setHeader(name, value);
-    res.status(httpError.status).type('application/problem+json').json(httpError.toProblem(req.originalUrl));
+    for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+    res.status(reply.status).type(reply.contentType).json(reply.body);
   };
 }
 

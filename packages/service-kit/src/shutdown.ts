@@ -53,6 +53,11 @@ export async function drainAndClose(
   const abandoned = outcome === 'drained' ? 0 : inFlight.count;
   if (outcome === 'drained') server.closeIdleConnections();
   else server.closeAllConnections();
+  // A request still arriving on an open connection when the drain began was not counted; on a
+  // loaded machine it can land after the check above. Do not wait on it past the same limit
+  // (server.close() alone would wait for Node's request timeout, minutes).
+  const late = setTimeout(() => server.closeAllConnections(), timeoutMs);
   await closed;
+  clearTimeout(late);
   return { drained: outcome === 'drained', abandoned };
 }

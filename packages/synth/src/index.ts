@@ -31,7 +31,9 @@ export {
   ChatClient,
   type ChatClientOptions,
   type ChatMessage,
+  type ChatReply,
   type ChatRequest,
+  type CompleteOptions,
   completionsUrl,
 } from './generators/llm/client.js';
 export { LlmError, type LlmFailure } from './generators/llm/errors.js';

@@ -1,13 +1,14 @@
 // Assembles the serving service: configuration, the bucket (optional: without one only the
 // configured base models are served), the model catalog, the LRU of loaded models, the bounded
-// request queue, metrics, and the OpenAI routes under /v1. Readiness checks the bucket; shutdown
-// (after HTTP has drained) releases every loaded model.
+// request queue, metrics, and the OpenAI routes under /v1, where every error answers in OpenAI's
+// shape. Readiness checks the bucket; shutdown (after HTTP has drained) releases every loaded model.
 import { createService, type RunningService, type Service } from '@mmit/service-kit';
 import { Bucket, type BucketConfig } from '@mmit/storage';
 import { ModelCatalog } from './catalog/model-catalog.js';
 import { SERVE_DEFAULT_PORT, serveConfigSpec } from './config.js';
 import { ServedModel } from './engine/served-model.js';
 import { createServeMetrics } from './metrics.js';
+import { openAIErrorFormatter } from './openai/errors.js';
 import { openAIRouter } from './openai/routes.js';
 import { Completions } from './runtime/completions.js';
 import { ModelCache } from './runtime/model-cache.js';
@@ -74,7 +75,6 @@ export function createServeService(options: ServeServiceOptions = {}): ServeServ
       completions: new Completions(queue, models, metrics),
       bucket,
       maxTokens: config.maxTokens,
-      retryAfterSec: config.retryAfterSec,
       limits: {
         maxImageBytes: config.maxImageBytes,
         maxImagePixels: config.maxImagePixels,
@@ -91,6 +91,9 @@ export function createServeService(options: ServeServiceOptions = {}): ServeServ
       },
     }),
   );
+  // Every error under /v1 in OpenAI's shape, including the shared layer's (API key, body size and
+  // JSON syntax), which run before the routes; /healthz and /readyz stay problem+json.
+  service.formatErrors('/v1', openAIErrorFormatter({ retryAfterSec: config.retryAfterSec }));
   if (bucket) service.addReadinessCheck('bucket', () => bucket.ping());
   service.onShutdown(() => models.clear());
 

@@ -22,6 +22,6 @@ export {
   RemoteFetchError,
   type RemoteFetchPolicy,
 } from './media/remote-fetch.js';
-export { OpenAIError, toOpenAIError } from './openai/errors.js';
+export { OpenAIError, openAIErrorFormatter, toOpenAIError } from './openai/errors.js';
 export { ModelCache } from './runtime/model-cache.js';
 export { QueueFullError, RequestQueue } from './runtime/request-queue.js';

@@ -1,8 +1,11 @@
 // Errors in OpenAI's shape, `{error: {message, type, param, code}}`, with the status codes its
-// clients map to exception classes (400 BadRequest, 404 NotFound, 413, 429 RateLimit with
-// Retry-After, 500). Domain errors from the engine, media and queue are mapped here in one table.
+// clients map to exception classes (400 BadRequest, 401 Authentication, 404 NotFound, 413,
+// 429 RateLimit with Retry-After, 500). Domain errors from the engine, media and queue are mapped
+// here in one table; what the shared service layer rejects before the routes run (API key, body
+// size and JSON syntax) keeps its status and gets an OpenAI type and code. The formatter is
+// registered with service-kit for /v1, so every error under it is written here.
 import { MediaError } from '@mmit/media';
-import type { NextFunction, Request, Response } from 'express';
+import type { ErrorFormatter, HttpError } from '@mmit/service-kit';
 import { ZodError } from 'zod';
 import { ModelNotFoundError } from '../catalog/model-catalog.js';
 import { RunNotServableError } from '../catalog/run-models.js';
@@ -14,7 +17,6 @@ export type OpenAIErrorType =
   | 'invalid_request_error'
   | 'not_found_error'
   | 'rate_limit_error'
-  | 'authentication_error'
   | 'server_error';
 
 export class OpenAIError extends Error {
@@ -40,7 +42,7 @@ export interface ErrorMappingOptions {
 }
 
 /** Any thrown value as an OpenAIError; unknown errors become a 500 that leaks nothing. */
-export function toOpenAIError(err: unknown, options: ErrorMappingOptions): OpenAIError {
+export function toOpenAIError(err: unknown, options: ErrorMappingOptions, http?: HttpError): OpenAIError {
   if (err instanceof OpenAIError) return err;
   if (err instanceof ZodError) {
     const issue = err.issues[0];
@@ -69,6 +71,7 @@ export function toOpenAIError(err: unknown, options: ErrorMappingOptions): OpenA
   }
   if (err instanceof MediaError)
     return new OpenAIError(400, err.message, 'invalid_request_error', null, err.code);
+  if (http && http.code !== 'internal') return fromServiceLayer(http);
   return new OpenAIError(
     500,
     'internal error (see the service log for this request id)',
@@ -78,17 +81,43 @@ export function toOpenAIError(err: unknown, options: ErrorMappingOptions): OpenA
   );
 }
 
-/** Express error middleware for the OpenAI routes. */
-export function openAIErrorHandler(options: ErrorMappingOptions) {
-  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const error = toOpenAIError(err, options);
-    if (error.status >= 500) req.log?.error({ err }, 'request failed');
-    else req.log?.info({ code: error.code, message: error.message }, 'request rejected');
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-    res.status(error.status).json(error.body());
+/**
+ * OpenAI's codes for what the shared layer refuses. Under /v1 that layer validates only the
+ * body's size and JSON syntax (the routes validate fields themselves, as `invalid_value`), so
+ * its `validation` is always a body that is not JSON.
+ */
+const SERVICE_LAYER_CODES: Record<string, string> = {
+  unauthorized: 'invalid_api_key',
+  validation: 'invalid_json',
+};
+
+function typeFor(status: number): OpenAIErrorType {
+  if (status >= 500) return 'server_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  return 'invalid_request_error';
+}
+
+function fromServiceLayer(http: HttpError): OpenAIError {
+  return new OpenAIError(
+    http.status,
+    http.detail,
+    typeFor(http.status),
+    null,
+    SERVICE_LAYER_CODES[http.code] ?? http.code,
+    http.options.headers,
+  );
+}
+
+/** service-kit's error formatter for /v1: every error there in OpenAI's shape. */
+export function openAIErrorFormatter(options: ErrorMappingOptions): ErrorFormatter {
+  return ({ error, http }) => {
+    const openAIError = toOpenAIError(error, options, http);
+    return {
+      status: openAIError.status,
+      contentType: 'application/json',
+      body: openAIError.body(),
+      headers: openAIError.headers,
+    };
   };
 }

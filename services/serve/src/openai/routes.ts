@@ -1,7 +1,8 @@
 // The OpenAI-compatible routes under /v1: models (list, one), chat completions and plain
 // completions, each streaming (SSE) or not. Handlers validate the body, check the model exists
 // (404 before any media is fetched), turn messages into turns, and hand the job to Completions;
-// a client that closes the connection aborts the job's signal, which stops generation.
+// a client that closes the connection aborts the job's signal, which stops generation. Errors
+// thrown here are written in OpenAI's shape by the service's /v1 error formatter (errors.ts).
 import { randomUUID } from 'node:crypto';
 import type { Bucket } from '@mmit/storage';
 import express, { type Request, type Response, type Router } from 'express';
@@ -9,7 +10,7 @@ import type { ModelCatalog } from '../catalog/model-catalog.js';
 import type { Prompt, ServedModel } from '../engine/served-model.js';
 import type { MediaLimits } from '../media/media-inputs.js';
 import type { CompletionEvent, Completions } from '../runtime/completions.js';
-import { OpenAIError, openAIErrorHandler } from './errors.js';
+import { OpenAIError } from './errors.js';
 import { toTurns } from './messages.js';
 import {
   type ChatCompletionRequest,
@@ -28,7 +29,6 @@ export interface RouteDeps {
   bucket: Bucket | null;
   limits: MediaLimits & { maxAudioSeconds: number; maxItems: number };
   maxTokens: number;
-  retryAfterSec: number;
 }
 
 /** Aborts when the client goes away before the response is complete. */
@@ -221,7 +221,6 @@ export function openAIRouter(deps: RouteDeps): Router {
       'unknown_url',
     );
   });
-  router.use(openAIErrorHandler({ retryAfterSec: deps.retryAfterSec }));
   return router;
 }
 

@@ -37,6 +37,17 @@ export interface ChatClientOptions {
   fetch?: typeof fetch;
 }
 
+export interface CompleteOptions {
+  signal?: AbortSignal;
+  /** Checks the content (throwing an LlmError of kind invalid_reply). */
+  validate?: (content: string) => void;
+  /**
+   * Called for every attempt the endpoint answered with content, valid or not: each one cost
+   * tokens, so a budget must count them all, retries and rejected replies included.
+   */
+  onAnswer?: (reply: ChatReply) => void;
+}
+
 export function completionsUrl(baseUrl: string): string {
   const base = baseUrl.replace(/\/+$/, '');
   return base.endsWith('/v1') ? `${base}/chat/completions` : `${base}/v1/chat/completions`;
@@ -56,14 +67,11 @@ export class ChatClient {
   }
 
   /**
-   * Sends a request. `validate` checks the content (throwing an LlmError of kind invalid_reply);
-   * a reply it rejects is retried like any other failure, since sampling may do better next time.
+   * Sends a request. A reply that `validate` rejects is retried like any other failure, since
+   * sampling may do better next time.
    */
-  async complete(
-    request: ChatRequest,
-    signal?: AbortSignal,
-    validate?: (content: string) => void,
-  ): Promise<ChatReply> {
+  async complete(request: ChatRequest, options: CompleteOptions = {}): Promise<ChatReply> {
+    const { signal, validate, onAnswer } = options;
     const threshold = this.options.breakerThreshold ?? 3;
     if (this.consecutiveUnreachable >= threshold) {
       throw new LlmError(
@@ -83,7 +91,8 @@ export class ChatClient {
       }
       try {
         const reply = await this.attempt(request, signal);
-        if (validate) validate(reply.content);
+        onAnswer?.(reply);
+        validate?.(reply.content);
         this.consecutiveUnreachable = 0;
         return reply;
       } catch (err) {

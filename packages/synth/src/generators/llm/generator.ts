@@ -122,10 +122,17 @@ export class LlmGenerator implements Generator {
     // Validation runs inside the retry loop, and before caching: a malformed reply is asked
     // again, and is never served from the cache.
     const reply = await this.limiter.run(
-      () => this.client.complete(request, signal, (content) => void this.parse(kind, content, '')),
+      () =>
+        this.client.complete(request, {
+          signal,
+          validate: (content) => void this.parse(kind, content, ''),
+          // Every answer is paid for, including those validation rejects and their retries.
+          onAnswer: (answer) => {
+            this.usageSoFar.tokens += answer.tokens;
+          },
+        }),
       signal,
     );
-    this.usageSoFar.tokens += reply.tokens;
     await this.config.cache?.put(hash, reply);
     return reply.content;
   }

@@ -75,13 +75,14 @@ test('llm: a 500 on the first attempt is retried; every later failure mode ends 
   assert.equal(flaky.samples.length, 3);
   assert.equal(fake.requests.length, 6, 'each request answered on its second attempt');
 
+  // Tokens: an answer with content is paid for even when it is rejected; no content, no usage.
   const cases = [
-    ['error500', { retries: 1 }, 'llm_http_error', /answered 500/],
-    ['hang', { retries: 0, timeoutMs: 150 }, 'llm_timeout', /within 150 ms/],
-    ['not-json', { retries: 0 }, 'llm_invalid_reply', /not JSON/],
-    ['wrong-shape', { retries: 0 }, 'llm_invalid_reply', /lacks "turns"/],
+    ['error500', { retries: 1 }, 'llm_http_error', /answered 500/, 0],
+    ['hang', { retries: 0, timeoutMs: 150 }, 'llm_timeout', /within 150 ms/, 0],
+    ['not-json', { retries: 0 }, 'llm_invalid_reply', /not JSON/, 0],
+    ['wrong-shape', { retries: 1 }, 'llm_invalid_reply', /lacks "turns"/, 3 * 2 * 120],
   ] as const;
-  for (const [mode, llm, reason, detail] of cases) {
+  for (const [mode, llm, reason, detail, tokens] of cases) {
     reset(mode);
     const { samples, outcomes, usage } = await run(llm, { kinds: { brief: {}, conversation: {} } });
     assert.equal(samples.filter((s) => s.kind === 'brief').length, 3, `${mode}: brief samples need no model`);
@@ -92,6 +93,7 @@ test('llm: a 500 on the first attempt is retried; every later failure mode ends 
       assert.match(o.problems[0].detail, detail, mode);
     }
     assert.equal(usage.failures, 3, mode);
+    assert.equal(usage.tokens, tokens, `${mode}: tokens charged`);
   }
 });
 
