@@ -1,0 +1,243 @@
+// One item into a corpus: bytes in, an item record and a per-item outcome out. Order of checks:
+// an item already recorded (same source name and bytes) is reported again, not re-added; bytes
+// that an earlier item already holds become a `duplicate` of it without being decoded again;
+// otherwise the bytes are sniffed (content decides image vs audio, whatever the name says),
+// normalised, and stored content-addressed. Media errors reject this item only; storage errors
+// are thrown, because then nothing else can succeed either.
+import {
+  type CorpusOptions,
+  type ItemOutcome,
+  type ItemRecord,
+  keys,
+  type Modality,
+  type RejectionCode,
+} from '@mmit/contracts';
+import {
+  extensionMatches,
+  extensionOf,
+  formatInfo,
+  MediaError,
+  normalizeAudio,
+  normalizeImage,
+  sha256Hex,
+  sniffFormat,
+  supportedFormats,
+  UnsupportedMediaTypeError,
+} from '@mmit/media';
+import type { Bucket } from '@mmit/storage';
+import { StorageError } from '@mmit/storage';
+import type { KnownItem } from '../corpus/index.js';
+import { itemIdFor } from '../corpus/item-id.js';
+import type { OpenCorpus } from '../corpus/store.js';
+
+export interface IngestSettings {
+  bucket: Bucket;
+  /** Falls back to the corpus's options; the service config can turn originals off globally. */
+  keepOriginals?: boolean;
+}
+
+export interface OfferedItem {
+  index: number;
+  source: string;
+  /** A hint (extension, manifest field); the sniffed bytes decide. */
+  kind: Modality;
+  captions: string[];
+  meta?: Record<string, unknown>;
+}
+
+function outcomeOf(index: number, source: string, known: KnownItem): ItemOutcome {
+  return {
+    index,
+    source,
+    status: known.status,
+    itemId: known.id,
+    ...(known.duplicateOf ? { duplicateOf: known.duplicateOf } : {}),
+    ...(known.nearDuplicateOf ? { nearDuplicateOf: known.nearDuplicateOf } : {}),
+    ...(known.rejection ? { error: known.rejection } : {}),
+  };
+}
+
+function baseRecord(
+  corpus: OpenCorpus,
+  id: string,
+  item: OfferedItem,
+  extra: Record<string, unknown>,
+): ItemRecord {
+  return {
+    id,
+    corpusId: corpus.id,
+    source: item.source,
+    modality: item.kind,
+    captions: item.captions,
+    status: 'accepted',
+    extra: { ...item.meta, ...extra },
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/** Records an item that was refused before it had bytes (unsafe path, bad caption, cut-off upload). */
+export function refuseItem(
+  corpus: OpenCorpus,
+  item: OfferedItem,
+  rejection: { type: RejectionCode; detail: string },
+): ItemOutcome {
+  const id = itemIdFor(corpus.id, item.source, `refused:${rejection.type}`);
+  const known = corpus.index.get(id);
+  if (known) return outcomeOf(item.index, item.source, known);
+  corpus.record({ ...baseRecord(corpus, id, item, {}), status: 'rejected', rejection });
+  return outcomeOf(item.index, item.source, corpus.index.get(id)!);
+}
+
+export async function ingestItem(
+  settings: IngestSettings,
+  corpus: OpenCorpus,
+  item: OfferedItem,
+  bytes: Buffer,
+): Promise<ItemOutcome> {
+  const sourceSha256 = sha256Hex(bytes);
+  const id = itemIdFor(corpus.id, item.source, sourceSha256);
+  const seen = corpus.index.get(id);
+  if (seen) return outcomeOf(item.index, item.source, seen);
+
+  return corpus.oneAtATime(sourceSha256, async () => {
+    const twin = corpus.index.get(id);
+    if (twin) return outcomeOf(item.index, item.source, twin);
+    const record = await buildRecord(settings, corpus, id, item, bytes, sourceSha256);
+    corpus.record(record);
+    return outcomeOf(item.index, item.source, corpus.index.get(id)!);
+  });
+}
+
+async function buildRecord(
+  settings: IngestSettings,
+  corpus: OpenCorpus,
+  id: string,
+  item: OfferedItem,
+  bytes: Buffer,
+  sourceSha256: string,
+): Promise<ItemRecord> {
+  const first = corpus.index.firstHolderOf(sourceSha256);
+  if (first) {
+    const { media, image, audio, modality } = first.record;
+    return {
+      ...baseRecord(corpus, id, { ...item, kind: modality }, { sourceSha256 }),
+      status: 'duplicate',
+      duplicateOf: first.itemId,
+      ...(media ? { media } : {}),
+      ...(image ? { image: { ...image, nearDuplicateOf: undefined } } : {}),
+      ...(audio ? { audio } : {}),
+    };
+  }
+  try {
+    if (bytes.length === 0) throw new MediaError('empty_file', `${item.source} is empty (0 bytes)`);
+    const format = sniffFormat(bytes);
+    if (!format) throw new UnsupportedMediaTypeError(null, supportedFormats());
+    const extra: Record<string, unknown> = { sourceSha256 };
+    // A name that lies is not an error (the content decides), but it is worth telling the owner.
+    if (!extensionMatches(item.source, format.format)) {
+      extra.extensionMismatch = { extension: extensionOf(item.source), detected: format.format };
+    }
+    const offered = { ...item, kind: format.kind };
+    return format.kind === 'image'
+      ? await storeImage(settings, corpus, baseRecord(corpus, id, offered, extra), bytes)
+      : await storeAudio(settings, corpus, baseRecord(corpus, id, offered, extra), bytes);
+  } catch (err) {
+    if (err instanceof StorageError) throw err;
+    const rejection =
+      err instanceof MediaError
+        ? { type: err.code, detail: `${item.source}: ${err.message}` }
+        : { type: 'internal' as const, detail: `${item.source}: ${(err as Error).message}` };
+    return {
+      ...baseRecord(corpus, id, item, { sourceSha256 }),
+      status: 'rejected',
+      rejection,
+    };
+  }
+}
+
+function keepOriginals(settings: IngestSettings, options: CorpusOptions): boolean {
+  return (settings.keepOriginals ?? true) && options.keepOriginals;
+}
+
+async function storeImage(
+  settings: IngestSettings,
+  corpus: OpenCorpus,
+  record: ItemRecord,
+  bytes: Buffer,
+): Promise<ItemRecord> {
+  const { options } = corpus.manifest;
+  const image = await normalizeImage(bytes, {
+    maxSide: options.maxSide,
+    ...(options.thumbnailSide > 0 ? { thumbnail: { side: options.thumbnailSide } } : {}),
+  });
+  const { bucket } = settings;
+  const mediaKey = keys.media(image.sha256, image.format === 'jpeg' ? 'jpg' : 'png');
+  const originalExt = formatInfo(image.originalFormat).extensions[0];
+  const originalKey = keepOriginals(settings, options)
+    ? keys.original(image.originalSha256, originalExt)
+    : undefined;
+  const thumbnailKey = image.thumbnail ? keys.thumbnail(image.sha256, image.thumbnail.format) : undefined;
+  await Promise.all([
+    bucket.putBuffer(mediaKey, image.bytes, { contentType: image.mime }),
+    originalKey
+      ? bucket.putBuffer(originalKey, bytes, { contentType: formatInfo(image.originalFormat).mime })
+      : null,
+    thumbnailKey && image.thumbnail
+      ? bucket.putBuffer(thumbnailKey, image.thumbnail.bytes, {
+          contentType: `image/${image.thumbnail.format}`,
+        })
+      : null,
+  ]);
+  const near = corpus.index.nearest(image.phash, options.nearDuplicateThreshold);
+  return {
+    ...record,
+    modality: 'image',
+    media: {
+      sha256: image.sha256,
+      key: mediaKey,
+      ...(originalKey ? { originalKey } : {}),
+      ...(thumbnailKey ? { thumbnailKey } : {}),
+      bytes: image.bytes.length,
+    },
+    image: {
+      width: image.width,
+      height: image.height,
+      format: image.format,
+      originalWidth: image.originalWidth,
+      originalHeight: image.originalHeight,
+      originalFormat: image.originalFormat,
+      phash: image.phash,
+      ...(near ? { nearDuplicateOf: near } : {}),
+    },
+  };
+}
+
+async function storeAudio(
+  settings: IngestSettings,
+  _corpus: OpenCorpus,
+  record: ItemRecord,
+  bytes: Buffer,
+): Promise<ItemRecord> {
+  const audio = await normalizeAudio(bytes);
+  const info = formatInfo(audio.originalFormat);
+  // For audio the source file itself is the stored media (codecs are lossy to re-encode); the
+  // 16 kHz mono WAV beside it is what encoders read.
+  const mediaKey = keys.media(audio.originalSha256, info.extensions[0]);
+  const normalizedKey = keys.audio16k(audio.originalSha256);
+  await Promise.all([
+    settings.bucket.putBuffer(mediaKey, bytes, { contentType: info.mime }),
+    settings.bucket.putBuffer(normalizedKey, Buffer.from(audio.wav), { contentType: 'audio/wav' }),
+  ]);
+  return {
+    ...record,
+    modality: 'audio',
+    media: { sha256: audio.originalSha256, key: mediaKey, bytes: bytes.length },
+    audio: {
+      durationSec: audio.originalDurationSec,
+      sampleRate: audio.originalSampleRate,
+      channels: audio.originalChannels,
+      format: audio.originalFormat,
+      normalizedKey,
+    },
+  };
+}

@@ -1,0 +1,197 @@
+// Multipart uploads (busboy, streamed): file parts become items as they arrive; captions come
+// from `caption` fields sent before a file (each applies to the next file) or from a `captions`
+// field holding JSON `{ "<filename>": "caption" | ["caption", ...] }`. Each file is held in
+// memory only up to the per-file limit. If the body stops mid-way, every file already received
+// stays recorded, and the file that was being received is recorded as `upload_incomplete`.
+//
+// Limit: busboy decodes text fields itself (invalid UTF-8 becomes U+FFFD), so a caption field
+// containing U+FFFD is refused as `invalid_caption`: the bytes cannot be told apart afterwards.
+import type { IncomingMessage } from 'node:http';
+import { type CorpusCounts, emptyCorpusCounts, type ItemOutcome, type UploadResponse } from '@mmit/contracts';
+import busboy from 'busboy';
+import type { OpenCorpus } from '../corpus/store.js';
+import { mediaKindOf } from '../importers/media-kinds.js';
+import { type IngestSettings, ingestItem, refuseItem } from './ingest-item.js';
+
+export interface UploadLimits {
+  maxFileBytes: number;
+  maxFiles: number;
+}
+
+export class UploadRequestError extends Error {
+  constructor(
+    readonly problemCode: 'validation' | 'unsupported_media_type' | 'payload_too_large',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UploadRequestError';
+  }
+}
+
+function parseCaptionMap(value: string): Map<string, string[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (err) {
+    throw new UploadRequestError('validation', `the 'captions' field is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UploadRequestError(
+      'validation',
+      `the 'captions' field must be a JSON object of filename -> caption(s)`,
+    );
+  }
+  const map = new Map<string, string[]>();
+  for (const [name, captions] of Object.entries(parsed)) {
+    const list = Array.isArray(captions) ? captions : [captions];
+    if (!list.every((c) => typeof c === 'string')) {
+      throw new UploadRequestError(
+        'validation',
+        `captions for ${name} must be a string or an array of strings`,
+      );
+    }
+    map.set(name, list as string[]);
+  }
+  return map;
+}
+
+export function countOutcomes(outcomes: ItemOutcome[], corpus: OpenCorpus): CorpusCounts {
+  const counts = emptyCorpusCounts();
+  for (const outcome of outcomes) {
+    if (outcome.status === 'rejected') {
+      counts.rejected++;
+      const reason = outcome.error?.type ?? 'internal';
+      counts.rejectedByReason[reason] = (counts.rejectedByReason[reason] ?? 0) + 1;
+    } else if (outcome.status === 'duplicate') counts.duplicate++;
+    else {
+      counts.accepted++;
+      if (outcome.nearDuplicateOf) counts.nearDuplicate++;
+      if (outcome.itemId && corpus.index.get(outcome.itemId)?.modality === 'audio') counts.audio++;
+      else counts.images++;
+    }
+  }
+  return counts;
+}
+
+export async function receiveUpload(
+  req: IncomingMessage,
+  settings: IngestSettings,
+  corpus: OpenCorpus,
+  limits: UploadLimits,
+): Promise<UploadResponse> {
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: req.headers,
+      limits: { fileSize: limits.maxFileBytes, files: limits.maxFiles },
+    });
+  } catch (err) {
+    throw new UploadRequestError(
+      'unsupported_media_type',
+      `expected a multipart/form-data body: ${(err as Error).message}`,
+    );
+  }
+  const outcomes: ItemOutcome[] = [];
+  const work: Promise<void>[] = [];
+  let nextCaptions: string[] = [];
+  let captionMap = new Map<string, string[]>();
+  // Files whose bytes are still arriving (busboy may start the next part before this one's 'end').
+  const receiving = new Map<number, string>();
+  let requestError: Error | undefined;
+  let index = 0;
+
+  const refuse = (
+    at: number,
+    source: string,
+    type: Parameters<typeof refuseItem>[2]['type'],
+    detail: string,
+  ) => {
+    const kind = mediaKindOf(source) ?? 'image';
+    outcomes.push(refuseItem(corpus, { index: at, source, kind, captions: [] }, { type, detail }));
+  };
+
+  const finished = new Promise<void>((resolve) => {
+    parser.on('field', (name, value) => {
+      if (name === 'caption') nextCaptions.push(value.trim());
+      else if (name === 'captions') {
+        try {
+          captionMap = parseCaptionMap(value);
+        } catch (err) {
+          requestError ??= err as Error;
+        }
+      }
+    });
+    parser.on('file', (_field, stream, info) => {
+      const at = index++;
+      const source = info.filename || `file-${at}`;
+      const captions = (captionMap.get(source) ?? nextCaptions).filter((c) => c.length > 0);
+      nextCaptions = [];
+      receiving.set(at, source);
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('error', () => undefined); // the parser's own 'error' reports the cut-off
+      stream.on('end', () => {
+        if (!receiving.delete(at)) return; // already reported as cut off
+        if ((stream as { truncated?: boolean }).truncated) {
+          refuse(
+            at,
+            source,
+            'payload_too_large',
+            `${source} exceeds the per-file limit of ${limits.maxFileBytes} bytes`,
+          );
+          return;
+        }
+        if (captions.some((c) => c.includes('\uFFFD'))) {
+          refuse(at, source, 'invalid_caption', `the caption sent for ${source} is not valid UTF-8`);
+          return;
+        }
+        const kind = mediaKindOf(source) ?? 'image';
+        work.push(
+          ingestItem(settings, corpus, { index: at, source, kind, captions }, Buffer.concat(chunks)).then(
+            (outcome) => {
+              outcomes.push(outcome);
+            },
+          ),
+        );
+      });
+    });
+    const cutOff = async (reason: string) => {
+      // A file whose closing boundary arrived in the last chunk ends on a later tick: let it.
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      for (const [at, source] of receiving) {
+        refuse(
+          at,
+          source,
+          'upload_incomplete',
+          `${source}: the upload ended before this file was complete (${reason})`,
+        );
+      }
+      receiving.clear();
+      resolve();
+    };
+    parser.on('filesLimit', () => {
+      requestError ??= new UploadRequestError(
+        'payload_too_large',
+        `more than ${limits.maxFiles} files in one upload`,
+      );
+    });
+    parser.on('error', (err: Error) => cutOff(err.message));
+    parser.on('close', () => resolve());
+    req.on('aborted', () => cutOff('connection closed by the client'));
+    req.on('error', (err) => cutOff(err.message));
+  });
+  req.pipe(parser);
+  await finished;
+  await Promise.all(work);
+  await corpus.flush();
+  if (requestError && outcomes.length === 0) throw requestError;
+  if (outcomes.length === 0) {
+    throw new UploadRequestError(
+      'validation',
+      'the upload holds no files: send one or more file parts (and caption fields)',
+    );
+  }
+  outcomes.sort((a, b) => a.index - b.index);
+  return { corpusId: corpus.id, outcomes, counts: countOutcomes(outcomes, corpus) };
+}

@@ -1,0 +1,275 @@
+// The HTTP API of the ingest service, declared once per route (validated handler + OpenAPI entry).
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import {
+  CorpusId,
+  CorpusManifestSchema,
+  CreateCorpusRequestSchema,
+  type ImportRequest,
+  ImportRequestSchema,
+  ItemRecordSchema,
+  ItemStatusSchema,
+  JobId,
+  JobRecordSchema,
+  keys,
+  newId,
+  PageQuerySchema,
+  ProblemSchema,
+  pageOf,
+  TERMINAL_JOB_STATUSES,
+  UploadResponseSchema,
+} from '@mmit/contracts';
+import { HttpError, type Service, type SseEvent, streamEvents } from '@mmit/service-kit';
+import type { Bucket } from '@mmit/storage';
+import busboy from 'busboy';
+import { z } from 'zod';
+import type { ingestConfigSpec } from './config.js';
+import type { CorpusStore } from './corpus/store.js';
+import type { ImportJobs } from './jobs/import-jobs.js';
+import type { JobStore } from './jobs/job-store.js';
+import type { IngestSettings } from './pipeline/ingest-item.js';
+import { receiveUpload } from './pipeline/upload.js';
+
+export interface IngestDeps {
+  bucket: Bucket;
+  store: CorpusStore;
+  jobs: JobStore;
+  imports: ImportJobs;
+  settings: IngestSettings;
+}
+
+const CorpusParams = z.object({ id: CorpusId });
+const JobParams = z.object({ id: JobId });
+const ItemsQuery = PageQuerySchema.extend({ status: ItemStatusSchema.optional() });
+const problems = (...codes: number[]) =>
+  Object.fromEntries(codes.map((c) => [c, { description: 'problem+json', schema: ProblemSchema }]));
+
+/** Upload filenames become one segment of a bucket key: keep it to safe characters. */
+function keySafeName(name: string): string {
+  const cleaned = name
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^\.+/, '')
+    .slice(-100);
+  return cleaned || 'archive';
+}
+
+/**
+ * The multipart form of an import: an `archive` file part (streamed to the bucket under
+ * `uploads/`) plus `format` and optional `options` (JSON) fields, sent before the file.
+ */
+async function receiveArchive(
+  req: IncomingMessage,
+  bucket: Bucket,
+  maxBytes: number,
+): Promise<ImportRequest> {
+  const parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes } });
+  const fields: Record<string, string> = {};
+  let stored: Promise<string> | undefined;
+  let truncated = false;
+  const done = new Promise<void>((resolve, reject) => {
+    parser.on('field', (name, value) => {
+      fields[name] = value;
+    });
+    parser.on('file', (_name, stream, info) => {
+      const key = keys.upload(newId('upload'), keySafeName(info.filename ?? 'archive'));
+      stream.on('limit', () => {
+        truncated = true;
+      });
+      stored = bucket.putStream(key, stream).then(() => key);
+      stored.catch(() => undefined);
+    });
+    parser.on('close', resolve);
+    parser.on('error', reject);
+    req.on('aborted', () => reject(new HttpError('upload_incomplete', 'the archive upload ended early')));
+  });
+  req.pipe(parser);
+  await done;
+  if (!stored)
+    throw new HttpError('validation', 'the import form needs an `archive` file part (and a `format` field)');
+  const key = await stored;
+  if (truncated) {
+    await bucket.delete(key).catch(() => undefined);
+    throw new HttpError(
+      'payload_too_large',
+      `the archive exceeds ${maxBytes} bytes (MMIT_INGEST_MAX_ARCHIVE_BYTES)`,
+    );
+  }
+  let options: unknown = {};
+  if (fields.options) {
+    try {
+      options = JSON.parse(fields.options);
+    } catch {
+      throw new HttpError('validation', 'the `options` field must be JSON');
+    }
+  }
+  return ImportRequestSchema.parse({ format: fields.format, source: { type: 'upload', key }, options });
+}
+
+export function registerRoutes(
+  service: Service<typeof ingestConfigSpec>,
+  { bucket, store, jobs, imports, settings }: IngestDeps,
+): void {
+  const { config } = service;
+  const tags = ['corpora'];
+
+  service.route({
+    method: 'post',
+    path: '/v1/corpora',
+    summary: 'Create a corpus',
+    tags,
+    request: { body: CreateCorpusRequestSchema },
+    responses: {
+      201: { description: 'the new corpus manifest', schema: CorpusManifestSchema },
+      ...problems(400),
+    },
+    handler: async ({ body }) => ({ status: 201, body: await store.create(body) }),
+  });
+
+  service.route({
+    method: 'get',
+    path: '/v1/corpora',
+    summary: 'List corpora (oldest first, cursor-paged)',
+    tags,
+    request: { query: PageQuerySchema },
+    responses: { 200: { description: 'a page of corpus manifests', schema: pageOf(CorpusManifestSchema) } },
+    handler: async ({ query }) => ({ body: await store.list(query.cursor, query.limit) }),
+  });
+
+  service.route({
+    method: 'get',
+    path: '/v1/corpora/:id',
+    summary: 'A corpus manifest (counts, options, item parts)',
+    tags,
+    request: { params: CorpusParams },
+    responses: { 200: { description: 'the manifest', schema: CorpusManifestSchema }, ...problems(404) },
+    handler: async ({ params }) => ({ body: await store.manifest(params.id) }),
+  });
+
+  service.route({
+    method: 'get',
+    path: '/v1/corpora/:id/items',
+    summary: 'Item records, cursor-paged, optionally by status',
+    tags,
+    request: { params: CorpusParams, query: ItemsQuery },
+    responses: {
+      200: { description: 'a page of item records', schema: pageOf(ItemRecordSchema) },
+      ...problems(400, 404),
+    },
+    handler: async ({ params, query }) => ({ body: await store.listItems(params.id, query) }),
+  });
+
+  service.route({
+    method: 'post',
+    path: '/v1/corpora/:id/items',
+    summary:
+      'Upload files with captions (multipart: `caption` fields before each file, or a `captions` JSON map)',
+    tags,
+    request: {
+      params: CorpusParams,
+      body: z.object({
+        file: z.array(z.string()),
+        caption: z.string().optional(),
+        captions: z.string().optional(),
+      }),
+      bodyContentType: 'multipart/form-data',
+    },
+    responses: {
+      200: { description: 'one outcome per file, in request order', schema: UploadResponseSchema },
+      ...problems(400, 404, 413, 415, 503),
+    },
+    handler: async ({ params, req }) => {
+      const corpus = await store.openCorpus(params.id);
+      return {
+        body: await receiveUpload(req, settings, corpus, {
+          maxFileBytes: config.maxFileBytes,
+          maxFiles: config.maxFiles,
+        }),
+      };
+    },
+  });
+
+  service.route({
+    method: 'post',
+    path: '/v1/corpora/:id/imports',
+    summary:
+      'Start an import job (JSON ImportRequest, or multipart with an `archive` file and a `format` field)',
+    tags,
+    // The JSON form is parsed in the handler: the route also takes multipart, which must not be
+    // validated as JSON first.
+    request: { params: CorpusParams, body: ImportRequestSchema, bodyContentType: 'multipart/form-data' },
+    responses: {
+      202: { description: 'the queued job', schema: JobRecordSchema },
+      ...problems(400, 404, 413),
+    },
+    handler: async ({ params, req }) => {
+      await store.manifest(params.id);
+      const request = req.is('multipart/form-data')
+        ? await receiveArchive(req, bucket, config.maxArchiveBytes)
+        : ImportRequestSchema.parse(req.body);
+      const job = await imports.start(params.id, request);
+      return { status: 202, body: job, headers: { Location: `/v1/jobs/${job.id}` } };
+    },
+  });
+
+  service.route({
+    method: 'get',
+    path: '/v1/jobs/:id',
+    summary: 'A job record (status, progress, result or error)',
+    tags: ['jobs'],
+    request: { params: JobParams },
+    responses: { 200: { description: 'the job', schema: JobRecordSchema }, ...problems(404) },
+    handler: async ({ params }) => ({ body: await jobs.get(params.id) }),
+  });
+
+  service.route({
+    method: 'get',
+    path: '/v1/jobs/:id/events',
+    summary: 'Job progress as server-sent events (`event: job`, data = the record) until it ends',
+    tags: ['jobs'],
+    request: { params: JobParams },
+    responses: {
+      200: { description: 'text/event-stream', contentType: 'text/event-stream' },
+      ...problems(404),
+    },
+    handler: async ({ params, req, res }) => {
+      const first = await jobs.get(params.id);
+      await streamEvents(req, res, (signal) => jobEvents(jobs, first.id, signal), {
+        signal: service.shutdownSignal,
+      });
+      return undefined;
+    },
+  });
+}
+
+/** The current record, then every change, ending after a terminal status. */
+async function* jobEvents(jobs: JobStore, jobId: string, signal: AbortSignal): AsyncGenerator<SseEvent> {
+  const queue: z.infer<typeof JobRecordSchema>[] = [];
+  let wake: (() => void) | undefined;
+  const unsubscribe = jobs.subscribe(jobId, (record) => {
+    queue.push(record);
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  signal.addEventListener('abort', onAbort);
+  try {
+    let current = await jobs.get(jobId);
+    yield { event: 'job', id: randomUUID(), data: current };
+    while (!TERMINAL_JOB_STATUSES.includes(current.status) && !signal.aborted) {
+      if (queue.length === 0) {
+        // Another replica may run the job: without local events, poll the stored record.
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 1000).unref();
+        });
+        wake = undefined;
+        if (queue.length === 0) queue.push(await jobs.get(jobId));
+      }
+      // Progress can arrive faster than anyone reads it; the latest record says it all.
+      current = queue.splice(0).at(-1)!;
+      yield { event: 'job', id: randomUUID(), data: current };
+    }
+  } finally {
+    unsubscribe();
+    signal.removeEventListener('abort', onAbort);
+  }
+}
