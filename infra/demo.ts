@@ -1,23 +1,40 @@
-// `pnpm demo`: the README's main job for now. Starts everything (embedded S3, services, gateway),
-// creates a corpus, imports the sample corpus in samples/corpus/ through the mmit CLI (progress
-// bar and summary table included), then stops; `--keep` leaves it all running.
+// `pnpm demo`: the README's main job. Starts everything (embedded S3, the services, the gateway)
+// and runs the pipeline through the `mmit` CLI, the way a user would:
+//   ingest   create a corpus and import samples/corpus/ (summary table)
+//   synth    make an instruction dataset from its captions (diversity report)
+//   features cache the vision tower's features for every image
+//   train    train an mlp2x_gelu projector into a frozen LM (loss curve)
+//   serve    ask the tuned model about a sample image over /v1/chat/completions
+// No weights can be downloaded here, so the vision tower and the LM are tiny random-weight
+// checkpoints the demo writes in Hugging Face's layout under data/demo-models/ (the LM's word
+// tokenizer covers the sample captions): the answer shows the pipeline works, not what it
+// learned. `--keep` leaves everything running afterwards.
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  DEFAULT_LM_SIZES,
+  initTinyLm,
+  SPECIAL_TOKENS,
+  wordVocabulary,
+  writeRandomClipVision,
+  writeTinyLmCheckpoint,
+  writeWordTokenizer,
+} from '../packages/proof/src/index.js';
 import { launch } from './launch.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const keep = process.argv.includes('--keep');
+const samples = join(repoRoot, 'samples', 'corpus');
+const models = join(repoRoot, 'data', 'demo-models');
 
 function mmit(gatewayUrl: string, args: string[]): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', 'packages/cli/src/main.ts', '--url', gatewayUrl, ...args],
-      {
-        cwd: repoRoot,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -30,22 +47,96 @@ function mmit(gatewayUrl: string, args: string[]): Promise<string> {
   });
 }
 
-const launched = await launch();
+function step(title: string, command: string): void {
+  console.log(`\n== ${title}\n$ mmit ${command}`);
+}
+
+/** The demo's frozen models: a random CLIP-shaped tower and a random Llama-shaped LM. */
+function writeDemoModels(): { vision: string; lm: string } {
+  const vision = join(models, 'vision');
+  const lm = join(models, 'lm');
+  if (!existsSync(join(vision, 'config.json'))) writeRandomClipVision(vision, 1);
+  if (!existsSync(join(lm, 'config.json'))) {
+    const captions = readdirSync(samples)
+      .filter((f) => f.endsWith('.txt'))
+      .map((f) => readFileSync(join(samples, f), 'utf8'));
+    const vocabulary = wordVocabulary(captions);
+    writeWordTokenizer(lm, vocabulary);
+    const sizes = { ...DEFAULT_LM_SIZES, vocabSize: vocabulary.length };
+    const tokens = {
+      eosTokenId: SPECIAL_TOKENS.indexOf('<|im_end|>'),
+      padTokenId: SPECIAL_TOKENS.indexOf('<pad>'),
+    };
+    writeTinyLmCheckpoint(lm, sizes, tokens, initTinyLm(sizes, 1));
+  }
+  return { vision, lm };
+}
+
+const { vision, lm } = writeDemoModels();
+const launched = await launch({ services: ['ingest', 'synth', 'features', 'trainer', 'serve'] });
+const started = Date.now();
 try {
-  console.log(`gateway ${launched.gatewayUrl}\n$ mmit corpus create samples`);
-  const corpusId = await mmit(launched.gatewayUrl, [
-    'corpus',
+  const url = launched.gatewayUrl;
+  console.log(`gateway ${url}`);
+
+  step('ingest', 'corpus create samples');
+  const corpusId = await mmit(url, ['corpus', 'create', 'samples', '--description', 'the sample corpus']);
+  step('ingest', `corpus import ${corpusId} samples/corpus`);
+  await mmit(url, ['corpus', 'import', corpusId, samples]);
+
+  step('synth', `dataset create ${corpusId}`);
+  const datasetOut = await mmit(url, [
+    'dataset',
     'create',
+    corpusId,
+    '--name',
     'samples',
-    '--description',
-    'the sample corpus',
+    '--validation',
+    '0.1',
   ]);
-  console.log(`$ mmit corpus import ${corpusId} samples/corpus`);
-  await mmit(launched.gatewayUrl, ['corpus', 'import', corpusId, resolve(repoRoot, 'samples/corpus')]);
+  const datasetId = /\bd_[0-9A-Za-z]{22}\b/.exec(datasetOut)?.[0];
+  if (!datasetId) throw new Error('the dataset command printed no dataset id');
+
+  step('features', `features run --dataset ${datasetId} --checkpoint data/demo-models/vision`);
+  await mmit(url, ['features', 'run', '--dataset', datasetId, '--checkpoint', vision]);
+
+  const spec = {
+    datasetId,
+    encoder: { spec: { checkpoint: vision } },
+    lm: { checkpoint: lm },
+    projector: { type: 'mlp2x_gelu' },
+    template: 'plain',
+    optimizer: { lr: 2e-3 },
+    batchSize: 8,
+    epochs: 2,
+    evalEvery: 4,
+    seed: 0,
+  };
+  const specPath = join(models, 'run-spec.json');
+  writeFileSync(specPath, JSON.stringify(spec, null, 2));
+  step('train', 'train start data/demo-models/run-spec.json');
+  const trainOut = await mmit(url, ['train', 'start', specPath, '--name', 'samples-projector']);
+  const runId = /\br_[0-9A-Za-z]{22}\b/.exec(trainOut)?.[0];
+  if (!runId) throw new Error('the train command printed no run id');
+
+  const image = readdirSync(samples).find((f) => f.endsWith('.png'))!;
+  step('serve', `chat --model ${runId} --image samples/corpus/${image} "Describe the image."`);
+  await mmit(url, [
+    'chat',
+    '--model',
+    runId,
+    '--image',
+    join(samples, image),
+    '--max-tokens',
+    '16',
+    'Describe the image.',
+  ]);
+
+  console.log(`\nThe pipeline ran end to end in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   if (keep) {
-    console.log(`\nstill running (Ctrl-C stops): gateway ${launched.gatewayUrl}, corpus ${corpusId}`);
-    process.on('SIGINT', () => launched.stop().then(() => process.exit(0)));
+    console.log(`still running (Ctrl-C stops): gateway ${url}, corpus ${corpusId}, run ${runId}`);
+    await new Promise<void>((done) => process.once('SIGINT', () => done()));
   }
 } finally {
-  if (!keep) await launched.stop();
+  await launched.stop();
 }

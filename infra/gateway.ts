@@ -1,14 +1,20 @@
 // The local gateway: one port (7070) in front of every service, routing by path prefix. It is a
 // plain streaming reverse proxy (bodies and SSE pass through untouched); the route table below is
-// the one place later services add their prefixes.
+// the one place services add their prefixes.
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** Path prefix -> service name, longest prefix first when they overlap. */
 export const GATEWAY_ROUTES: readonly { prefix: string; service: string }[] = [
   { prefix: '/v1/corpora', service: 'ingest' },
-  // Jobs are per service; while ingest is the only service with jobs, they all go there.
+  // Import jobs; the other services keep their jobs under their own prefix.
   { prefix: '/v1/jobs', service: 'ingest' },
+  { prefix: '/v1/datasets', service: 'synth' },
+  { prefix: '/v1/features', service: 'features' },
+  { prefix: '/v1/runs', service: 'trainer' },
+  { prefix: '/v1/models', service: 'serve' },
+  { prefix: '/v1/chat', service: 'serve' },
+  { prefix: '/v1/completions', service: 'serve' },
 ];
 
 export interface Gateway {

@@ -11,9 +11,65 @@ import { type Gateway, startGateway } from './gateway.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/** The services that exist, their entry points and default ports. Later services add a row. */
-export const SERVICES: readonly { name: string; entry: string; port: number }[] = [
-  { name: 'ingest', entry: 'services/ingest/src/main.ts', port: 7071 },
+/**
+ * Every service: its entry point, default port, the path that says it is ready, how long its first
+ * start may take (the console builds its web app on first start), and what it must know of the
+ * others' URLs.
+ */
+export interface ServiceEntry {
+  name: string;
+  entry: string;
+  port: number;
+  readyPath: string;
+  startTimeoutMs: number;
+  env?: (urls: Record<string, string>, gatewayUrl: string) => NodeJS.ProcessEnv;
+}
+
+export const SERVICES: readonly ServiceEntry[] = [
+  {
+    name: 'ingest',
+    entry: 'services/ingest/src/main.ts',
+    port: 7071,
+    readyPath: '/readyz',
+    startTimeoutMs: 60_000,
+  },
+  {
+    name: 'synth',
+    entry: 'services/synth/src/main.ts',
+    port: 7072,
+    readyPath: '/readyz',
+    startTimeoutMs: 60_000,
+  },
+  {
+    name: 'features',
+    entry: 'services/features/src/main.ts',
+    port: 7073,
+    readyPath: '/readyz',
+    startTimeoutMs: 60_000,
+  },
+  {
+    name: 'trainer',
+    entry: 'services/trainer/src/main.ts',
+    port: 7074,
+    readyPath: '/readyz',
+    startTimeoutMs: 60_000,
+    env: (urls) => ({ MMIT_FEATURES_URL: urls.features }),
+  },
+  {
+    name: 'serve',
+    entry: 'services/serve/src/main.ts',
+    port: 7075,
+    readyPath: '/readyz',
+    startTimeoutMs: 60_000,
+  },
+  {
+    name: 'console',
+    entry: 'services/console/src/main.ts',
+    port: 7076,
+    readyPath: '/healthz',
+    startTimeoutMs: 240_000,
+    env: (_urls, gatewayUrl) => ({ MMIT_GATEWAY_URL: gatewayUrl }),
+  },
 ];
 
 export interface LaunchOptions {
@@ -24,6 +80,8 @@ export interface LaunchOptions {
   /** Where the embedded S3 server keeps its files (default ./data/s3). */
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
+  /** Start only these services (default: all). */
+  services?: string[];
   /** Forward service logs to this process's stdout/stderr (default: only when run as `pnpm start`). */
   inheritLogs?: boolean;
 }
@@ -45,12 +103,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitReady(name: string, url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+async function waitReady(name: string, url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`${name} exited with code ${child.exitCode} before it was ready`);
-    const ok = await fetch(`${url}/readyz`).then(
+    const ok = await fetch(url).then(
       (r) => r.ok,
       () => false,
     );
@@ -91,23 +149,40 @@ export async function launch(options: LaunchOptions = {}): Promise<Launched> {
     }
     // Locally, the services may import from anywhere in the checkout unless told otherwise.
     env.MMIT_INGEST_IMPORT_ROOTS ??= repoRoot;
+    const only = options.services ? SERVICES.filter((s) => options.services!.includes(s.name)) : SERVICES;
+    const gatewayPort = options.gatewayPort === 0 ? await freePort() : (options.gatewayPort ?? 7070);
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     const services: Record<string, string> = {};
+    for (const service of only) {
+      services[service.name] = `http://127.0.0.1:${options.freePorts ? await freePort() : service.port}`;
+    }
+    // All services start at once (each is a tsx process that takes seconds to boot); the launcher
+    // then waits for every one to be ready.
     const pids: Record<string, number> = {};
-    for (const service of SERVICES) {
-      const port = options.freePorts ? await freePort() : service.port;
+    const starting = only.map((service) => {
       const prefix = `MMIT_${service.name.toUpperCase()}`;
+      const port = new URL(services[service.name]).port;
       const child = spawn(process.execPath, ['--import', 'tsx', service.entry], {
         cwd: repoRoot,
-        env: { ...env, [`${prefix}_PORT`]: String(port), [`${prefix}_HOST`]: '127.0.0.1' },
+        env: {
+          ...env,
+          ...service.env?.(services, gatewayUrl),
+          [`${prefix}_PORT`]: port,
+          [`${prefix}_HOST`]: '127.0.0.1',
+        },
         stdio: options.inheritLogs ? 'inherit' : 'ignore',
       });
       stops.push(() => stopChild(child));
-      const url = `http://127.0.0.1:${port}`;
-      await waitReady(service.name, url, child);
-      services[service.name] = url;
       pids[service.name] = child.pid!;
-    }
-    const gateway: Gateway = await startGateway({ port: options.gatewayPort ?? 7070, services });
+      return waitReady(
+        service.name,
+        `${services[service.name]}${service.readyPath}`,
+        child,
+        service.startTimeoutMs,
+      );
+    });
+    await Promise.all(starting);
+    const gateway: Gateway = await startGateway({ port: gatewayPort, services });
     stops.push(() => gateway.close());
     return { gatewayUrl: gateway.url, services, pids, s3Endpoint: env.MMIT_S3_ENDPOINT!, stop };
   } catch (err) {

@@ -43,6 +43,7 @@ for (let i = 0; i < COUNT; i++)
   );
 
 const launched = await launch({
+  services: ['ingest'],
   gatewayPort: 0,
   freePorts: true,
   dataDir: join(work, 's3'),
