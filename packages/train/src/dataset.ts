@@ -1,7 +1,7 @@
 // Reading a dataset the synth service wrote: `datasets/<id>/manifest.json` and its
 // `samples-*.jsonl` parts (LLaVA conversation records with `split` and the media's sha256).
 // Only the fields training needs are read, so newer manifest fields do not break old trainers.
-// A sample names its media as `mediaSha256` (synth) or `media.sha256` (one ref or a list).
+// A sample names its media by `mediaSha256`, the key of the feature cache.
 import { keys } from '@mmit/contracts';
 import type { Bucket } from '@mmit/storage';
 import { z } from 'zod';
@@ -16,8 +16,6 @@ export class UnknownDatasetError extends Error {
 }
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
-const MediaRef = z.object({ sha256: Sha256 }).passthrough();
-
 export const DatasetSampleSchema = z
   .object({
     id: z.string(),
@@ -25,7 +23,6 @@ export const DatasetSampleSchema = z
     split: z.enum(['train', 'validation']).default('train'),
     modality: z.enum(['image', 'audio']).optional(),
     mediaSha256: Sha256.optional(),
-    media: z.union([MediaRef, z.array(MediaRef)]).optional(),
   })
   .passthrough();
 
@@ -41,12 +38,6 @@ const ManifestSchema = z.object({ id: z.string(), status: z.string().optional() 
 
 export async function datasetExists(bucket: Bucket, datasetId: string): Promise<boolean> {
   return bucket.exists(keys.datasetManifest(datasetId));
-}
-
-function mediaOf(sample: z.infer<typeof DatasetSampleSchema>): string | null {
-  if (sample.mediaSha256) return sample.mediaSha256;
-  const refs = [sample.media ?? []].flat();
-  return refs[0]?.sha256 ?? null;
 }
 
 /** Every sample of the dataset, in part order then line order. */
@@ -65,7 +56,12 @@ export async function loadDataset(bucket: Bucket, datasetId: string): Promise<Da
         throw new Error(`${obj.key} line ${i + 1} is not a sample: ${z.prettifyError(parsed.error)}`);
       }
       const s = parsed.data;
-      samples.push({ id: s.id, conversations: s.conversations, split: s.split, media: mediaOf(s) });
+      samples.push({
+        id: s.id,
+        conversations: s.conversations,
+        split: s.split,
+        media: s.mediaSha256 ?? null,
+      });
     });
   }
   return samples;

@@ -1,17 +1,16 @@
 // A run whose encoder features are not cached yet: the trainer asks the real features service
 // (MMIT_FEATURES_URL) for them, its state says it is waiting for that job, and it trains once
-// the features are in the bucket. Images go into the bucket as ingest would put them.
+// the features are in the bucket.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { keys, newId } from '@mmit/contracts';
 import { createFeaturesService } from '@mmit/features-service';
+import { noisePng, writeCorpus } from '@mmit/features-service/testing';
 import type { RunningService } from '@mmit/service-kit';
 import { Bucket, type BucketConfig, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
-import sharp from 'sharp';
 import { fixturesDir } from '../../../test/paths.js';
 import { createTrainerService } from './app.js';
 import { readEvents } from './testing/harness.js';
@@ -23,40 +22,30 @@ let trainer: RunningService;
 let bucket: Bucket;
 let datasetId: string;
 
-async function image(seed: number): Promise<Buffer> {
-  const pixels = Buffer.alloc(32 * 32 * 3);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * (seed + 3) * 37) % 256;
-  return sharp(pixels, { raw: { width: 32, height: 32, channels: 3 } })
-    .png()
-    .toBuffer();
-}
-
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mmit-trainer-features-'));
   s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
   const config: BucketConfig = embeddedS3Config(s3);
   bucket = new Bucket(config);
   await bucket.ensure();
+  // A corpus as ingest writes it, and a dataset as synth writes it: samples name their item and
+  // media sha256; the features service finds the media through the corpus.
+  const media = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => noisePng(32, 32, i)));
+  const { corpusId, items } = await writeCorpus(bucket, media);
   datasetId = newId('dataset');
-  const lines: string[] = [];
-  for (let i = 0; i < 6; i++) {
-    const bytes = await image(i);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const key = keys.media(sha256, 'png');
-    await bucket.putBuffer(key, bytes, { contentType: 'image/png' });
-    lines.push(
-      JSON.stringify({
-        id: `s${i}`,
-        conversations: [
-          { from: 'human', value: '<image>\nWhat is this?' },
-          { from: 'gpt', value: i % 2 ? 'a striped pattern' : 'a noisy square' },
-        ],
-        split: i < 4 ? 'train' : 'validation',
-        media: { sha256, key, modality: 'image' },
-      }),
-    );
-  }
-  await bucket.putJson(keys.datasetManifest(datasetId), { id: datasetId, status: 'ready' });
+  const lines = items.map((item, i) =>
+    JSON.stringify({
+      id: `s${i}`,
+      itemId: item.id,
+      mediaSha256: item.media!.sha256,
+      conversations: [
+        { from: 'human', value: '<image>\nWhat is this?' },
+        { from: 'gpt', value: i % 2 ? 'a striped pattern' : 'a noisy square' },
+      ],
+      split: i < 4 ? 'train' : 'validation',
+    }),
+  );
+  await bucket.putJson(keys.datasetManifest(datasetId), { id: datasetId, corpusId, status: 'ready' });
   await bucket.putBuffer(keys.datasetSamples(datasetId, 0), `${lines.join('\n')}\n`);
   features = await createFeaturesService({
     env: { MMIT_FEATURES_PORT: '0', MMIT_LOG_LEVEL: 'silent', MMIT_FEATURES_THREADS: '1' },
