@@ -1,6 +1,7 @@
-// The CLI's HTTP client: base URL and bearer key from the global options, JSON in and out, and
-// problem+json answers turned into one error whose message is the problem's own words (title,
-// detail, the offending item and field issues), so the user sees what to fix.
+// The CLI's HTTP client: base URL and bearer key from the global options, JSON in and out,
+// server-sent events, and error answers turned into one error whose message is the service's own
+// words, so the user sees what to fix: problem+json (title, detail, the offending item and field
+// issues) from our services, `{ error: { message } }` from the OpenAI-compatible serving API.
 import type { Problem } from '@mmit/contracts';
 
 export class ApiError extends Error {
@@ -28,6 +29,48 @@ function describeProblem(status: number, problem: Partial<Problem>): string {
   return lines.join('\n');
 }
 
+/** The message of an error body: problem+json, OpenAI's `{ error: { message } }`, or the raw text. */
+function describeErrorBody(status: number, text: string): { problem?: Partial<Problem>; message: string } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { message: `${status}: ${text.slice(0, 500)}` };
+  }
+  if (typeof body !== 'object' || body === null) return { message: `${status}: ${text.slice(0, 500)}` };
+  const openAiMessage = (body as { error?: { message?: unknown } }).error?.message;
+  if (typeof openAiMessage === 'string') return { message: `${status}: ${openAiMessage}` };
+  const problem = body as Partial<Problem>;
+  return { problem, message: describeProblem(status, problem) };
+}
+
+/**
+ * The events of a server-sent-events body: each event's name (`message` when unnamed) and its
+ * data lines joined, unparsed, so callers can handle sentinels such as OpenAI's `[DONE]`.
+ */
+export async function* serverSentEvents(
+  body: AsyncIterable<Uint8Array>,
+): AsyncGenerator<{ event: string; data: string }> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let cut = buffer.indexOf('\n\n');
+    while (cut >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      cut = buffer.indexOf('\n\n');
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+      }
+      if (data.length > 0) yield { event, data: data.join('\n') };
+    }
+  }
+}
+
 export class ApiClient {
   constructor(private readonly options: ClientOptions) {}
 
@@ -50,18 +93,8 @@ export class ApiClient {
       );
     }
     if (res.ok) return res;
-    const text = await res.text();
-    let problem: Partial<Problem> | undefined;
-    try {
-      problem = JSON.parse(text) as Partial<Problem>;
-    } catch {
-      problem = undefined;
-    }
-    throw new ApiError(
-      res.status,
-      problem,
-      problem ? describeProblem(res.status, problem) : `${res.status}: ${text.slice(0, 500)}`,
-    );
+    const { problem, message } = describeErrorBody(res.status, await res.text());
+    throw new ApiError(res.status, problem, message);
   }
 
   async json<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -83,23 +116,6 @@ export class ApiClient {
       ...(signal ? { signal } : {}),
     });
     if (!res.body) return;
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of res.body) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      let cut = buffer.indexOf('\n\n');
-      while (cut >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        cut = buffer.indexOf('\n\n');
-        let event = 'message';
-        const data: string[] = [];
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event:')) event = line.slice(6).trim();
-          else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
-        }
-        if (data.length > 0) yield { event, data: JSON.parse(data.join('\n')) };
-      }
-    }
+    for await (const { event, data } of serverSentEvents(res.body)) yield { event, data: JSON.parse(data) };
   }
 }

@@ -5,11 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
-
-interface GlobalOptions {
-  url: string;
-  apiKey?: string;
-}
+import { clientOf, type ServiceUrl } from '../client.js';
+import { type ApiClient, serverSentEvents } from '../http-client.js';
 
 interface ChatOptions {
   model: string;
@@ -19,8 +16,9 @@ interface ChatOptions {
   maxTokens?: string;
   temperature?: string;
   seed?: string;
-  serveUrl?: string;
 }
+
+const SERVE_URL: ServiceUrl = { option: 'serveUrl', env: 'MMIT_SERVE_URL' };
 
 class ChatError extends Error {
   override name = 'ChatError';
@@ -56,28 +54,7 @@ async function audioPart(path: string) {
   return { type: 'input_audio', input_audio: { data: (await readFile(path)).toString('base64'), format } };
 }
 
-/** Yields the `data:` payloads of an SSE body until `[DONE]`. */
-async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      for (const line of event.split('\n')) {
-        if (!line.startsWith('data: ')) continue;
-        const data = line.slice('data: '.length);
-        if (data === '[DONE]') return;
-        yield data;
-      }
-      end = buffer.indexOf('\n\n');
-    }
-  }
-}
-
-async function chat(question: string, options: ChatOptions, global: GlobalOptions): Promise<void> {
+async function chat(client: ApiClient, question: string, options: ChatOptions): Promise<void> {
   const content = [
     ...(await Promise.all(options.image.map(imagePart))),
     ...(options.audio ? [await audioPart(options.audio)] : []),
@@ -95,28 +72,15 @@ async function chat(question: string, options: ChatOptions, global: GlobalOption
     ...(options.temperature ? { temperature: Number(options.temperature) } : {}),
     ...(options.seed ? { seed: Number(options.seed) } : {}),
   };
-  const base = options.serveUrl ?? process.env.MMIT_SERVE_URL ?? global.url;
-  const res = await fetch(`${base}/v1/chat/completions`, {
+  const res = await client.request('/v1/chat/completions', {
     method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(global.apiKey ? { authorization: `Bearer ${global.apiKey}` } : {}),
-    },
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  if (!res.ok || !res.body) {
-    const text = await res.text();
-    let message = text;
-    try {
-      message =
-        (JSON.parse(text) as { error?: { message?: string }; detail?: string }).error?.message ??
-        JSON.parse(text).detail ??
-        text;
-    } catch {}
-    throw new ChatError(`${res.status}: ${message}`);
-  }
+  if (!res.body) throw new ChatError('the serving service answered without a body');
   let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
-  for await (const data of sseData(res.body)) {
+  for await (const { data } of serverSentEvents(res.body)) {
+    if (data === '[DONE]') break;
     const chunk = JSON.parse(data) as {
       choices: { delta: { content?: string } }[];
       usage?: { prompt_tokens: number; completion_tokens: number };
@@ -148,6 +112,6 @@ export function registerChatCommands(program: Command): void {
     .option('--seed <n>', 'seed for reproducible sampling')
     .option('--serve-url <url>', 'base URL of the serving service (or MMIT_SERVE_URL; default --url)')
     .action(async (question: string, options: ChatOptions, command: Command) => {
-      await chat(question, options, command.optsWithGlobals() as GlobalOptions);
+      await chat(clientOf(command, SERVE_URL), question, options);
     });
 }

@@ -13,15 +13,10 @@ import type {
   Page,
   UploadResponse,
 } from '@mmit/contracts';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { ApiClient } from '../http-client.js';
+import { clientOf } from '../client.js';
+import { followJob } from '../job-progress.js';
 import { formatTable } from '../table.js';
-
-function clientOf(command: Command): ApiClient {
-  const globals = command.optsWithGlobals() as { url: string; apiKey?: string };
-  return new ApiClient({ url: globals.url, ...(globals.apiKey ? { apiKey: globals.apiKey } : {}) });
-}
 
 /** The summary table printed after uploads and imports. */
 export function summaryTable(
@@ -57,30 +52,6 @@ export function guessFormat(path: string, isDirectory: boolean): string | undefi
   if (name.endsWith('.jsonl')) return 'jsonl';
   if (name.endsWith('.csv')) return 'csv';
   return undefined;
-}
-
-async function followJob(client: ApiClient, job: JobRecord): Promise<JobRecord> {
-  const bar = new SingleBar({
-    format: ' importing [{bar}] {value}/{total} items | {rate}/s | ETA {eta_formatted}',
-    hideCursor: true,
-    noTTYOutput: true,
-    notTTYSchedule: 2000,
-  });
-  let started = false;
-  let last = job;
-  for await (const { event, data } of client.events(`/v1/jobs/${job.id}/events`)) {
-    if (event !== 'job') continue;
-    last = data as JobRecord;
-    const { done, total, rate } = last.progress;
-    if (!started) {
-      bar.start(total ?? 0, done, { rate: '0' });
-      started = true;
-    }
-    if (total !== null) bar.setTotal(total);
-    bar.update(done, { rate: rate.toFixed(1) });
-  }
-  bar.stop();
-  return client.json<JobRecord>(`/v1/jobs/${job.id}`);
 }
 
 export function registerCorpusCommands(program: Command): void {
@@ -157,7 +128,7 @@ export function registerCorpusCommands(program: Command): void {
       const form = new FormData();
       const captions: Record<string, string[]> = {};
       for (const file of files) {
-        const sidecar = file.slice(0, file.length - extname(file).length) + '.txt';
+        const sidecar = `${file.slice(0, file.length - extname(file).length)}.txt`;
         captions[basename(file)] =
           opts.caption ??
           (await readFile(sidecar, 'utf8').then(
@@ -214,7 +185,11 @@ export function registerCorpusCommands(program: Command): void {
           form.append('archive', await openAsBlob(path), basename(path));
           job = await client.json<JobRecord>(`/v1/corpora/${id}/imports`, { method: 'POST', body: form });
         }
-        const finished = await followJob(client, job);
+        const finished = await followJob(
+          client,
+          `/v1/jobs/${job.id}`,
+          ' importing [{bar}] {value}/{total} items | {rate}/s | ETA {eta_formatted}',
+        );
         if (finished.status !== 'succeeded') {
           throw new Error(
             `import ${finished.id} ${finished.status}: ${finished.error?.detail ?? 'no detail'}`,

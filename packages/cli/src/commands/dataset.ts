@@ -10,9 +10,9 @@ import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { JobRecord, Page } from '@mmit/contracts';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { ApiClient } from '../http-client.js';
+import { clientOf, type ServiceUrl } from '../client.js';
+import { followJob } from '../job-progress.js';
 import { formatTable } from '../table.js';
 
 const KINDS = ['brief', 'detailed', 'conversation', 'reasoning'] as const;
@@ -72,11 +72,7 @@ interface SampleView {
   conversations: { from: string; value: string }[];
 }
 
-function clientOf(command: Command): ApiClient {
-  const globals = command.optsWithGlobals() as { url: string; synthUrl?: string; apiKey?: string };
-  const url = globals.synthUrl ?? process.env.MMIT_SYNTH_URL ?? globals.url;
-  return new ApiClient({ url, ...(globals.apiKey ? { apiKey: globals.apiKey } : {}) });
-}
+const SYNTH_URL: ServiceUrl = { option: 'synthUrl', env: 'MMIT_SYNTH_URL' };
 
 function histogramRows(h: Histogram): (string | number)[][] {
   const peak = Math.max(1, ...h.counts);
@@ -156,28 +152,6 @@ export function formatDatasetSummary(d: DatasetView): string {
   return lines.join('\n\n');
 }
 
-async function followJob(client: ApiClient, job: JobRecord): Promise<JobRecord> {
-  const bar = new SingleBar({
-    format: ' synthesizing [{bar}] {value}/{total} items | {rate}/s | ETA {eta_formatted}',
-    hideCursor: true,
-    noTTYOutput: true,
-    notTTYSchedule: 2000,
-  });
-  let started = false;
-  for await (const { event, data } of client.events(`${JOBS}/${job.id}/events`)) {
-    if (event !== 'job') continue;
-    const { done, total, rate } = (data as JobRecord).progress;
-    if (!started) {
-      bar.start(total ?? 0, done, { rate: '0' });
-      started = true;
-    }
-    if (total !== null) bar.setTotal(total);
-    bar.update(done, { rate: rate.toFixed(1) });
-  }
-  bar.stop();
-  return client.json<JobRecord>(`${JOBS}/${job.id}`);
-}
-
 interface CreateOptions {
   kinds: string;
   perItem: number;
@@ -227,7 +201,7 @@ export function registerDatasetCommands(program: Command): void {
     .option('--recipe <file>', 'a JSON recipe (overrides the options above)')
     .option('--no-wait', 'print the dataset and job ids and return at once')
     .action(async (corpusId: string, opts: CreateOptions, command: Command) => {
-      const client = clientOf(command);
+      const client = clientOf(command, SYNTH_URL);
       const body = { corpusId, ...(opts.name ? { name: opts.name } : {}), recipe: await recipeOf(opts) };
       const { dataset: created, job } = await client.postJson<{ dataset: DatasetView; job: JobRecord }>(
         '/v1/datasets',
@@ -235,7 +209,11 @@ export function registerDatasetCommands(program: Command): void {
       );
       console.log(`dataset ${created.id} (job ${job.id})`);
       if (!opts.wait) return;
-      const finished = await followJob(client, job);
+      const finished = await followJob(
+        client,
+        `${JOBS}/${job.id}`,
+        ' synthesizing [{bar}] {value}/{total} items | {rate}/s | ETA {eta_formatted}',
+      );
       const d = await client.json<DatasetView>(`/v1/datasets/${created.id}`);
       console.log(formatDatasetSummary(d));
       if (d.diversity) console.log(`\n${formatDiversityReport(d.diversity)}`);
@@ -251,7 +229,7 @@ export function registerDatasetCommands(program: Command): void {
     .argument('<datasetId>')
     .option('--json', 'print the manifest as JSON')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
-      const d = await clientOf(command).json<DatasetView>(`/v1/datasets/${id}`);
+      const d = await clientOf(command, SYNTH_URL).json<DatasetView>(`/v1/datasets/${id}`);
       if (opts.json) {
         console.log(JSON.stringify(d, null, 2));
         return;
@@ -274,7 +252,9 @@ export function registerDatasetCommands(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const res = await clientOf(command).request(`/v1/datasets/${id}/export?format=${opts.format}`);
+      const res = await clientOf(command, SYNTH_URL).request(
+        `/v1/datasets/${id}/export?format=${opts.format}`,
+      );
       if (!res.body) throw new Error('the export answered without a body');
       const out = opts.output
         ? createWriteStream(opts.output)
@@ -294,7 +274,9 @@ export function registerDatasetCommands(program: Command): void {
       const query = new URLSearchParams({ limit: String(opts.limit) });
       if (opts.kind) query.set('kind', opts.kind);
       if (opts.split) query.set('split', opts.split);
-      const page = await clientOf(command).json<Page<SampleView>>(`/v1/datasets/${id}/samples?${query}`);
+      const page = await clientOf(command, SYNTH_URL).json<Page<SampleView>>(
+        `/v1/datasets/${id}/samples?${query}`,
+      );
       for (const s of page.items) {
         console.log(`--- ${s.id} [${s.kind}, ${s.split}] ${s.image ?? s.audio ?? ''}`);
         for (const t of s.conversations)

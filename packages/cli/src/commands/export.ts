@@ -7,6 +7,7 @@
 import { DEFAULT_MAX_SHARD_BYTES, EXPORT_FORMATS, ExportError, parseByteSize, runExport } from '@mmit/export';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { parseOptions } from '../options.js';
 
 const optionsSchema = z.object({
   out: z.string().min(1),
@@ -37,15 +38,8 @@ export function registerExportCommand(program: Command): void {
     .option('--force', 'write into a non-empty folder')
     .option('--data-dir <dir>', 'embedded store folder when MMIT_S3_ENDPOINT is unset', 'data/s3')
     .action(async (runId: string, raw: unknown) => {
-      const parsed = optionsSchema.safeParse(raw);
-      if (!parsed.success) {
-        console.error(
-          `mmit export: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`,
-        );
-        process.exitCode = 2;
-        return;
-      }
-      const options = parsed.data;
+      const options = parseOptions(optionsSchema, raw, 'mmit export');
+      if (!options) return;
       try {
         const result = await runExport({
           runId,

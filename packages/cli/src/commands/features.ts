@@ -3,72 +3,13 @@
 // key. Talks HTTP to the feature service (through the gateway at --url); payloads are the
 // service's schemas, kept loose here so the CLI does not import service code.
 import type { JobRecord } from '@mmit/contracts';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { clientOf } from '../client.js';
+import { followJob } from '../job-progress.js';
+import { parseOptions } from '../options.js';
 
-interface GlobalOptions {
-  url: string;
-  apiKey?: string;
-}
-
-class ServiceCallError extends Error {
-  override name = 'ServiceCallError';
-}
-
-function headers(global: GlobalOptions, json = false): Record<string, string> {
-  return {
-    ...(global.apiKey ? { authorization: `Bearer ${global.apiKey}` } : {}),
-    ...(json ? { 'content-type': 'application/json' } : {}),
-  };
-}
-
-async function call<T>(
-  global: GlobalOptions,
-  path: string,
-  init: { method?: string; body?: unknown } = {},
-): Promise<T> {
-  const res = await fetch(`${global.url}${path}`, {
-    method: init.method ?? 'GET',
-    headers: headers(global, init.body !== undefined),
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await res.text();
-  if (!res.ok) {
-    let detail = text;
-    try {
-      const problem = JSON.parse(text) as { detail?: string; errors?: { path: string; message: string }[] };
-      detail = [problem.detail, ...(problem.errors ?? []).map((e) => `${e.path}: ${e.message}`)]
-        .filter(Boolean)
-        .join('; ');
-    } catch {}
-    throw new ServiceCallError(`${init.method ?? 'GET'} ${path}: ${res.status} ${detail}`);
-  }
-  return JSON.parse(text) as T;
-}
-
-/** Yields the job record from each `event: job` of the job's SSE stream until it ends. */
-async function* followJob(global: GlobalOptions, jobId: string): AsyncGenerator<JobRecord> {
-  const res = await fetch(`${global.url}/v1/features/jobs/${jobId}/events`, { headers: headers(global) });
-  if (!res.ok || !res.body) throw new ServiceCallError(`following job ${jobId}: ${res.status}`);
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of res.body) {
-    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = event
-        .split('\n')
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trim())
-        .join('\n');
-      if (/^event: job$/m.test(event) && data) yield JSON.parse(data) as JobRecord;
-      end = buffer.indexOf('\n\n');
-    }
-  }
-}
+const JOBS = '/v1/features/jobs';
 
 function summary(record: JobRecord): string {
   const r = (record.result ?? {}) as Record<string, unknown>;
@@ -114,7 +55,6 @@ export function registerFeaturesCommands(program: Command): void {
   const features = program
     .command('features')
     .description('encoder features, computed once and cached in the bucket');
-  const global = () => program.opts<GlobalOptions>();
 
   features
     .command('run')
@@ -134,14 +74,10 @@ export function registerFeaturesCommands(program: Command): void {
     .option('--batch-size <n>', 'items per batch and shard')
     .option('--no-verify', 'trust cached shards without re-reading their checksums')
     .option('--no-wait', 'print the job id and return')
-    .action(async (raw: unknown) => {
-      const parsed = runOptions.safeParse(raw);
-      if (!parsed.success) {
-        console.error(`mmit features run: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-        process.exitCode = 2;
-        return;
-      }
-      const o = parsed.data;
+    .action(async (raw: unknown, command: Command) => {
+      const o = parseOptions(runOptions, raw, 'mmit features run');
+      if (!o) return;
+      const client = clientOf(command);
       const body = {
         ...(o.corpus ? { corpusId: o.corpus } : { datasetId: o.dataset }),
         encoder: {
@@ -156,27 +92,16 @@ export function registerFeaturesCommands(program: Command): void {
         batchSize: o.batchSize,
         verify: o.verify,
       };
-      const job = await call<JobRecord>(global(), '/v1/features/jobs', { method: 'POST', body });
+      const job = await client.postJson<JobRecord>(JOBS, body);
       if (!o.wait) {
         console.log(job.id);
         return;
       }
-      const bar = new SingleBar({
-        format: 'features [{bar}] {value}/{total} {rate} items/s eta {eta_formatted} {message}',
-        hideCursor: true,
-      });
-      let started = false;
-      let last = job;
-      for await (const record of followJob(global(), job.id)) {
-        last = record;
-        const { done, total, rate, message } = record.progress;
-        if (!started && total !== null) {
-          bar.start(total, done, { rate: rate.toFixed(1), message: message ?? '' });
-          started = true;
-        }
-        if (started) bar.update(done, { rate: rate.toFixed(1), message: message ?? '' });
-      }
-      if (started) bar.stop();
+      const last = await followJob(
+        client,
+        `${JOBS}/${job.id}`,
+        'features [{bar}] {value}/{total} {rate} items/s eta {eta_formatted} {message}',
+      );
       console.log(summary(last));
       if (last.status !== 'succeeded') process.exitCode = 1;
     });
@@ -186,8 +111,8 @@ export function registerFeaturesCommands(program: Command): void {
     .description('show a feature job: status, progress, result or error')
     .argument('<jobId>')
     .option('--json', 'print the job record as JSON')
-    .action(async (jobId: string, opts: { json?: boolean }) => {
-      const record = await call<JobRecord>(global(), `/v1/features/jobs/${encodeURIComponent(jobId)}`);
+    .action(async (jobId: string, opts: { json?: boolean }, command: Command) => {
+      const record = await clientOf(command).json<JobRecord>(`${JOBS}/${encodeURIComponent(jobId)}`);
       if (opts.json) console.log(JSON.stringify(record, null, 2));
       else {
         const p = record.progress;
@@ -201,7 +126,8 @@ export function registerFeaturesCommands(program: Command): void {
     .command('stats')
     .description('what the feature cache holds: items, shards and bytes per encoder key')
     .argument('[encoderKey]', 'one encoder key (default: all)')
-    .action(async (encoderKey: string | undefined) => {
+    .action(async (encoderKey: string | undefined, _opts: unknown, command: Command) => {
+      const client = clientOf(command);
       type Stats = {
         encoderKey: string;
         items: number;
@@ -210,8 +136,8 @@ export function registerFeaturesCommands(program: Command): void {
         identity?: { kind: string; modality: string; layer: unknown; dtype: string };
       };
       const rows = encoderKey
-        ? [await call<Stats>(global(), `/v1/features/${encodeURIComponent(encoderKey)}`)]
-        : (await call<{ items: Stats[] }>(global(), '/v1/features')).items;
+        ? [await client.json<Stats>(`/v1/features/${encodeURIComponent(encoderKey)}`)]
+        : (await client.json<{ items: Stats[] }>('/v1/features')).items;
       if (rows.length === 0) console.log('no cached features yet');
       for (const s of rows) {
         const id = s.identity;

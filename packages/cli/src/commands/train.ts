@@ -5,9 +5,10 @@
 // service's schemas, kept loose here so the CLI does not import service code.
 // Not here yet: `mmit export <run>` (see docs/training.md).
 import { readFileSync } from 'node:fs';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { ApiClient } from '../http-client.js';
+import { clientOf } from '../client.js';
+import type { ApiClient } from '../http-client.js';
+import { progressBar } from '../job-progress.js';
 import { formatTable } from '../table.js';
 
 interface StepEvent {
@@ -42,11 +43,6 @@ interface MetricsLine {
 }
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
-
-function clientOf(command: Command): ApiClient {
-  const globals = command.optsWithGlobals() as { url: string; apiKey?: string };
-  return new ApiClient({ url: globals.url, apiKey: globals.apiKey });
-}
 
 /** The loss values as a text chart: `height` rows, one column per bucket of steps; `*` train, `o` validation. */
 export function lossChart(lines: MetricsLine[], width = 60, height = 12): string {
@@ -87,13 +83,9 @@ function eta(seconds: number): string {
 
 /** Follows a run's events with a progress bar until it ends; prints the outcome and the loss curve. */
 async function watchRun(client: ApiClient, id: string): Promise<RunStateView> {
-  const bar = new SingleBar({
-    format:
-      ' {status} [{bar}] step {value}/{total} | loss {loss} | val {val} | lr {lr} | {sps} samples/s | {tps} tok/s | ETA {eta}',
-    hideCursor: true,
-    noTTYOutput: true,
-    notTTYSchedule: 2000,
-  });
+  const bar = progressBar(
+    ' {status} [{bar}] step {value}/{total} | loss {loss} | val {val} | lr {lr} | {sps} samples/s | {tps} tok/s | ETA {eta}',
+  );
   let state: RunStateView | undefined;
   let started = false;
   const payload = { status: 'queued', loss: '-', val: '-', lr: '-', sps: '-', tps: '-', eta: '?' };

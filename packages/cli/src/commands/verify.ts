@@ -6,6 +6,7 @@ import { formatResult, verifyFolder } from '@mmit/models';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '@mmit/tensor';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { parseOptions } from '../options.js';
 
 const optionsSchema = z.object({
   ep: z.enum(EXECUTION_PROVIDERS as [ExecutionProvider, ...ExecutionProvider[]]).default('cpu'),
@@ -20,17 +21,11 @@ export function registerVerifyCommand(program: Command): void {
     .option('--ep <provider>', `execution provider (${EXECUTION_PROVIDERS.join(', ')})`, 'cpu')
     .option('--only <names...>', 'run only cases whose file name contains one of these')
     .action(async (dir: string, raw: unknown) => {
-      const parsed = optionsSchema.safeParse(raw);
-      if (!parsed.success) {
-        console.error(
-          `mmit verify: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`,
-        );
-        process.exitCode = 2;
-        return;
-      }
+      const options = parseOptions(optionsSchema, raw, 'mmit verify');
+      if (!options) return;
       const results = await verifyFolder(dir, {
-        ep: parsed.data.ep,
-        only: parsed.data.only,
+        ep: options.ep,
+        only: options.only,
         onResult: (result) => console.log(formatResult(result)),
       });
       const failed = results.filter((r) => !r.ok);
