@@ -54,6 +54,8 @@ export interface RunManagerOptions {
 }
 
 interface LiveRun {
+  /** Settles when the executor has let go of the run (after its final state is written). */
+  done: Promise<void>;
   controller: AbortController;
   recorder: RunRecorder;
 }
@@ -138,7 +140,14 @@ export class RunManager {
 
   /** Continues a cancelled or failed run from its last checkpoint. */
   async resume(id: string): Promise<RunState> {
-    const state = await this.get(id);
+    let state = await this.get(id);
+    // A cancelled or failed run may still be unwinding here (its final state is written before
+    // the executor lets go): wait for it rather than refuse.
+    const unwinding = this.live.get(id)?.done;
+    if (unwinding && TERMINAL_RUN_STATUSES.includes(state.status)) {
+      await unwinding;
+      state = await this.get(id);
+    }
     if (this.live.has(id) || this.queue.includes(id)) {
       throw new RunConflictError(
         `run ${id} is already ${state.status}; only cancelled or failed runs can be resumed`,
@@ -275,7 +284,11 @@ export class RunManager {
       stateIntervalMs: this.options.stateIntervalMs,
       onEvent: (event) => this.events.emit(id, event),
     });
-    this.live.set(id, { controller, recorder });
+    let release = () => {};
+    const done = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.live.set(id, { controller, recorder, done });
     const logger = this.options.logger.child({ run: id, attempt: state.attempt });
     try {
       await executeRun({
@@ -307,6 +320,7 @@ export class RunManager {
       await recorder.flushMetrics().catch(() => {});
     } finally {
       this.live.delete(id);
+      release();
     }
   }
 }
