@@ -1,13 +1,15 @@
-// Assembles the ingest service: configuration, bucket, corpus store, job store and import jobs,
-// routes, readiness (bucket reachable) and shutdown (jobs settle, job records written out).
+// Assembles the ingest service: configuration, bucket, corpus store, the job runner with the
+// import job, routes (corpora, uploads, imports, and the runner's job routes under /v1/jobs),
+// readiness (bucket reachable) and shutdown (running imports checkpoint and stay queued for the
+// next start; job records the bucket refused are written out).
 
 import { configureImagePipeline } from '@mmit/media';
-import { createService, type RunningService, type Service } from '@mmit/service-kit';
+import { createService, JobRunner, type RunningService, type Service } from '@mmit/service-kit';
 import { Bucket, type BucketConfig } from '@mmit/storage';
 import { INGEST_DEFAULT_PORT, ingestConfigSpec } from './config.js';
 import { CorpusStore } from './corpus/store.js';
-import { importJobs } from './jobs/import-jobs.js';
-import { JobStore } from './jobs/job-store.js';
+import { IMPORT_JOB, importJob } from './jobs/import-job.js';
+import { outageTolerantRecords } from './jobs/outage-tolerant-records.js';
 import { registerRoutes } from './routes.js';
 
 export const INGEST_VERSION = '0.1.0';
@@ -21,6 +23,7 @@ export interface IngestServiceOptions {
 export interface IngestService {
   service: Service<typeof ingestConfigSpec>;
   bucket: Bucket;
+  runner: JobRunner;
   /** Binds, resumes unfinished imports, and returns the URL. */
   start(options?: { handleSignals?: boolean }): Promise<RunningService>;
 }
@@ -40,31 +43,40 @@ export function createIngestService(options: IngestServiceOptions = {}): IngestS
       : options.bucket
         ? new Bucket(options.bucket)
         : Bucket.fromEnv(env);
+  const config = service.config;
   const store = new CorpusStore(bucket);
-  const jobs = new JobStore(bucket);
-  const settings = { bucket, keepOriginals: service.config.keepOriginals };
-  const imports = importJobs(
-    { ...settings, store, importRoots: service.config.importRoots, concurrency: service.config.concurrency },
-    jobs,
-    (msg) => service.logger.info(msg),
-    service.shutdownSignal,
-  );
-  registerRoutes(service, { bucket, store, jobs, imports, settings });
+  const settings = { bucket, keepOriginals: config.keepOriginals };
+  const importContext = {
+    ...settings,
+    store,
+    importRoots: config.importRoots,
+    concurrency: config.concurrency,
+  };
+  const records = outageTolerantRecords(bucket, 'ingest');
+  const runner = new JobRunner({
+    bucket: records.bucket,
+    service: 'ingest',
+    logger: service.logger,
+    concurrency: config.jobConcurrency,
+  });
+  runner.define(IMPORT_JOB, importJob(importContext));
+
+  registerRoutes(service, { bucket, store, runner, importContext, settings });
   service.addReadinessCheck('bucket', () => bucket.ping());
   service.onShutdown(async () => {
-    await imports.idle();
-    await jobs.close();
+    await runner.stop();
+    await records.close();
   });
   configureImagePipeline();
 
   return {
     service,
     bucket,
+    runner,
     async start(startOptions = {}) {
       await bucket.ensure();
       const running = await service.listen(startOptions);
-      const resumed = await imports.resumePending();
-      if (resumed > 0) service.logger.info({ resumed }, 'resumed unfinished imports');
+      await runner.resumePending();
       return running;
     },
   };

@@ -54,4 +54,9 @@ export const ingestConfigSpec = {
     z.coerce.number().int().min(1).max(64).default(4),
     'Items an import decodes and stores at once.',
   ),
+  jobConcurrency: envVar(
+    'MMIT_INGEST_JOBS',
+    z.coerce.number().int().min(1).max(16).default(2),
+    'Import jobs run at once (each with MMIT_INGEST_CONCURRENCY items in flight).',
+  ),
 };

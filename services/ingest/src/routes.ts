@@ -1,5 +1,4 @@
 // The HTTP API of the ingest service, declared once per route (validated handler + OpenAPI entry).
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
   CorpusId,
@@ -9,37 +8,34 @@ import {
   ImportRequestSchema,
   ItemRecordSchema,
   ItemStatusSchema,
-  JobId,
   JobRecordSchema,
   keys,
   newId,
   PageQuerySchema,
   ProblemSchema,
   pageOf,
-  TERMINAL_JOB_STATUSES,
   UploadResponseSchema,
 } from '@mmit/contracts';
-import { HttpError, type Service, type SseEvent, streamEvents } from '@mmit/service-kit';
+import { HttpError, type JobRunner, mountJobRoutes, type Service } from '@mmit/service-kit';
 import type { Bucket } from '@mmit/storage';
 import busboy from 'busboy';
 import { z } from 'zod';
 import type { ingestConfigSpec } from './config.js';
 import type { CorpusStore } from './corpus/store.js';
-import type { ImportJobs } from './jobs/import-jobs.js';
-import type { JobStore } from './jobs/job-store.js';
+import { submitImport } from './jobs/import-job.js';
 import type { IngestSettings } from './pipeline/ingest-item.js';
+import type { ImportContext } from './pipeline/run-import.js';
 import { receiveUpload } from './pipeline/upload.js';
 
 export interface IngestDeps {
   bucket: Bucket;
   store: CorpusStore;
-  jobs: JobStore;
-  imports: ImportJobs;
+  runner: JobRunner;
+  importContext: ImportContext;
   settings: IngestSettings;
 }
 
 const CorpusParams = z.object({ id: CorpusId });
-const JobParams = z.object({ id: JobId });
 const ItemsQuery = PageQuerySchema.extend({ status: ItemStatusSchema.optional() });
 const problems = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { description: 'problem+json', schema: ProblemSchema }]));
@@ -107,7 +103,7 @@ async function receiveArchive(
 
 export function registerRoutes(
   service: Service<typeof ingestConfigSpec>,
-  { bucket, store, jobs, imports, settings }: IngestDeps,
+  { bucket, store, runner, importContext, settings }: IngestDeps,
 ): void {
   const { config } = service;
   const tags = ['corpora'];
@@ -206,70 +202,11 @@ export function registerRoutes(
       const request = req.is('multipart/form-data')
         ? await receiveArchive(req, bucket, config.maxArchiveBytes)
         : ImportRequestSchema.parse(req.body);
-      const job = await imports.start(params.id, request);
+      const job = await submitImport(runner, importContext, params.id, request);
       return { status: 202, body: job, headers: { Location: `/v1/jobs/${job.id}` } };
     },
   });
 
-  service.route({
-    method: 'get',
-    path: '/v1/jobs/:id',
-    summary: 'A job record (status, progress, result or error)',
-    tags: ['jobs'],
-    request: { params: JobParams },
-    responses: { 200: { description: 'the job', schema: JobRecordSchema }, ...problems(404) },
-    handler: async ({ params }) => ({ body: await jobs.get(params.id) }),
-  });
-
-  service.route({
-    method: 'get',
-    path: '/v1/jobs/:id/events',
-    summary: 'Job progress as server-sent events (`event: job`, data = the record) until it ends',
-    tags: ['jobs'],
-    request: { params: JobParams },
-    responses: {
-      200: { description: 'text/event-stream', contentType: 'text/event-stream' },
-      ...problems(404),
-    },
-    handler: async ({ params, req, res }) => {
-      const first = await jobs.get(params.id);
-      await streamEvents(req, res, (signal) => jobEvents(jobs, first.id, signal), {
-        signal: service.shutdownSignal,
-      });
-      return undefined;
-    },
-  });
-}
-
-/** The current record, then every change, ending after a terminal status. */
-async function* jobEvents(jobs: JobStore, jobId: string, signal: AbortSignal): AsyncGenerator<SseEvent> {
-  const queue: z.infer<typeof JobRecordSchema>[] = [];
-  let wake: (() => void) | undefined;
-  const unsubscribe = jobs.subscribe(jobId, (record) => {
-    queue.push(record);
-    wake?.();
-  });
-  const onAbort = () => wake?.();
-  signal.addEventListener('abort', onAbort);
-  try {
-    let current = await jobs.get(jobId);
-    yield { event: 'job', id: randomUUID(), data: current };
-    while (!TERMINAL_JOB_STATUSES.includes(current.status) && !signal.aborted) {
-      if (queue.length === 0) {
-        // Another replica may run the job: without local events, poll the stored record.
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 1000).unref();
-        });
-        wake = undefined;
-        if (queue.length === 0) queue.push(await jobs.get(jobId));
-      }
-      // Progress can arrive faster than anyone reads it; the latest record says it all.
-      current = queue.splice(0).at(-1)!;
-      yield { event: 'job', id: randomUUID(), data: current };
-    }
-  } finally {
-    unsubscribe();
-    signal.removeEventListener('abort', onAbort);
-  }
+  // GET /v1/jobs/:id (the record), GET /v1/jobs/:id/events (SSE), list and cancel.
+  mountJobRoutes(service, runner, { basePath: '/v1/jobs' });
 }

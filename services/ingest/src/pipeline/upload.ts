@@ -92,7 +92,10 @@ export async function receiveUpload(
     );
   }
   const outcomes: ItemOutcome[] = [];
-  const work: Promise<void>[] = [];
+  // Files are ingested one after another in upload order, so duplicate and near-duplicate
+  // decisions are made against every earlier file of the request (the first one is the original),
+  // not against whichever concurrent neighbour happened to finish first.
+  let work: Promise<void> = Promise.resolve();
   let nextCaptions: string[] = [];
   let captionMap = new Map<string, string[]>();
   // Files whose bytes are still arriving (busboy may start the next part before this one's 'end').
@@ -146,13 +149,11 @@ export async function receiveUpload(
           return;
         }
         const kind = mediaKindOf(source) ?? 'image';
-        work.push(
-          ingestItem(settings, corpus, { index: at, source, kind, captions }, Buffer.concat(chunks)).then(
-            (outcome) => {
-              outcomes.push(outcome);
-            },
-          ),
-        );
+        const bytes = Buffer.concat(chunks);
+        work = work.then(async () => {
+          outcomes.push(await ingestItem(settings, corpus, { index: at, source, kind, captions }, bytes));
+        });
+        work.catch(() => undefined); // a storage failure is raised by `await work` below, not as unhandled
       });
     });
     const cutOff = async (reason: string) => {
@@ -183,7 +184,7 @@ export async function receiveUpload(
   });
   req.pipe(parser);
   await finished;
-  await Promise.all(work);
+  await work;
   await corpus.flush();
   if (requestError && outcomes.length === 0) throw requestError;
   if (outcomes.length === 0) {
