@@ -6,10 +6,13 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /** The Hugging Face golden cases (`../shared/fixtures/hf-tiny` beside the checkout; CI has the same path). */
-export const fixturesDir = resolve(process.env.MMIT_FIXTURES ?? join(repoRoot, '..', 'shared', 'fixtures', 'hf-tiny'));
+export const fixturesDir = resolve(
+  process.env.MMIT_FIXTURES ?? join(repoRoot, '..', 'shared', 'fixtures', 'hf-tiny'),
+);
 
 export function fixture(name: string): string {
   const path = join(fixturesDir, name);
-  if (!existsSync(path)) throw new Error(`fixture ${name} not found under ${fixturesDir} (set MMIT_FIXTURES)`);
+  if (!existsSync(path))
+    throw new Error(`fixture ${name} not found under ${fixturesDir} (set MMIT_FIXTURES)`);
   return path;
 }
