@@ -8,7 +8,12 @@ import { writeRandomClipVision, writeRandomWhisperEncoder } from './encoders.js'
 import { accuracyByType, chanceByType, type Scores } from './evaluate.js';
 import { audioFeatures, type FeatureMatrix, imageFeatures } from './features.js';
 import { type PlannedItem, planTask, renderItem, type Split } from './generate.js';
-import { DESCRIBE_INSTRUCTION, encodeForPretraining, pretrainConversations } from './lm-corpus.js';
+import {
+  compactDescription,
+  DESCRIBE_INSTRUCTION,
+  encodeForPretraining,
+  pretrainConversations,
+} from './lm-corpus.js';
 import { pretrainTinyLm } from './lm-pretrain.js';
 import { answerWithProjector, type StageExample, trainProjector } from './projector-stage.js';
 import type { ItemKind, TaskQuestion } from './task.js';
@@ -21,7 +26,9 @@ export interface EngineProofOptions {
   test: number;
   /** Folder for the checkpoints (lm/, vision/, audio/). */
   workDir: string;
+  /** Full-weight pretraining steps of the LM (default 1500) and its peak lr (default 3e-3). */
   lmSteps?: number;
+  lmLr?: number;
   /** Extra text-only scenes and clips the LM is pretrained on (default 2000 each). */
   lmScenes?: number;
   projectorSteps?: number;
@@ -44,7 +51,7 @@ export interface EngineProofResult {
 /** Every word the task can say (captions, questions, answers, instructions), for the vocabulary. */
 function taskTexts(items: PlannedItem[], questions: TaskQuestion[]): string[] {
   return [
-    ...items.flatMap((i) => i.captions),
+    ...items.map(compactDescription),
     ...questions.flatMap((q) => [q.question, q.answer]),
     ...Object.values(DESCRIBE_INSTRUCTION),
   ];
@@ -92,9 +99,9 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
     sizes,
     tokens,
     sequences,
-    steps: options.lmSteps ?? 400,
+    steps: options.lmSteps ?? 1500,
     batchSize: 32,
-    lr: 3e-3,
+    lr: options.lmLr ?? 3e-3,
     seed: options.seed,
   });
   writeTinyLmCheckpoint(lmDir, sizes, tokens, pretrained.weights, {
@@ -137,7 +144,7 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
         .map((r) => ({
           item: indexOf.get(`train/${r.name}`)!,
           instruction: DESCRIBE_INSTRUCTION[kind],
-          answer: r.captions[0],
+          answer: compactDescription(r),
         })),
       ...plan.questions.train
         .filter((q) => q.kind === kind)

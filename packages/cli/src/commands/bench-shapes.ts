@@ -33,7 +33,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--seed <n>', 'task and initialisation seed', '1')
     .option('--train <n>', 'training pictures and clips (each)', '200')
     .option('--test <n>', 'test pictures and clips (each)', '50')
-    .option('--lm-steps <n>', 'tiny-LM pretraining steps', '800')
+    .option('--lm-steps <n>', 'tiny-LM pretraining steps', '1500')
     .option('--projector-steps <n>', 'projector steps per modality', '400')
     .option('--work-dir <dir>', 'where checkpoints are written (default: a temp folder)')
     .option('--json', 'print one JSON object instead of the report')
