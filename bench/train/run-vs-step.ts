@@ -111,12 +111,17 @@ async function realRun(dir: string): Promise<{ perStep: number; samples: number;
     });
     const runId = newId('run');
     const stepEnds: number[] = [];
+    const stepSeconds: number[] = [];
     const recorder = new RunRecorder(bucket, initialRunState(runId, undefined, new Date()), {
       onEvent: (e) => {
-        if (e.type === 'step') stepEnds.push(performance.now() / 1000);
+        if (e.type === 'step') {
+          stepEnds.push(performance.now() / 1000);
+          stepSeconds.push(e.metrics.stepSeconds);
+        }
       },
     });
     await executeRun({ bucket, spec, recorder });
+    console.log(`  step seconds inside the loop: ${stepSeconds.map((x) => x.toFixed(2)).join(' ')}`);
     const end = performance.now() / 1000;
     // From the end of step 1 (warm-up) to the end of the run, checkpoints and final writes included.
     return {

@@ -46,3 +46,16 @@ test('collate pads on the right: pad id, mask 0, labels -100; counts tokens and 
   assert.equal(batch.tokens, 4);
   assert.equal(batch.targets, 2);
 });
+
+test('collate pads to a multiple of the given length; the padding is masked and unlabelled', () => {
+  const batch = collate(
+    [{ id: 'a', media: 'm', inputIds: Int32Array.from([1, 2, 3]), labels: Int32Array.from([IGNORE, 2, 3]) }],
+    9,
+    4,
+  );
+  assert.deepEqual(batch.inputIds.dims, [1, 4]);
+  assert.deepEqual([...batch.inputIds.data], [1, 2, 3, 9]);
+  assert.deepEqual([...batch.attentionMask.data], [1, 1, 1, 0]);
+  assert.deepEqual([...batch.labels.data], [IGNORE, 2, 3, IGNORE]);
+  assert.equal(batch.tokens, 3);
+});

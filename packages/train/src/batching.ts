@@ -107,8 +107,9 @@ export interface CollatedBatch {
 }
 
 /** Right-pads to the longest example: pad id in ids, 0 in the mask, -100 in labels. */
-export function collate(examples: TrainExample[], padTokenId: number): CollatedBatch {
-  const length = Math.max(...examples.map((e) => e.inputIds.length));
+export function collate(examples: TrainExample[], padTokenId: number, padToMultipleOf = 1): CollatedBatch {
+  const longest = Math.max(...examples.map((e) => e.inputIds.length));
+  const length = Math.ceil(longest / padToMultipleOf) * padToMultipleOf;
   const b = examples.length;
   const ids = new Int32Array(b * length).fill(padTokenId);
   const mask = new Int32Array(b * length);

@@ -30,6 +30,7 @@ export interface LoopConfig {
   /** Checkpoint every N steps and after the last (0: after the last only). */
   checkpointEvery: number;
   padTokenId: number;
+  padToMultipleOf: number;
 }
 
 /** What resumes a run: the loop's counters and data position, and the optimizer's state. */
@@ -152,7 +153,8 @@ export class Trainer {
     tokens: number;
     targets: number;
   }> {
-    const collated = collate(examples, this.options.config.padTokenId);
+    const { padTokenId, padToMultipleOf } = this.options.config;
+    const collated = collate(examples, padTokenId, padToMultipleOf);
     const features = await stackFeatures(
       this.options.features,
       examples.map((e) => e.media),

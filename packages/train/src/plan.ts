@@ -54,5 +54,6 @@ export function loopConfig(spec: RunSpec, trainExamples: number, padTokenId: num
     evalEvery: spec.evalEvery,
     checkpointEvery: spec.checkpointEvery,
     padTokenId,
+    padToMultipleOf: spec.padToMultipleOf,
   };
 }

@@ -95,6 +95,12 @@ export const RunSpecSchema = z
       .default(0),
     template: z.enum(TEMPLATES).default('plain'),
     maxSeqLen: z.number().int().min(8).max(131_072).default(2048),
+    /**
+     * Batches are right-padded to a multiple of this many tokens, so sequence lengths recur and
+     * onnxruntime reuses its plan for a shape instead of preparing a new one for every length
+     * (padding is masked and unlabelled: losses and gradients are unchanged). 1 turns it off.
+     */
+    padToMultipleOf: z.number().int().min(1).max(256).default(16),
     /** Validation loss every N optimizer steps (0: only at the end). */
     evalEvery: z.number().int().min(0).default(0),
     /** Checkpoint every N optimizer steps (0: only at the end). */
