@@ -64,7 +64,11 @@ function caption(random: () => number, words: number): string {
   return Array.from({ length: words }, () => pool[Math.floor(random() * pool.length)]).join(' ');
 }
 
-async function realRun(dir: string): Promise<{ perStep: number; samples: number; tokensPerSample: number }> {
+const WARM = 3;
+
+async function realRun(
+  dir: string,
+): Promise<{ perStep: number; perStepWarm: number; samples: number; tokensPerSample: number }> {
   const tmp = await mkdtemp(join(tmpdir(), 'mmit-bench-train-'));
   const s3 = await startEmbeddedS3({ dir: join(tmp, 's3'), port: 0 });
   try {
@@ -74,7 +78,7 @@ async function realRun(dir: string): Promise<{ perStep: number; samples: number;
     const random = mulberry32(5);
     const { imageTokens: n, featureDim } = benchSmallBatch;
     const count = Math.max(8, steps * 2);
-    // ~48 caption tokens with the fixture tokenizer, like bench-small's fixed batch.
+    // 22 words: about 46 tokens with the fixture tokenizer, so batches pad to bench-small's 192.
     const lines: string[] = [];
     const items = [];
     for (let i = 0; i < count; i++) {
@@ -84,7 +88,7 @@ async function realRun(dir: string): Promise<{ perStep: number; samples: number;
           id: `s${i}`,
           conversations: [
             { from: 'human', value: '<image>' },
-            { from: 'gpt', value: caption(random, 40) },
+            { from: 'gpt', value: caption(random, 22) },
           ],
           split: 'train',
           mediaSha256: sha,
@@ -123,9 +127,12 @@ async function realRun(dir: string): Promise<{ perStep: number; samples: number;
     await executeRun({ bucket, spec, recorder });
     console.log(`  step seconds inside the loop: ${stepSeconds.map((x) => x.toFixed(2)).join(' ')}`);
     const end = performance.now() / 1000;
-    // From the end of step 1 (warm-up) to the end of the run, checkpoints and final writes included.
+    // Wall time per step, checkpoints and final writes included: from the end of step 1 (the
+    // session's first run), and from the end of step WARM (onnxruntime's first few runs of a graph
+    // are slow, as the bare step's discarded first run shows; a long run pays that once).
     return {
       perStep: (end - stepEnds[0]) / (steps - 1),
+      perStepWarm: (end - stepEnds[WARM - 1]) / (steps - WARM),
       samples: benchSmallBatch.batch,
       tokensPerSample: recorder.state.tokensSeen / recorder.state.samplesSeen,
     };
@@ -155,8 +162,11 @@ async function main() {
     `  real run (${steps} steps, checkpoint every ${checkpointEvery}, ${run.tokensPerSample.toFixed(0)} tokens/sample): ${run.perStep.toFixed(2)} s/step -> ${(run.samples / run.perStep).toFixed(2)} samples/s`,
   );
   const overhead = run.perStep / bare - 1;
+  const warm = run.perStepWarm / bare - 1;
+  const verdict = (x: number) => `${(100 * x).toFixed(1)}% (target <= 10%) ${x <= 0.1 ? 'OK' : 'OVER'}`;
+  console.log(`  pipeline overhead from step 2: ${verdict(overhead)}`);
   console.log(
-    `  pipeline overhead: ${(100 * overhead).toFixed(1)}% (target <= 10%) ${overhead <= 0.1 ? 'OK' : 'OVER'}`,
+    `  pipeline overhead from step ${WARM + 1} (after onnxruntime's warm-up runs): ${verdict(warm)}`,
   );
 }
 
