@@ -9,6 +9,7 @@ export const GATEWAY_ROUTES: readonly { prefix: string; service: string }[] = [
   { prefix: '/v1/corpora', service: 'ingest' },
   // Import jobs; the other services keep their jobs under their own prefix.
   { prefix: '/v1/jobs', service: 'ingest' },
+  { prefix: '/v1/media', service: 'ingest' },
   { prefix: '/v1/datasets', service: 'synth' },
   { prefix: '/v1/features', service: 'features' },
   { prefix: '/v1/runs', service: 'trainer' },

@@ -35,6 +35,11 @@ export interface IngestDeps {
   settings: IngestSettings;
 }
 
+const ThumbnailParams = z.object({
+  fan: z.string().regex(/^[0-9a-f]{2}$/),
+  file: z.string().regex(/^[0-9a-f]{64}\.(webp|jpeg|jpg|png)$/),
+});
+
 const CorpusParams = z.object({ id: CorpusId });
 const ItemsQuery = PageQuerySchema.extend({ status: ItemStatusSchema.optional() });
 const problems = (...codes: number[]) =>
@@ -204,6 +209,30 @@ export function registerRoutes(
         : ImportRequestSchema.parse(req.body);
       const job = await submitImport(runner, importContext, params.id, request);
       return { status: 202, body: job, headers: { Location: `/v1/jobs/${job.id}` } };
+    },
+  });
+
+  service.route({
+    method: 'get',
+    path: '/v1/media/thumb/:fan/:file',
+    summary: "An image item's thumbnail, by the key in its record (`media.thumbnailKey`)",
+    tags,
+    request: { params: ThumbnailParams },
+    responses: {
+      200: { description: 'the thumbnail bytes', contentType: 'image/webp' },
+      ...problems(400, 404),
+    },
+    handler: async ({ params, res }) => {
+      const [sha256, ext] = params.file.split('.');
+      if (sha256.slice(0, 2) !== params.fan) {
+        throw new HttpError('validation', `${params.fan}/${params.file} is not a thumbnail key`);
+      }
+      const body = await bucket.getStream(keys.thumbnail(sha256, ext));
+      res.type(ext);
+      // Content-addressed: the bytes under a key never change.
+      res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
+      body.pipe(res);
+      return undefined;
     },
   });
 

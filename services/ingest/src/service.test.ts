@@ -33,7 +33,7 @@ type ItemJson = {
   captions: string[];
   image: { width: number; height: number; phash: string };
   audio: { sampleRate: number; durationSec: number; normalizedKey: string };
-  media: { key: string; originalKey: string };
+  media: { key: string; originalKey: string; thumbnailKey?: string };
   extra: Record<string, unknown>;
 };
 
@@ -129,6 +129,18 @@ test('an upload of good and bad files: every bad one rejected with its reason, n
   assert.ok(await h.bucket.exists(record('tone.wav').audio.normalizedKey));
   assert.ok(await h.bucket.exists(record('good.jpg').media.key));
   assert.ok(await h.bucket.exists(record('good.jpg').media.originalKey));
+
+  // The thumbnail is served by its key; anything that is not a thumbnail key is refused.
+  const thumbnailKey = record('good.jpg').media.thumbnailKey!;
+  assert.match(thumbnailKey, /^media\/thumb\/[0-9a-f]{2}\/[0-9a-f]{64}\.webp$/);
+  const thumb = await fetch(`${h.url}/v1/${thumbnailKey}`);
+  assert.equal(thumb.status, 200);
+  assert.equal(thumb.headers.get('content-type'), 'image/webp');
+  assert.deepEqual(Buffer.from(await thumb.arrayBuffer()), await h.bucket.getBuffer(thumbnailKey));
+  const missing = thumbnailKey.replace(/\/[0-9a-f]{64}\./, (m) => `/${m.slice(1, 3)}${'0'.repeat(62)}.`);
+  assert.equal((await fetch(`${h.url}/v1/${missing}`)).status, 404);
+  assert.equal((await fetch(`${h.url}/v1/media/thumb/00/${'1'.repeat(64)}.webp`)).status, 400);
+  assert.equal((await fetch(`${h.url}/v1/media/thumb/..%2F..%2Fcorpora/x.webp`)).status, 400);
 });
 
 test('a 50,000 x 50,000 px image is refused from its header, without decoding it', async () => {
