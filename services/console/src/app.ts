@@ -1,5 +1,4 @@
-// Assembles the console server: /healthz, the /api proxy to the services, the /media thumbnail
-// route, and the built browser app (dist/) with a fallback to index.html for client-side routes.
+// Assembles the console server: /healthz, the /api proxy to the services, and the built browser app (dist/) with a fallback to index.html for client-side routes.
 // No body parsing (the proxy streams bodies through), no sessions, no state.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,10 +11,8 @@ import {
   loadConfig,
   requestLogging,
 } from '@mmit/service-kit';
-import { Bucket, s3ConfigFromEnv } from '@mmit/storage';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { consoleConfigSpec } from './config.js';
-import { mediaRouter } from './media.js';
 import { apiProxy } from './proxy.js';
 import { distDir as defaultDistDir } from './web-build.js';
 
@@ -25,8 +22,6 @@ export type ConsoleConfig = ConfigOf<typeof consoleConfigSpec>;
 
 export interface ConsoleServerOptions {
   env?: NodeJS.ProcessEnv;
-  /** Where thumbnails are read from; default: the MMIT_S3_* bucket when MMIT_S3_ENDPOINT is set. */
-  bucket?: Bucket | null;
   /** The built browser app (default: services/console/dist). */
   distDir?: string;
 }
@@ -45,7 +40,7 @@ export interface ConsoleServer {
 }
 
 /**
- * Pages may only talk to their own origin: the API goes through /api, thumbnails through /media,
+ * Pages may only talk to their own origin: the API (thumbnails included) goes through /api,
  * and attachments are read locally as blob: or data: URLs.
  */
 const CONTENT_SECURITY_POLICY = [
@@ -57,12 +52,6 @@ const CONTENT_SECURITY_POLICY = [
   "object-src 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
-
-function bucketFrom(option: ConsoleServerOptions['bucket'], env: NodeJS.ProcessEnv): Bucket | undefined {
-  if (option) return option;
-  if (option === null || !env.MMIT_S3_ENDPOINT) return undefined;
-  return new Bucket(s3ConfigFromEnv(env));
-}
 
 export function createConsoleServer(options: ConsoleServerOptions = {}): ConsoleServer {
   const env = options.env ?? process.env;
@@ -84,7 +73,6 @@ export function createConsoleServer(options: ConsoleServerOptions = {}): Console
     res.json({ status: 'ok', service: 'console', version: CONSOLE_VERSION });
   });
   app.use('/api', apiProxy({ gatewayUrl: config.gatewayUrl, serviceUrls }, logger));
-  app.use('/media', mediaRouter(bucketFrom(options.bucket, env), config.apiKey));
   app.use((_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     res.setHeader('X-Content-Type-Options', 'nosniff');

@@ -34,12 +34,6 @@ export const consoleConfigSpec = {
   featuresUrl: serviceUrl('features'),
   trainerUrl: serviceUrl('trainer'),
   serveUrl: serviceUrl('serve'),
-  apiKey: envVar(
-    'MMIT_API_KEY',
-    z.string().min(16, { message: 'use at least 16 characters' }).optional(),
-    'When set, /media (thumbnails read from the bucket) needs `Authorization: Bearer <key>`; /api requests carry the key the user typed, and the services check it.',
-    { secret: true },
-  ),
   logLevel: envVar(
     'MMIT_LOG_LEVEL',
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

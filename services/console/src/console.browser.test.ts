@@ -103,7 +103,7 @@ test('corpora: upload a folder with caption files, then an archive; thumbnails, 
   assert.match(await outcome.innerText(), /6 accepted, 0 duplicates, 1 rejected/);
   assert.match(await outcome.innerText(), /broken\.jpg: (decode failed|unsupported media type)/);
 
-  // Thumbnails come through the console's /media route with the key, as blob: URLs.
+  // Thumbnails come from ingest's /v1/media route through /api with the key, as blob: URLs.
   await page.waitForFunction(
     `[...document.querySelectorAll('img.thumb')].filter((i) => i.complete && i.naturalWidth > 0).length === 6`,
   );

@@ -1,7 +1,6 @@
-// The console server against real upstream HTTP servers and a real embedded S3: API paths reach
-// the right service (its own URL, else the gateway) with method, body and key intact; event
-// streams arrive as written; a dead service is a 502 naming it; thumbnails need the key and only
-// thumbnail keys are served; other paths get the app's index.html.
+// The console server against real upstream HTTP servers: API paths reach the right service (its
+// own URL, else the gateway) with method, body and key intact; event streams arrive as written; a
+// dead service is a 502 naming it; other paths get the app's index.html.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -9,8 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { keys } from '@mmit/contracts';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
 import { createConsoleServer, type RunningConsole } from './app.js';
 
 const API_KEY = 'console-test-key-0123456789';
@@ -56,21 +53,12 @@ async function startUpstream(name: string): Promise<Upstream> {
 }
 
 let dir: string;
-let s3: EmbeddedS3;
-let bucket: Bucket;
 let trainer: Upstream;
 let gateway: Upstream;
 let consoleServer: RunningConsole;
-const thumbSha = 'ab'.padEnd(64, '0');
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mmit-console-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  bucket = new Bucket(embeddedS3Config(s3));
-  await bucket.ensure();
-  await bucket.putBuffer(keys.thumbnail(thumbSha, 'webp'), Buffer.from('webp-bytes'), {
-    contentType: 'image/webp',
-  });
   trainer = await startUpstream('trainer');
   gateway = await startUpstream('gateway');
   const dist = join(dir, 'dist');
@@ -84,9 +72,7 @@ before(async () => {
       MMIT_CONSOLE_TRAINER_URL: trainer.url,
       // Nothing listens here: the serve service is "down".
       MMIT_CONSOLE_SERVE_URL: 'http://127.0.0.1:9',
-      MMIT_API_KEY: API_KEY,
     },
-    bucket,
     distDir: dist,
   }).listen();
 });
@@ -95,7 +81,6 @@ after(async () => {
   await consoleServer?.close();
   trainer?.server.close();
   gateway?.server.close();
-  await s3?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -152,25 +137,6 @@ test('a service that does not answer is a 502 problem naming it; an unknown API 
     ((await unknown.json()) as { detail: string }).detail,
     /no service serves \/v2\/nothing; API paths start with \/v1\/corpora/,
   );
-});
-
-test('thumbnails: the key is required, only thumbnail keys are served, a missing one is a 404', async () => {
-  const path = `/media/thumb/ab/${thumbSha}.webp`;
-  assert.equal((await at(path)).status, 401);
-  const ok = await at(path, { headers: { authorization: `Bearer ${API_KEY}` } });
-  assert.equal(ok.status, 200);
-  assert.equal(ok.headers.get('content-type'), 'image/webp');
-  assert.equal(await ok.text(), 'webp-bytes');
-  const auth = { headers: { authorization: `Bearer ${API_KEY}` } };
-  const otherKey = await at(`/media/sha256/ab/${thumbSha}.webp`, auth);
-  assert.equal(otherKey.status, 404);
-  assert.match(((await otherKey.json()) as { detail: string }).detail, /is not a thumbnail path/);
-  assert.equal(
-    (await at(`/media/thumb/cd/${thumbSha}.webp`, auth)).status,
-    404,
-    'fan-out prefix must match the sha',
-  );
-  assert.equal((await at(`/media/thumb/ab/${'ab'.padEnd(64, '1')}.webp`, auth)).status, 404);
 });
 
 test('any other path is the app (client-side routes), with a content security policy', async () => {

@@ -7,6 +7,7 @@ import type { UpstreamService } from './config.js';
 export const API_ROUTES: readonly { prefix: string; service: UpstreamService }[] = [
   { prefix: '/v1/corpora', service: 'ingest' },
   { prefix: '/v1/jobs', service: 'ingest' },
+  { prefix: '/v1/media', service: 'ingest' },
   { prefix: '/v1/datasets', service: 'synth' },
   { prefix: '/v1/features', service: 'features' },
   { prefix: '/v1/runs', service: 'trainer' },

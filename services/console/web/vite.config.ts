@@ -1,5 +1,5 @@
-// Vite builds web/ into ../dist. In development (`vite --config web/vite.config.ts`), /api and
-// /media go to a running console server (MMIT_CONSOLE_URL, default http://127.0.0.1:7076).
+// Vite builds web/ into ../dist. In development (`vite --config web/vite.config.ts`), /api requests
+// go to a running console server (MMIT_CONSOLE_URL, default http://127.0.0.1:7076).
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
@@ -19,6 +19,6 @@ export default defineConfig({
     chunkSizeWarningLimit: 600,
   },
   server: {
-    proxy: { '/api': consoleUrl, '/media': consoleUrl },
+    proxy: { '/api': consoleUrl },
   },
 });

@@ -78,10 +78,6 @@ export async function startStack(options: { fixturesDir: string }): Promise<Stac
         MMIT_CONSOLE_PORT: '0',
         MMIT_LOG_LEVEL: 'silent',
         MMIT_API_KEY: STACK_API_KEY,
-        MMIT_S3_ENDPOINT: s3.endpoint,
-        MMIT_S3_ACCESS_KEY: s3.accessKey,
-        MMIT_S3_SECRET_KEY: s3.secretKey,
-        MMIT_S3_BUCKET: bucket.bucket,
         ...Object.fromEntries(
           Object.entries(services).map(([name, url]) => [`MMIT_CONSOLE_${name.toUpperCase()}_URL`, url]),
         ),

@@ -6,10 +6,10 @@ import { authHeaders } from '../../api/api-key.js';
 import type { ItemRecord } from '../../api/types.js';
 import { formatDuration } from '../../lib/format.js';
 
-/** `media/thumb/aa/<sha>.webp` -> `/media/thumb/aa/<sha>.webp` on the console. */
+/** `media/thumb/aa/<sha>.webp` -> ingest's `GET /v1/media/thumb/aa/<sha>.webp`, through /api. */
 function thumbnailUrl(item: ItemRecord): string | undefined {
   const key = item.media?.thumbnailKey;
-  return key?.startsWith('media/thumb/') ? `/${key}` : undefined;
+  return key?.startsWith('media/thumb/') ? `/api/v1/${key}` : undefined;
 }
 
 export function Thumbnail(props: { item: ItemRecord }) {
