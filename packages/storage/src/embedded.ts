@@ -70,7 +70,9 @@ export async function startEmbeddedS3(options: EmbeddedS3Options = {}): Promise<
       const closing = server.close();
       server.httpServer?.closeAllConnections();
       await closing;
-      await rm(stagingDir, { recursive: true, force: true });
+      // Writes accepted before the close may still be landing in the staging folder; retry the
+      // removal, and leave stragglers (they sit outside the data folder and are never read).
+      await rm(stagingDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }).catch(() => {});
     },
   };
 }

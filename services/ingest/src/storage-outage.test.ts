@@ -37,10 +37,10 @@ test('S3 stopped mid-import: the job fails clearly, accepted items stay, the rer
 
   const first = await start();
   for (;;) {
-    const job = await json<{ progress: { done: number }; status: string }>(
+    const job = await json<{ progress?: { done: number }; status: string }>(
       await fetch(`${h.url}/v1/jobs/${first.id}`),
     );
-    if (job.progress.done >= 20 || job.status !== 'running') break;
+    if ((job.progress?.done ?? 0) >= 20 || job.status !== 'running') break;
     await new Promise((r) => setTimeout(r, 10));
   }
   await h.stopS3();
@@ -88,8 +88,8 @@ test('a service restarted mid-import resumes the job from its checkpoint and add
     body: JSON.stringify({ format: 'folder', source: { type: 'path', path: folder } }),
   }).then((r) => json<{ id: string }>(r));
   for (;;) {
-    const job = await json<{ progress: { done: number } }>(await fetch(`${h.url}/v1/jobs/${started.id}`));
-    if (job.progress.done >= 20) break;
+    const job = await json<{ progress?: { done: number } }>(await fetch(`${h.url}/v1/jobs/${started.id}`));
+    if ((job.progress?.done ?? 0) >= 20) break;
     await new Promise((r) => setTimeout(r, 10));
   }
   await h.restartService();
