@@ -1,22 +1,9 @@
 // The local gateway: one port (7070) in front of every service, routing by path prefix. It is a
-// plain streaming reverse proxy (bodies and SSE pass through untouched); the route table below is
-// the one place services add their prefixes.
+// plain streaming reverse proxy (bodies and SSE pass through untouched), routing by the one table
+// in contracts (API_ROUTES) that the console's proxy uses too.
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-
-/** Path prefix -> service name, longest prefix first when they overlap. */
-export const GATEWAY_ROUTES: readonly { prefix: string; service: string }[] = [
-  { prefix: '/v1/corpora', service: 'ingest' },
-  // Import jobs; the other services keep their jobs under their own prefix.
-  { prefix: '/v1/jobs', service: 'ingest' },
-  { prefix: '/v1/media', service: 'ingest' },
-  { prefix: '/v1/datasets', service: 'synth' },
-  { prefix: '/v1/features', service: 'features' },
-  { prefix: '/v1/runs', service: 'trainer' },
-  { prefix: '/v1/models', service: 'serve' },
-  { prefix: '/v1/chat', service: 'serve' },
-  { prefix: '/v1/completions', service: 'serve' },
-];
+import { API_ROUTES, routeFor } from '../packages/contracts/src/index.js';
 
 export interface Gateway {
   url: string;
@@ -43,9 +30,7 @@ export async function startGateway(options: {
   const host = options.host ?? '127.0.0.1';
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/';
-    const route = GATEWAY_ROUTES.find(
-      (r) => path === r.prefix || path.startsWith(`${r.prefix}/`) || path.startsWith(`${r.prefix}?`),
-    );
+    const route = routeFor(path);
     const target = route ? options.services[route.service] : undefined;
     if (!target) {
       res.writeHead(404, { 'content-type': 'application/problem+json' });
@@ -53,7 +38,7 @@ export async function startGateway(options: {
         problemBody(
           404,
           'not_found',
-          `no service serves ${path}; routes: ${GATEWAY_ROUTES.map((r) => r.prefix).join(', ')}`,
+          `no service serves ${path}; routes: ${API_ROUTES.map((r) => r.prefix).join(', ')}`,
         ),
       );
       return;

@@ -10,3 +10,4 @@ export * from './jobs.js';
 export * from './keys.js';
 export * from './openapi.js';
 export * from './pagination.js';
+export * from './routes.js';

@@ -1,14 +1,15 @@
 // The console's environment variables, declared once: they validate at start-up and document
 // themselves (docs/console.md renders the same table). The console holds no state; the only
 // settings are where it listens and where the services it shows are.
+import { API_SERVICES, type ApiService } from '@mmit/contracts';
 import { envVar } from '@mmit/service-kit';
 import { z } from 'zod';
 
 export const CONSOLE_DEFAULT_PORT = 7076;
 
 /** The services behind the console, in pipeline order. */
-export const UPSTREAM_SERVICES = ['ingest', 'synth', 'features', 'trainer', 'serve'] as const;
-export type UpstreamService = (typeof UPSTREAM_SERVICES)[number];
+export const UPSTREAM_SERVICES = API_SERVICES;
+export type UpstreamService = ApiService;
 
 const serviceUrl = (service: UpstreamService) =>
   envVar(

@@ -15,5 +15,5 @@ export {
   type UpstreamService,
 } from './config.js';
 export { apiProxy, type ProxyTargets } from './proxy.js';
-export { API_ROUTES, UnknownApiPathError, type Upstream, upstreamFor } from './upstreams.js';
+export { UnknownApiPathError, type Upstream, upstreamFor } from './upstreams.js';
 export { buildWeb, distDir, ensureWebBuild, WebBuildError } from './web-build.js';
