@@ -293,7 +293,11 @@ test('watch follows a job run by another process through the bucket', async () =
     for await (const rec of observer.watch(job.id, stop.signal, 20)) statuses.push(rec.status);
   })();
   await g.started;
-  await new Promise((res) => setTimeout(res, 60));
+  // The job holds in `running` until released: the observer must see that state through the
+  // bucket (however slow the machine), then the end.
+  const deadline = Date.now() + 10_000;
+  while (!statuses.includes('running') && Date.now() < deadline)
+    await new Promise((res) => setTimeout(res, 20));
   g.release();
   await following;
   assert.equal(statuses.at(-1), 'succeeded');
