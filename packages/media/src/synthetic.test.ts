@@ -116,15 +116,43 @@ describe('synthetic beeps', () => {
         assert.ok(toneAmplitude(pcm, other, rate, start, end) < 0.02);
       }
       assert.equal(rms(pcm, 0, Math.round(clip.beeps[0].startSec * rate)), 0);
-      const [first] = beepCaptions(clip);
+      const [narrated, counted] = beepCaptions(clip);
       const pitches = clip.beeps.map((b) => b.pitch);
-      if (new Set(pitches).size === 1) {
-        const count = ['One', 'Two', 'Three'][pitches.length - 1];
-        assert.equal(first, `${count} ${pitches[0]}-pitched beep${pitches.length > 1 ? 's' : ''}.`);
-      } else {
-        assert.deepEqual(first.match(/low|high/g), pitches, first);
-      }
+      assert.equal(
+        narrated,
+        `A ${pitches.map((p, i) => `${i === 0 ? '' : 'a '}${p} beep`).join(', then ')}.`,
+      );
+      const count = ['One', 'Two', 'Three'][pitches.length - 1];
+      const plural = pitches.length > 1 ? 's' : '';
+      if (new Set(pitches).size === 1) assert.equal(counted, `${count} ${pitches[0]} beep${plural}.`);
+      else assert.match(counted, new RegExp(`^${count} beeps, (low and high|high and low)\\.$`));
     }
+  });
+
+  it('places beeps on a fixed rhythm in clips of exactly 2 s', () => {
+    const rng = createRng(17);
+    const counts = new Set<number>();
+    for (let n = 0; n < 200; n++) {
+      const clip = randomBeepClip(rng);
+      counts.add(clip.beeps.length);
+      assert.equal(clip.durationSec, 2);
+      assert.equal(renderBeepClip(clip).length, 2 * clip.sampleRate);
+      clip.beeps.forEach((beep, i) => {
+        const offset = beep.startSec - (0.2 + 0.6 * i);
+        assert.ok(Math.abs(offset) <= 0.04 + 1e-12, `beep ${i} starts at ${beep.startSec}`);
+        assert.ok(beep.durationSec >= 0.2 && beep.durationSec <= 0.3, `beep ${i} lasts ${beep.durationSec}`);
+      });
+    }
+    assert.deepEqual([...counts].sort(), [1, 2, 3]);
+  });
+
+  it('narrates a single beep and counts it', () => {
+    const clip = {
+      beeps: [{ pitch: 'low' as const, startSec: 0.2, durationSec: 0.25 }],
+      durationSec: 2,
+      sampleRate: 16_000,
+    };
+    assert.deepEqual(beepCaptions(clip), ['A low beep.', 'One low beep.', 'One short tone in silence.']);
   });
 
   it('writes clips as 16 kHz 16-bit mono WAV', async () => {
@@ -133,6 +161,6 @@ describe('synthetic beeps', () => {
     );
     assert.equal(clip.sampleRate, 16_000);
     assert.equal(clip.channels, 1);
-    assert.ok(clip.durationSec > 0.3 && clip.durationSec < 2);
+    assert.equal(clip.durationSec, 2);
   });
 });

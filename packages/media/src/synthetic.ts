@@ -218,17 +218,31 @@ export interface BeepClip {
   sampleRate: number;
 }
 
-/** 1-3 beeps of 0.15-0.3 s with gaps, low or high, in a clip just long enough to hold them. */
+/** Every clip is this long, whatever its beeps, so an encoder sees the same frame count for each. */
+export const BEEP_CLIP_SEC = 2;
+/** Beep i starts near BEEP_FIRST_SEC + i * BEEP_PERIOD_SEC: a fixed rhythm puts beep i in the same frames of every clip. */
+const BEEP_FIRST_SEC = 0.2;
+const BEEP_PERIOD_SEC = 0.6;
+const BEEP_JITTER_SEC = 0.04;
+
+/**
+ * 1-3 beeps of 0.2-0.3 s, low or high, on a fixed rhythm (start of beep i = 0.2 + 0.6 i s, give or
+ * take 0.04 s), in a 2.0 s clip: the gaps (at least 0.22 s) keep beeps apart, and the rhythm lets
+ * a Whisper-shaped encoder with fixed positions find beep i in the same place in every clip.
+ */
 export function randomBeepClip(rng: () => number, sampleRate = 16_000): BeepClip {
   const count = 1 + Math.floor(rng() * 3);
   const beeps: Beep[] = [];
-  let at = 0.1 + rng() * 0.1;
   for (let i = 0; i < count; i++) {
-    const durationSec = 0.15 + rng() * 0.15;
-    beeps.push({ pitch: rng() < 0.5 ? 'low' : 'high', startSec: at, durationSec });
-    at += durationSec + 0.1 + rng() * 0.15;
+    const jitter = (2 * rng() - 1) * BEEP_JITTER_SEC;
+    const durationSec = 0.2 + rng() * 0.1;
+    beeps.push({
+      pitch: rng() < 0.5 ? 'low' : 'high',
+      startSec: BEEP_FIRST_SEC + BEEP_PERIOD_SEC * i + jitter,
+      durationSec,
+    });
   }
-  return { beeps, durationSec: Math.ceil((at + 0.1) * 10) / 10, sampleRate };
+  return { beeps, durationSec: BEEP_CLIP_SEC, sampleRate };
 }
 
 /** Float samples of the clip: sine beeps with 10 ms raised-cosine ramps (no clicks). */
@@ -247,19 +261,23 @@ export function renderBeepClip(clip: BeepClip): Float32Array {
   return out;
 }
 
+/**
+ * Captions of a clip, all true of it: the first narrates the beeps in order ("A high beep, then a
+ * low beep.", "A low beep."), the second counts them ("Two high beeps.", "Three beeps, low and
+ * high."), the third describes them loosely.
+ */
 export function beepCaptions(clip: BeepClip): string[] {
   const { beeps } = clip;
-  const pitches = new Set(beeps.map((b) => b.pitch));
+  const pitches = [...new Set(beeps.map((b) => b.pitch))];
   const count = NUMBER_WORDS[beeps.length];
-  const captions: string[] = [];
-  if (pitches.size === 1) {
-    const [pitch] = pitches;
-    captions.push(capitalise(`${count} ${pitch}-pitched ${beeps.length === 1 ? 'beep' : 'beeps'}.`));
-  } else {
-    captions.push(capitalise(`${beeps.map((b) => `a ${b.pitch} beep`).join(', then ')}.`));
-  }
-  captions.push(capitalise(`${count} short ${beeps.length === 1 ? 'tone' : 'tones'} in silence.`));
-  return captions;
+  const noun = beeps.length === 1 ? 'beep' : 'beeps';
+  const narrated = capitalise(`${beeps.map((b) => `a ${b.pitch} beep`).join(', then ')}.`);
+  const counted =
+    pitches.length === 1
+      ? capitalise(`${count} ${pitches[0]} ${noun}.`)
+      : capitalise(`${count} ${noun}, ${pitches.join(' and ')}.`);
+  const loose = capitalise(`${count} short ${beeps.length === 1 ? 'tone' : 'tones'} in silence.`);
+  return [narrated, counted, loose];
 }
 
 // ---------------------------------------------------------------- corpus

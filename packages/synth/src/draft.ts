@@ -1,6 +1,7 @@
 // A sample before it becomes a record: question-answer turns that filters can drop one by one.
 // toSample() turns what is left into a LLaVA record, placing the `<image>`/`<audio>` token in
-// the first remaining human turn (before or after the text, as LLaVA's data does).
+// the first remaining human turn (before or after the text, as LLaVA's data does; always before
+// for vqa, as in LLaVA-1.5's short-answer data).
 import type { Rng } from './random.js';
 import type { GeneratorName, Sample, SampleKind, Split } from './schemas.js';
 import type { SourceItem } from './source.js';
@@ -8,7 +9,10 @@ import type { SourceItem } from './source.js';
 export interface DraftTurn {
   question: string;
   answer: string;
-  /** True when the question came from a fixed pool (brief/detailed), which repeats by design. */
+  /**
+   * True when the question came from a fixed pool (brief/detailed) or a fixed template (vqa): it
+   * repeats by design, so the similar-instruction filter leaves it alone.
+   */
   pooled: boolean;
 }
 
@@ -31,7 +35,10 @@ export function toSample(
   const token = item.modality === 'image' ? '<image>' : '<audio>';
   const conversations = draft.turns.flatMap((turn, i) => {
     let question = turn.question;
-    if (i === 0) question = context.rng.chance(0.5) ? `${token}\n${question}` : `${question}\n${token}`;
+    if (i === 0) {
+      const tokenFirst = draft.kind === 'vqa' || context.rng.chance(0.5);
+      question = tokenFirst ? `${token}\n${question}` : `${question}\n${token}`;
+    }
     return [
       { from: 'human' as const, value: question },
       { from: 'gpt' as const, value: turn.answer },

@@ -1,5 +1,5 @@
 // @mmit/synth: captions to instruction data, usable without the service. Sample kinds (brief,
-// detailed, conversation, reasoning) for images and audio as LLaVA conversation records; the
+// detailed, conversation, reasoning, vqa) for images and audio as LLaVA conversation records; the
 // template and LLM generators; filters with counts; the diversity report; split and exports.
 
 export { DiversityAccumulator, diversityOf, verbNoun } from './diversity.js';
@@ -44,7 +44,7 @@ export { TemplateGenerator } from './generators/template/index.js';
 export type { GenerateRequest, GenerateResult, Generator } from './generators/types.js';
 export { nounPhrases, type Token, tag, wordCount } from './nlp/analyze.js';
 export { extractFacts, type Mention, type SceneFacts } from './nlp/facts.js';
-export { type PlannedSample, planItem, splitOf } from './plan.js';
+export { distinctSamples, type PlannedSample, planItem, splitOf } from './plan.js';
 export {
   BRIEF_AUDIO,
   BRIEF_IMAGE,
@@ -57,3 +57,12 @@ export { createRng, hash32, type Rng, unitHash } from './random.js';
 export * from './schemas.js';
 export { type Box, type SourceItem, sourceItemFromRecord } from './source.js';
 export { type BatchResult, Synthesizer, type SynthesizerOptions, synthesize } from './synthesizer.js';
+export {
+  placeOf,
+  VQA_FORMAT_PROMPT,
+  type VqaQuestion,
+  type VqaQuestionType,
+  vqaPhrasing,
+  vqaQuestions,
+  vqaQuestionsOf,
+} from './vqa.js';

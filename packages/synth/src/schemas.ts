@@ -5,7 +5,7 @@
 import { CorpusId, DatasetId, ItemId, JobId, ModalitySchema } from '@mmit/contracts';
 import { z } from 'zod';
 
-export const SAMPLE_KINDS = ['brief', 'detailed', 'conversation', 'reasoning'] as const;
+export const SAMPLE_KINDS = ['brief', 'detailed', 'conversation', 'reasoning', 'vqa'] as const;
 export const SampleKindSchema = z.enum(SAMPLE_KINDS);
 export type SampleKind = z.infer<typeof SampleKindSchema>;
 

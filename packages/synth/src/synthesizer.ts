@@ -11,7 +11,7 @@ import { isOffTarget } from './filters/language.js';
 import { words } from './filters/text.js';
 import type { GenerateResult, Generator } from './generators/types.js';
 import { extractFacts, type SceneFacts } from './nlp/facts.js';
-import { planItem, splitOf } from './plan.js';
+import { distinctSamples, type PlannedSample, planItem, splitOf } from './plan.js';
 import { createRng } from './random.js';
 import type { DiversityReport, FilterStats, ItemSynthOutcome, Recipe, Sample } from './schemas.js';
 import type { SourceItem } from './source.js';
@@ -33,6 +33,8 @@ type Problem = ItemSynthOutcome['problems'][number];
 interface PreparedItem {
   item: SourceItem;
   facts?: SceneFacts;
+  /** Empty when the item has no usable captions. */
+  plans: PlannedSample[];
   known: Set<string>;
   problems: Problem[];
 }
@@ -55,9 +57,7 @@ export class Synthesizer {
   async processBatch(items: SourceItem[], signal?: AbortSignal): Promise<BatchResult> {
     const { recipe, generator } = this.options;
     const prepared = items.map((item) => this.prepare(item));
-    const tasks = prepared.flatMap((p) =>
-      p.facts ? planItem(recipe, p.item.id).map((plan) => ({ p, plan })) : [],
-    );
+    const tasks = prepared.flatMap((p) => p.plans.map((plan) => ({ p, plan })));
     const results = new Array<GenerateResult>(tasks.length);
     let next = 0;
     const worker = async () => {
@@ -67,7 +67,7 @@ export class Synthesizer {
         signal?.throwIfAborted();
         const rng = createRng(recipe.seed, p.item.id, plan.kind, plan.index);
         results[i] = await generator.generate(
-          { item: p.item, facts: p.facts!, kind: plan.kind, index: plan.index, rng },
+          { item: p.item, facts: p.facts!, kind: plan.kind, index: plan.index, seed: recipe.seed, rng },
           signal,
         );
       }
@@ -79,7 +79,7 @@ export class Synthesizer {
     const outcomes: ItemSynthOutcome[] = [];
     let t = 0;
     for (const p of prepared) {
-      const planned = p.facts ? planItem(recipe, p.item.id).length : 0;
+      const planned = p.plans.length;
       const problems = [...p.problems];
       let made = 0;
       let generated = 0;
@@ -121,6 +121,7 @@ export class Synthesizer {
     if (item.captions.length === 0) {
       return {
         item,
+        plans: [],
         known,
         problems: [{ reason: 'no_captions', detail: 'the item has no non-empty caption' }],
       };
@@ -135,11 +136,12 @@ export class Synthesizer {
         detail: `${dropped} of ${item.captions.length} captions are not in ${language}${captions.length ? ' and were left out' : ''}`,
       });
     }
-    if (captions.length === 0) return { item, known, problems };
+    if (captions.length === 0) return { item, plans: [], known, problems };
     const categories = item.boxes.flatMap((b) => words(b.category));
     const facts = extractFacts(captions, categories);
     for (const n of facts.nouns) known.add(n);
-    return { item: { ...item, captions }, facts, known, problems };
+    const plans = planItem(this.options.recipe, item.id, (kind) => distinctSamples(kind, facts));
+    return { item: { ...item, captions }, facts, plans, known, problems };
   }
 
   private record(draft: Draft, item: SourceItem, index: number): Sample {

@@ -15,7 +15,9 @@ import { clientOf, type ServiceUrl } from '../client.js';
 import { followJob } from '../job-progress.js';
 import { formatTable } from '../table.js';
 
-const KINDS = ['brief', 'detailed', 'conversation', 'reasoning'] as const;
+const KINDS = ['brief', 'detailed', 'conversation', 'reasoning', 'vqa'] as const;
+/** LLaVA's instruction mix; `vqa` (short answers) is asked for by name. */
+const DEFAULT_KINDS = ['brief', 'detailed', 'conversation', 'reasoning'];
 const FORMATS = ['llava', 'sharegpt', 'jsonl'] as const;
 const JOBS = '/v1/datasets/jobs';
 
@@ -191,7 +193,7 @@ export function registerDatasetCommands(program: Command): void {
     .command('create')
     .description('create a dataset from a corpus; follows the job and prints the report')
     .argument('<corpusId>')
-    .option('--kinds <list>', `comma-separated kinds (${KINDS.join(', ')})`, KINDS.join(','))
+    .option('--kinds <list>', `comma-separated kinds (${KINDS.join(', ')})`, DEFAULT_KINDS.join(','))
     .option('--per-item <n>', 'samples of each kind per item', int, 1)
     .option('--generator <name>', 'template (offline) or llm (MMIT_SYNTH_LLM_* on the service)', 'template')
     .option('--seed <n>', 'seed: the same seed makes the same dataset', int, 0)

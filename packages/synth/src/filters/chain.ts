@@ -2,14 +2,17 @@
 // (length, unsafe words, language, hedging, grounding, similar instruction); a draft left with
 // no pairs is dropped, counted against the filter that removed its last pair. Sample filters
 // (exact and near duplicate) look at the whole conversation against every sample kept before.
-// Order matters only for what gets the blame; cheap checks run first.
+// Order matters only for what gets the blame; cheap checks run first. Short-answer (vqa) samples
+// are checked for exact duplicates of the same media only: "What color is the star at the top
+// left? red" and "... the circle at the top right? blue" share most word shingles yet ask
+// different things, and one question-answer pair is true of many pictures.
 //
 // Memory grows with the samples kept (a hash, a 256-byte signature, and in `dataset` scope the
 // generated questions); a resumed job rebuilds it by remember()ing the samples already stored.
 import { createHash } from 'node:crypto';
 import { type Draft, type DraftTurn, stripMediaToken } from '../draft.js';
 import { wordCount } from '../nlp/analyze.js';
-import type { FilterConfig, FilterName, FilterStats, Sample } from '../schemas.js';
+import type { FilterConfig, FilterName, FilterStats, Sample, SampleKind } from '../schemas.js';
 import { ungroundedNouns } from './grounding.js';
 import { hedgingPhrase } from './hedging.js';
 import { isOffTarget } from './language.js';
@@ -78,13 +81,13 @@ export class FilterChain {
       return undefined;
     }
     const survivor = { ...draft, turns: kept };
-    const scope = this.scopeOf(mediaGroup);
+    const scope = this.scopeOf(mediaGroup, draft.kind);
     const duplicate = this.checkDuplicate(survivor, scope);
     if (duplicate) {
       this.count(duplicate, 'samples');
       return undefined;
     }
-    this.commit(survivor.turns, scope);
+    this.commit(survivor, scope);
     this.counts.kept.samples++;
     this.counts.kept.turns += kept.length;
     return survivor;
@@ -92,7 +95,7 @@ export class FilterChain {
 
   /** Makes a stored sample count as seen (on resume), without touching the statistics. */
   remember(sample: Sample, mediaGroup: string): void {
-    const pooled = sample.kind === 'brief' || sample.kind === 'detailed';
+    const pooled = sample.kind === 'brief' || sample.kind === 'detailed' || sample.kind === 'vqa';
     const turns: DraftTurn[] = [];
     for (let i = 0; i + 1 < sample.conversations.length; i += 2) {
       turns.push({
@@ -101,12 +104,12 @@ export class FilterChain {
         pooled,
       });
     }
-    this.commit(turns, this.scopeOf(mediaGroup));
+    this.commit({ kind: sample.kind, index: 0, turns }, this.scopeOf(mediaGroup, sample.kind));
   }
 
   /** The prefix that confines duplicate checks to one media group, or none in dataset scope. */
-  private scopeOf(mediaGroup: string): string {
-    return this.config.duplicateScope === 'media' ? mediaGroup : '';
+  private scopeOf(mediaGroup: string, kind: SampleKind): string {
+    return this.config.duplicateScope === 'media' || !textOnlyDuplicates(kind) ? mediaGroup : '';
   }
 
   private checkTurn(
@@ -168,6 +171,7 @@ export class FilterChain {
     const text = conversationText(draft.turns);
     if (this.exact.has(scope + digest(text)))
       return { filter: 'exact_duplicate', detail: 'same text as an earlier sample' };
+    if (!nearDuplicatesApply(draft.kind)) return undefined;
     const similarity = this.near.findSimilar(signature(shingleHashes(words(text))), scope);
     if (similarity !== undefined)
       return {
@@ -177,11 +181,11 @@ export class FilterChain {
     return undefined;
   }
 
-  private commit(turns: DraftTurn[], scope: string): void {
-    const text = conversationText(turns);
+  private commit(draft: Draft, scope: string): void {
+    const text = conversationText(draft.turns);
     this.exact.add(scope + digest(text));
-    this.near.add(signature(shingleHashes(words(text))), scope);
-    this.commitQuestions(turns);
+    if (nearDuplicatesApply(draft.kind)) this.near.add(signature(shingleHashes(words(text))), scope);
+    this.commitQuestions(draft.turns);
   }
 
   private commitQuestions(turns: DraftTurn[]): void {
@@ -195,6 +199,19 @@ export class FilterChain {
     entry[unit]++;
     this.counts.removed[rejection.filter] = entry;
   }
+}
+
+/** Short-answer samples are templated and differ by a few words; only exact copies are duplicates. */
+function nearDuplicatesApply(kind: SampleKind): boolean {
+  return kind !== 'vqa';
+}
+
+/**
+ * Whether the text alone can make a sample a duplicate of another item's (`dataset` scope). Not for
+ * vqa: "How many shapes are there? three" is true of many pictures and says nothing without one.
+ */
+function textOnlyDuplicates(kind: SampleKind): boolean {
+  return kind !== 'vqa';
 }
 
 function conversationText(turns: DraftTurn[]): string {

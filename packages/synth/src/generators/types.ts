@@ -12,6 +12,9 @@ export interface GenerateRequest {
   kind: SampleKind;
   /** Which sample of this kind for the item (0-based). */
   index: number;
+  /** The recipe's seed, for choices shared by all samples of one item (vqa's question order). */
+  seed: number;
+  /** Seeded by (seed, item, kind, index): choices for this sample alone. */
   rng: Rng;
 }
 

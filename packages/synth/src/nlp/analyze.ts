@@ -50,9 +50,10 @@ const PHRASE_PARTS = new Set(['DET', 'NUM', 'ADJ', 'NOUN', 'PROPN']);
 /**
  * Maximal runs of DET/NUM/ADJ/NOUN holding a noun; a determiner only opens a run, and an adverb
  * stays inside when an adjective follows it ("a light grey background"). The small model tags
- * some nouns as adjectives ("a purple square at ..."): a run that opens with a determiner and
- * ends in a non-colour adjective before a preposition, punctuation or the end takes that
- * adjective as its head.
+ * some nouns as adjectives ("a purple square at ...", and "an orange square" with "orange" as
+ * the noun): a run that opens with a determiner and ends in a non-colour adjective before a
+ * preposition, punctuation or the end takes that adjective as its head, when no noun or only a
+ * colour word comes before it.
  */
 export function nounPhrases(tokens: Token[]): NounPhrase[] {
   const out: NounPhrase[] = [];
@@ -69,7 +70,8 @@ export function nounPhrases(tokens: Token[]): NounPhrase[] {
     while (i < tokens.length && inRun(i) && tokens[i].pos !== 'DET') i++;
     let end = i;
     while (end > start && !NOUNISH.has(tokens[end - 1].pos)) end--;
-    if (end === start && nominalAdjective(tokens, start, i)) end = i;
+    const nounBefore = end > start ? tokens[end - 1] : undefined;
+    if ((!nounBefore || COLOURS.has(nounBefore.norm)) && nominalAdjective(tokens, start, i)) end = i;
     if (end > start) {
       const span = tokens.slice(start, end);
       out.push({ start, end, tokens: span, head: span[span.length - 1] });

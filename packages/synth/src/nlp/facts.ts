@@ -8,6 +8,7 @@ import { type NounPhrase, nounLemmas, nounPhrases, phraseText, type Token, tag }
 import {
   COLOUR_SHADES,
   COLOURS,
+  FRAME_PLACE_WORDS,
   GENERIC_HEADS,
   LOCATION_PREPOSITIONS,
   MEDIUM_NOUNS,
@@ -26,6 +27,8 @@ export interface Mention {
   plural: boolean;
   /** From a number word or digit in the phrase, or 1 for a/an/one + singular. */
   count?: number;
+  /** True when the count comes from a number word or digit ("three shapes"), not from an article. */
+  numbered: boolean;
   colours: string[];
   /** Other adjectives ("low", "short", "wooden"). */
   qualities: string[];
@@ -45,7 +48,10 @@ export interface Action {
 
 export interface SceneFacts {
   captions: string[];
-  /** Things in the richest caption (the one naming most things), in order. */
+  /**
+   * Things in the richest caption, in order: the one naming most specific things (not "shapes"),
+   * and of those the one that locates most of them.
+   */
   mentions: Mention[];
   /** Every thing-mention over all captions. */
   allMentions: Mention[];
@@ -65,25 +71,32 @@ export interface SceneFacts {
   nouns: Set<string>;
 }
 
-function countOf(phrase: NounPhrase): number | undefined {
+function numberIn(phrase: NounPhrase): number | undefined {
   for (const t of phrase.tokens) {
     if (t.pos === 'NUM') {
       const n = NUMBER_WORDS[t.norm] ?? Number(t.norm);
       if (Number.isInteger(n) && n > 0) return n;
     }
   }
+  return undefined;
+}
+
+function countOf(phrase: NounPhrase): number | undefined {
+  const n = numberIn(phrase);
+  if (n !== undefined) return n;
   const first = phrase.tokens[0];
   const plural = phrase.head.norm !== phrase.head.lemma && phrase.head.norm.endsWith('s');
   if (!plural && first.pos === 'DET' && (first.norm === 'a' || first.norm === 'an')) return 1;
   return undefined;
 }
 
+/** Colours and other adjectives among modifiers (a colour word counts whatever the tagger called it). */
 function colourWords(tokens: Token[]): { colours: string[]; qualities: string[] } {
   const colours: string[] = [];
   const qualities: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
-    if (t.pos !== 'ADJ' && !(COLOURS.has(t.norm) && t.pos !== 'NOUN')) continue;
+    if (t.pos !== 'ADJ' && !COLOURS.has(t.norm)) continue;
     if (COLOURS.has(t.norm)) {
       const prev = tokens[i - 1];
       colours.push(prev && COLOUR_SHADES.has(prev.norm) ? `${prev.norm} ${t.norm}` : t.norm);
@@ -94,7 +107,11 @@ function colourWords(tokens: Token[]): { colours: string[]; qualities: string[] 
   return { colours, qualities };
 }
 
-/** The location phrase right after a noun phrase: preposition (+ "to"/"of") + the next phrase. */
+/**
+ * The location phrase right after a noun phrase: preposition (+ "to"/"of") + the next phrase, and
+ * for a frame position the place words after it (the tagger reads the "left" of "at the bottom
+ * left" as the verb "leave", which ends the noun phrase at "bottom").
+ */
 function locationAfter(
   tokens: Token[],
   phrase: NounPhrase,
@@ -108,11 +125,16 @@ function locationAfter(
   while (tokens[i] && (tokens[i].norm === 'to' || tokens[i].norm === 'of' || tokens[i].norm === 'front')) i++;
   const landmark = phrases.find((p) => p.start === i);
   if (!landmark) return undefined;
-  return { text: phraseText(tokens.slice(phrase.end, landmark.end)), landmark };
+  let end = landmark.end;
+  if (POSITION_NOUNS.has(landmark.head.lemma)) {
+    while (tokens[end] && FRAME_PLACE_WORDS.has(tokens[end].norm)) end++;
+  }
+  return { text: phraseText(tokens.slice(phrase.end, end)), landmark };
 }
 
 function mentionOf(tokens: Token[], phrase: NounPhrase, caption: number): Mention {
-  const { colours, qualities } = colourWords(phrase.tokens);
+  // The head is the thing, not a modifier of it (it may be an adjective-tagged "square").
+  const { colours, qualities } = colourWords(phrase.tokens.slice(0, -1));
   // A predicate adjective belongs to the subject: "the dog is brown".
   const next = tokens[phrase.end];
   if (next && next.pos === 'AUX') {
@@ -131,6 +153,7 @@ function mentionOf(tokens: Token[], phrase: NounPhrase, caption: number): Mentio
     headText: phrase.head.norm,
     plural,
     count: countOf(phrase),
+    numbered: numberIn(phrase) !== undefined,
     colours,
     qualities: qualities.filter((q) => !NUMBER_WORDS[q]),
     caption,
@@ -214,7 +237,14 @@ export function extractFacts(captions: string[], extraNouns: string[] = []): Sce
       sequence = list;
   });
 
-  const richest = perCaption.reduce<Mention[]>((best, list) => (list.length > best.length ? list : best), []);
+  // Specific things first, so "Three shapes: a red circle, ..." (whose "shapes" adds nothing) does
+  // not win over the caption that says where each thing is.
+  const specificThings = (list: Mention[]) => list.filter((m) => !GENERIC_HEADS.has(m.head)).length;
+  const locatedThings = (list: Mention[]) => list.filter((m) => m.position).length;
+  const richest = perCaption.reduce<Mention[]>((best, list) => {
+    const more = specificThings(list) - specificThings(best) || locatedThings(list) - locatedThings(best);
+    return more > 0 ? list : best;
+  }, []);
   return {
     captions,
     mentions: richest,

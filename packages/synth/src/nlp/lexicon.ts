@@ -243,3 +243,30 @@ export const GENERIC_HEADS = new Set([
   'image',
   'picture',
 ]);
+
+/**
+ * Words that name a place in a frame's grid ("top left", "middle right", "center"): a location
+ * phrase made only of these names a place a short-answer question can ask about; "on the table"
+ * or "in silence" do not.
+ */
+export const FRAME_PLACE_WORDS = new Set([
+  'top',
+  'bottom',
+  'left',
+  'right',
+  'center',
+  'centre',
+  'middle',
+  'corner',
+]);
+
+/** The dimension a quality word measures, for "What is the pitch of the first beep?" -> "high". */
+export const QUALITY_DIMENSIONS: Record<string, string> = {
+  high: 'pitch',
+  low: 'pitch',
+  loud: 'loudness',
+  quiet: 'loudness',
+  soft: 'loudness',
+  short: 'length',
+  long: 'length',
+};

@@ -2,13 +2,15 @@
 // conversations and reasoning turns from an item's captions (and boxes), validates every reply
 // against the kind's JSON shape, caches validated replies by request hash, and keeps within the
 // job's request and token budget. `brief` samples need no model: as in LLaVA stage 1, the answer
-// is the caption itself, with an instruction from the pool.
+// is the caption itself, with an instruction from the pool; nor do `vqa` samples, whose answers
+// are facts read from the captions (the template generator's questions).
 import { z } from 'zod';
 import type { Draft, DraftTurn } from '../../draft.js';
 import { detailedPool } from '../../pools.js';
 import { sha256Hex } from '../../random.js';
 import type { LlmOptions, LlmUsage, SampleKind } from '../../schemas.js';
 import { briefDraft } from '../template/describe.js';
+import { vqaResult } from '../template/vqa.js';
 import type { GenerateRequest, GenerateResult, Generator } from '../types.js';
 import type { ReplyCache } from './cache.js';
 import { ChatClient, type ChatRequest } from './client.js';
@@ -24,7 +26,7 @@ const TurnsReply = z.object({
 });
 const DescriptionReply = z.object({ description: z.string().min(1) });
 
-type WrittenKind = Exclude<SampleKind, 'brief'>;
+type WrittenKind = Exclude<SampleKind, 'brief' | 'vqa'>;
 
 export interface LlmEndpoint {
   baseUrl: string;
@@ -72,10 +74,11 @@ export class LlmGenerator implements Generator {
   }
 
   async generate(
-    { item, kind, index, rng, facts }: GenerateRequest,
+    { item, kind, index, seed, rng, facts }: GenerateRequest,
     signal?: AbortSignal,
   ): Promise<GenerateResult> {
     if (kind === 'brief') return { ok: true, draft: briefDraft(facts, item.modality, index, rng) };
+    if (kind === 'vqa') return vqaResult(facts, item.id, seed, index);
     const request: ChatRequest = {
       model: this.config.options.model ?? this.config.endpoint.model,
       messages: buildMessages(kind, item),

@@ -7,7 +7,7 @@ import type { SampleKind } from '../../schemas.js';
 import type { SourceItem } from '../../source.js';
 import type { ChatMessage } from './client.js';
 
-type WrittenKind = Exclude<SampleKind, 'brief'>;
+type WrittenKind = Exclude<SampleKind, 'brief' | 'vqa'>;
 
 function persona(modality: Modality): string {
   return modality === 'image'

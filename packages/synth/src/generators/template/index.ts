@@ -5,6 +5,7 @@ import type { GenerateRequest, GenerateResult, Generator } from '../types.js';
 import { conversationDraft } from './conversation.js';
 import { briefDraft, detailedDraft } from './describe.js';
 import { reasoningDraft } from './reasoning.js';
+import { vqaResult } from './vqa.js';
 
 export class TemplateGenerator implements Generator {
   readonly name = 'template' as const;
@@ -14,7 +15,8 @@ export class TemplateGenerator implements Generator {
   }
 
   /** The same as generate(), without a promise (the bench and hot loops use it). */
-  generateSync({ item, facts, kind, index, rng }: GenerateRequest): GenerateResult {
+  generateSync({ item, facts, kind, index, seed, rng }: GenerateRequest): GenerateResult {
+    if (kind === 'vqa') return vqaResult(facts, item.id, seed, index);
     const modality = item.modality;
     const draft =
       kind === 'brief'
