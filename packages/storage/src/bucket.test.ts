@@ -60,6 +60,15 @@ test('buffers and JSON round-trip, with content type and metadata', async () => 
   assert.deepEqual(value, { n: 1, tags: [] }, 'the schema is applied on read (defaults filled)');
 });
 
+test('a put signed with a sha256 the caller already has stores the bytes; the etag is their MD5', async () => {
+  const body = randomBytes(300_000);
+  const sha256 = createHash('sha256').update(body).digest('hex');
+  const { etag } = await bucket.putBuffer(`t/${sha256}.bin`, body, { sha256, contentType: 'image/jpeg' });
+  assert.equal(etag, createHash('md5').update(body).digest('hex'), 'etag without quotes');
+  assert.ok((await bucket.getBuffer(`t/${sha256}.bin`)).equals(body));
+  assert.equal((await bucket.stat(`t/${sha256}.bin`)).contentType, 'image/jpeg');
+});
+
 test('reading a missing or malformed object fails with the key named', async () => {
   await assert.rejects(bucket.getJson('t/missing.json'), (e: unknown) => {
     assert.ok(e instanceof ObjectNotFoundError);

@@ -5,11 +5,12 @@
 //
 // Limits: streamed uploads (putStream) are not retried, since a consumed stream cannot be replayed;
 // callers that need it retry the whole item. There is no per-request timeout beyond the socket's.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
+import { finished } from 'node:stream/promises';
 import { keys } from '@mmit/contracts';
 import { Client, CopyDestinationOptions, CopySourceOptions, S3Error } from 'minio';
 import type { z } from 'zod';
@@ -48,6 +49,12 @@ export interface PutOptions {
   contentType?: string;
   /** User metadata stored with the object (x-amz-meta-*). */
   metadata?: Record<string, string>;
+  /**
+   * sha256 (hex) of the body when the caller knows it already (content-addressed keys): over plain HTTP
+   * the request signature covers the payload's sha256, and this saves hashing the body again. S3 and MinIO
+   * refuse the put if it is wrong.
+   */
+  sha256?: string;
 }
 
 export interface ListOptions {
@@ -120,12 +127,37 @@ export class Bucket {
     if (!exists) throw new BucketNotFoundError('ping', this.name);
   }
 
+  /**
+   * One PUT of a whole buffer. Over HTTP the body is signed by its sha256 alone (given or computed once);
+   * minio's putObject would also MD5 it and copy it first. Over HTTPS minio's own path runs (it signs
+   * UNSIGNED-PAYLOAD and sends Content-MD5, which some bucket configurations require).
+   */
   async putBuffer(key: string, body: Buffer | string, options: PutOptions = {}): Promise<{ etag: string }> {
     const buffer = typeof body === 'string' ? Buffer.from(body) : body;
-    const info = await this.call('put', key, () =>
-      this.client.putObject(this.name, key, buffer, buffer.length, headers(options)),
-    );
-    return { etag: info.etag };
+    if (!this.client.enableSHA256) {
+      const info = await this.call('put', key, () =>
+        this.client.putObject(this.name, key, buffer, buffer.length, headers(options)),
+      );
+      return { etag: info.etag };
+    }
+    const sha256 = options.sha256 ?? createHash('sha256').update(buffer).digest('hex');
+    return this.call('put', key, async () => {
+      const response = await this.client.makeRequestStreamAsync(
+        {
+          method: 'PUT',
+          bucketName: this.name,
+          objectName: key,
+          headers: { ...headers(options), 'Content-Length': String(buffer.length) },
+        },
+        buffer,
+        sha256,
+        [200],
+        '',
+      );
+      response.resume();
+      await finished(response);
+      return { etag: String(response.headers.etag ?? '').replace(/^"|"$/g, '') };
+    });
   }
 
   /**

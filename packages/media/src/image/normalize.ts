@@ -5,6 +5,9 @@
 // resize them anyway; PNG for images whose alpha channel is actually used, since JPEG cannot keep it. An
 // alpha channel that is fully opaque is dropped. All metadata (EXIF, GPS, ICC) is stripped: the output is
 // sRGB by definition, and locations do not leak into training data.
+// The JPEG uses standard Huffman tables, not optimised ones: on 1024 px photos optimisation took the encode
+// from about 4 ms to 12 ms of CPU for files only ~3.5% smaller, and ingest encodes every image once (Pillow's
+// default, optimize=False, makes the same choice).
 import sharp from 'sharp';
 import { sha256Hex } from '../hash.js';
 import type { MediaFormat } from '../sniff.js';
@@ -16,6 +19,8 @@ export const DEFAULT_MAX_SIDE = 1024;
 export const DEFAULT_JPEG_QUALITY = 90;
 
 export interface NormalizeImageOptions extends Partial<DecodeLimits> {
+  /** sha256 (hex) of `bytes` when the caller has computed it already; saves hashing the input twice. */
+  sourceSha256?: string;
   /** Longer side of the stored copy, in pixels; smaller images are not enlarged. Default 1024. */
   maxSide?: number;
   /** JPEG quality of the stored copy. Default 90. */
@@ -74,7 +79,7 @@ export async function normalizeImage(
     ? sharp(decoded.data, raw).png({ compressionLevel: 6 }).toBuffer()
     : sharp(decoded.data, raw)
         .removeAlpha()
-        .jpeg({ quality: options.jpegQuality ?? DEFAULT_JPEG_QUALITY })
+        .jpeg({ quality: options.jpegQuality ?? DEFAULT_JPEG_QUALITY, optimizeCoding: false })
         .toBuffer();
   const [output, phash, thumbnail] = await Promise.all([
     encoded,
@@ -93,7 +98,7 @@ export async function normalizeImage(
     originalHeight,
     hasAlpha,
     sha256: sha256Hex(output),
-    originalSha256: sha256Hex(bytes),
+    originalSha256: options.sourceSha256 ?? sha256Hex(bytes),
     phash,
     ...(thumbnail ? { thumbnail } : {}),
   };

@@ -8,6 +8,7 @@ import {
   isNearDuplicate,
   perceptualHash,
   phashFromGrey32,
+  phashFromRaw,
 } from './phash.js';
 
 function grey32(value: (x: number, y: number) => number): Uint8Array {
@@ -77,6 +78,29 @@ describe('near duplicates', () => {
         const distance = hammingDistance(hashes[i], hashes[j]);
         assert.ok(distance > DEFAULT_NEAR_DUPLICATE_DISTANCE, `images ${i} and ${j} at distance ${distance}`);
       }
+    }
+  });
+
+  it('hashes a colour image like its greyscale copy (luma taken after shrinking, as Pillow\'s convert("L") weighs it)', async () => {
+    for (const seed of [7, 8, 9]) {
+      const { data, info } = await sharp(await smoothImage(seed))
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const grey = Buffer.alloc(info.width * info.height);
+      for (let i = 0; i < grey.length; i++) {
+        grey[i] = Math.round((data[i * 3] * 299 + data[i * 3 + 1] * 587 + data[i * 3 + 2] * 114) / 1000);
+      }
+      const colourHash = await phashFromRaw({ data, width: info.width, height: info.height, channels: 3 });
+      const greyHash = await phashFromRaw({
+        data: grey,
+        width: info.width,
+        height: info.height,
+        channels: 1,
+      });
+      assert.ok(
+        hammingDistance(colourHash, greyHash) <= 2,
+        `seed ${seed}: ${colourHash} vs ${greyHash} at distance ${hammingDistance(colourHash, greyHash)}`,
+      );
     }
   });
 

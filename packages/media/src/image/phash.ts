@@ -56,18 +56,37 @@ export function phashFromGrey32(pixels: Uint8Array): string {
   return bits.toString(16).padStart(16, '0');
 }
 
-/** pHash of already-decoded 8-bit pixels; transparent areas are flattened onto white first. */
+/**
+ * Luma of small 8-bit pixels with ITU-R 601 weights on the gamma-encoded values, as Pillow's convert('L')
+ * (which imagehash uses) computes it. 1- or 2-channel input is grey already (its first channel).
+ */
+function lumaOf(pixels: Uint8Array, channels: number): Uint8Array {
+  const count = pixels.length / channels;
+  const grey = new Uint8Array(count);
+  for (let i = 0, at = 0; i < count; i++, at += channels) {
+    grey[i] =
+      channels < 3
+        ? pixels[at]
+        : (pixels[at] * 299 + pixels[at + 1] * 587 + pixels[at + 2] * 114 + 500) / 1000;
+  }
+  return grey;
+}
+
+/**
+ * pHash of already-decoded 8-bit pixels; transparent areas are flattened onto white first. The pixels are
+ * shrunk to 32x32 in colour and only then turned grey: luma is a weighted sum and resampling is linear, so
+ * the order barely matters to the result, while converting the full-size image to greyscale first cost
+ * several times the whole hash.
+ */
 export async function phashFromRaw(image: RawImage): Promise<string> {
   const { data, width, height, channels } = image;
   let pipeline = sharp(data, { raw: { width, height, channels } });
   if (channels === 2 || channels === 4) pipeline = pipeline.flatten({ background: '#ffffff' });
-  const grey = await pipeline
-    .greyscale()
+  const small = await pipeline
     .resize(PHASH_SIDE, PHASH_SIDE, { fit: 'fill' })
-    .extractChannel(0)
     .raw()
-    .toBuffer();
-  return phashFromGrey32(grey);
+    .toBuffer({ resolveWithObject: true });
+  return phashFromGrey32(lumaOf(small.data, small.info.channels));
 }
 
 /** pHash of an encoded image (decodes it; prefer `normalizeImage(...).phash` when normalising anyway). */

@@ -139,7 +139,7 @@ async function buildRecord(
     }
     const offered = { ...item, kind: format.kind };
     return format.kind === 'image'
-      ? await storeImage(settings, corpus, baseRecord(corpus, id, offered, extra), bytes)
+      ? await storeImage(settings, corpus, baseRecord(corpus, id, offered, extra), bytes, sourceSha256)
       : await storeAudio(settings, corpus, baseRecord(corpus, id, offered, extra), bytes);
   } catch (err) {
     if (err instanceof StorageError) throw err;
@@ -164,9 +164,11 @@ async function storeImage(
   corpus: OpenCorpus,
   record: ItemRecord,
   bytes: Buffer,
+  sourceSha256: string,
 ): Promise<ItemRecord> {
   const { options } = corpus.manifest;
   const image = await normalizeImage(bytes, {
+    sourceSha256,
     maxSide: options.maxSide,
     ...(options.thumbnailSide > 0 ? { thumbnail: { side: options.thumbnailSide } } : {}),
   });
@@ -177,10 +179,14 @@ async function storeImage(
     ? keys.original(image.originalSha256, originalExt)
     : undefined;
   const thumbnailKey = image.thumbnail ? keys.thumbnail(image.sha256, image.thumbnail.format) : undefined;
+  // Both keys are content addresses, so their hashes are known: the puts need not hash the bodies again.
   await Promise.all([
-    bucket.putBuffer(mediaKey, image.bytes, { contentType: image.mime }),
+    bucket.putBuffer(mediaKey, image.bytes, { contentType: image.mime, sha256: image.sha256 }),
     originalKey
-      ? bucket.putBuffer(originalKey, bytes, { contentType: formatInfo(image.originalFormat).mime })
+      ? bucket.putBuffer(originalKey, bytes, {
+          contentType: formatInfo(image.originalFormat).mime,
+          sha256: image.originalSha256,
+        })
       : null,
     thumbnailKey && image.thumbnail
       ? bucket.putBuffer(thumbnailKey, image.thumbnail.bytes, {
