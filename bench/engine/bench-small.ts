@@ -2,7 +2,8 @@
 // FFN 1536, vocab 49152, tied head) with random weights, written once as a real Hugging Face
 // checkpoint folder (config.json + model.safetensors with `model.*` names) so the bench goes
 // through the same loader as real models; and one LLaVA stage-1 batch: 2 rows of 144 `<image>`
-// tokens (features of width 1024) followed by 48 caption tokens that carry the labels.
+// tokens (features of width 1024) followed by 48 caption tokens that carry the labels (other
+// shapes through BenchBatchShape, e.g. llavaStage1Batch for bench/gpu).
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../packages/models/src/hub.js';
@@ -99,12 +100,24 @@ export interface BenchBatch {
   labels: HostTensor;
 }
 
-export function benchSmallInputs(): {
+/** A batch shape: rows, `<image>` tokens (= feature rows) per row, feature width, caption tokens. */
+export type BenchBatchShape = typeof benchSmallBatch;
+
+/** The LLaVA stage-1 shape (bench/gpu): 576 CLIP-L/14-336 feature rows + 64 caption tokens, batch 16. */
+export const llavaStage1Batch: BenchBatchShape = {
+  batch: 16,
+  imageTokens: 576,
+  featureDim: 1024,
+  textTokens: 64,
+  imageTokenId: 49151,
+};
+
+export function benchSmallInputs(shape: BenchBatchShape = benchSmallBatch): {
   batch: BenchBatch;
   projector: ProjectorSpec;
   params: Record<string, Float32Array>;
 } {
-  const { batch: B, imageTokens: N, featureDim, textTokens, imageTokenId } = benchSmallBatch;
+  const { batch: B, imageTokens: N, featureDim, textTokens, imageTokenId } = shape;
   const T = N + textTokens;
   const random = mulberry32(7);
   const ids = new Int32Array(B * T);

@@ -102,4 +102,11 @@ async function main(): Promise<void> {
   console.log(`ceiling: ${result.ceilingGflops.toFixed(1)} GFLOP/s`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+// Run as a script only under its own name: inside a bundle (bench/gpu/pack.sh) every module shares
+// the bundle's import.meta.url, so that comparison alone would also fire for the importing bench.
+if (
+  process.argv[1] &&
+  /gemm\.(ts|js|mjs)$/.test(process.argv[1]) &&
+  import.meta.url === pathToFileURL(process.argv[1]).href
+)
+  await main();

@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { openCheckpointFolder } from '../../packages/models/src/checkpoint.js';
 import { languageModelFromCheckpoint } from '../../packages/models/src/language-model.js';
 import { buildLlavaStepGraph, llavaStepFeeds } from '../../packages/models/src/llava-step.js';
-import type { LmConfig } from '../../packages/models/src/lm-config.js';
 import {
   createSession,
   type HostTensor,
@@ -21,6 +20,7 @@ import {
 } from '../../packages/tensor/src/index.js';
 import { benchSmallBatch, benchSmallInputs, ensureBenchSmallCheckpoint } from './bench-small.js';
 import { measureGemmCeiling } from './gemm.js';
+import { stepFlops } from './step-flops.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name: string, fallback: string) => {
@@ -30,31 +30,6 @@ const arg = (name: string, fallback: string) => {
 const runs = Number(arg('runs', '5'));
 const head = arg('head', 'labelled') as 'labelled' | 'all';
 const withTorch = !process.argv.includes('--no-torch');
-
-/**
- * Multiply-add FLOPs of one step (2 per MAC): the LM forward and its activation gradients (no
- * weight gradients: the LM is frozen), attention, the head on `headRows` rows, and the projector.
- */
-function stepFlops(
-  c: LmConfig,
-  batch: number,
-  length: number,
-  headRows: number,
-  images: number,
-  dv: number,
-): number {
-  const rows = batch * length;
-  const d = c.hiddenSize;
-  const qkvo = d * (c.numHeads + 2 * c.numKvHeads) * c.headDim + c.numHeads * c.headDim * d;
-  const mlp = 3 * d * c.intermediateSize;
-  const perLayerLinear = 2 * rows * (qkvo + mlp);
-  const perLayerAttention = 2 * 2 * batch * c.numHeads * length * length * c.headDim;
-  const forward = c.numLayers * (perLayerLinear + perLayerAttention) + 2 * headRows * d * c.vocabSize;
-  // Backward: one GEMM per linear (dX = dY W), two per attention product, one for the head.
-  const backward = c.numLayers * (perLayerLinear + 2 * perLayerAttention) + 2 * headRows * d * c.vocabSize;
-  const projector = 2 * images * (dv * d + d * d);
-  return forward + backward + 3 * projector;
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -4,8 +4,11 @@
 # additive causal+padding mask, SwiGLU, tied or untied head, HF's shifted causal-LM loss. The LM is
 # frozen (requires_grad False), the mlp2x_gelu projector trains; loss.backward() computes its grads.
 # Reads the checkpoint folder and batch file that the TS bench wrote, so both run identical numbers;
-# prints one JSON line: step times, the loss and grad norms (a cross-check of the two engines).
-# Usage: /usr/bin/python3 torch_step.py CHECKPOINT_DIR BATCH.safetensors [warmup] [runs]
+# prints one JSON line per precision: step times, the loss and grad norms (a cross-check of the two
+# engines). On cuda (bench/gpu) the precisions are fp32 (TF32 off), tf32, and bf16 (autocast, the
+# usual mixed-precision recipe); a `+sdpa` suffix swaps the eager attention for PyTorch's fused
+# scaled_dot_product_attention (same math, what a PyTorch user would pick on a GPU).
+# Usage: python3 torch_step.py CHECKPOINT_DIR BATCH.safetensors [warmup] [runs] [cpu|cuda] [fp32,tf32,bf16,bf16+sdpa]
 import json
 import math
 import os
@@ -47,15 +50,18 @@ def rotate_half(x):
 
 
 class FrozenLlama:
-    def __init__(self, folder):
+    def __init__(self, folder, device="cpu"):
         self.cfg = json.load(open(os.path.join(folder, "config.json")))
         self.w, _ = read_safetensors(os.path.join(folder, "model.safetensors"))
+        self.w = {k: v.to(device) for k, v in self.w.items()}
+        self.device = device
+        self.sdpa = False
         c = self.cfg
         self.heads, self.kv = c["num_attention_heads"], c.get("num_key_value_heads") or c["num_attention_heads"]
         self.hd = c.get("head_dim") or c["hidden_size"] // self.heads
         rope = c.get("rope_parameters") or {}
         theta = rope.get("rope_theta", c.get("rope_theta", 10000.0))
-        self.inv_freq = 1.0 / (theta ** (torch.arange(0, self.hd, 2, dtype=torch.int64).float() / self.hd))
+        self.inv_freq = (1.0 / (theta ** (torch.arange(0, self.hd, 2, dtype=torch.int64).float() / self.hd))).to(device)
         self.eps = c["rms_norm_eps"]
         self.head = self.w.get("lm_head.weight", self.w["model.embed_tokens.weight"])
 
@@ -64,12 +70,13 @@ class FrozenLlama:
 
     def loss(self, embeds, mask, labels):
         B, T, _ = embeds.shape
-        pos = torch.arange(T).float()
+        dev = self.device
+        pos = torch.arange(T, device=dev).float()
         freqs = torch.outer(pos, self.inv_freq)
         emb = torch.cat((freqs, freqs), -1)
         cos, sin = emb.cos()[None, None], emb.sin()[None, None]
-        allowed = torch.tril(torch.ones(T, T, dtype=torch.bool))[None, None] & mask.bool()[:, None, None, :]
-        bias = torch.zeros(B, 1, T, T).masked_fill(~allowed, torch.finfo(torch.float32).min)
+        allowed = torch.tril(torch.ones(T, T, dtype=torch.bool, device=dev))[None, None] & mask.bool()[:, None, None, :]
+        bias = torch.zeros(B, 1, T, T, device=dev).masked_fill(~allowed, torch.finfo(torch.float32).min)
         h = embeds
         for i in range(self.cfg["num_hidden_layers"]):
             pre = f"layers.{i}."
@@ -83,8 +90,11 @@ class FrozenLlama:
             q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
             rep = self.heads // self.kv
             k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-            scores = q @ k.transpose(2, 3) / math.sqrt(self.hd) + bias
-            attn = torch.softmax(scores, dim=-1) @ v
+            if self.sdpa:
+                attn = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+            else:
+                scores = q @ k.transpose(2, 3) / math.sqrt(self.hd) + bias
+                attn = torch.softmax(scores, dim=-1) @ v
             attn = attn.transpose(1, 2).reshape(B, T, self.heads * self.hd)
             h = h + torch.nn.functional.linear(attn, self.p(pre + "self_attn.o_proj.weight"))
             x = rms_norm(h, self.p(pre + "post_attention_layernorm.weight"), self.eps)
@@ -102,37 +112,55 @@ def main():
     folder, batch_path = sys.argv[1], sys.argv[2]
     warmup = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     runs = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+    device = sys.argv[5] if len(sys.argv) > 5 else "cpu"
+    precisions = (sys.argv[6] if len(sys.argv) > 6 else "fp32").split(",")
     torch.set_num_threads(os.cpu_count() or 1)
-    lm = FrozenLlama(folder)
+    lm = FrozenLlama(folder, device)
     batch, metadata = read_safetensors(batch_path)
     meta = json.loads(metadata["json"])
     image_id = meta["image_token_id"]
+    batch = {k: v.to(device) for k, v in batch.items()}
     ids, mask, labels, feats = batch["input_ids"].long(), batch["attention_mask"].long(), batch["labels"].long(), batch["features"]
     proj = {k[len("projector."):]: v.clone().requires_grad_(True) for k, v in batch.items() if k.startswith("projector.")}
     embed = lm.p("embed_tokens.weight")
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
-    def step():
+    def step(precision):
         for v in proj.values():
             v.grad = None
-        h = torch.nn.functional.linear(feats, proj["linear_1.weight"], proj["linear_1.bias"])
-        h = torch.nn.functional.linear(torch.nn.functional.gelu(h), proj["linear_2.weight"], proj["linear_2.bias"])
-        emb = embed[ids.clamp(min=0)].clone()
-        emb[ids == image_id] = h.reshape(-1, h.shape[-1])
-        loss = lm.loss(emb, mask, labels)
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            h = torch.nn.functional.linear(feats, proj["linear_1.weight"], proj["linear_1.bias"])
+            h = torch.nn.functional.linear(torch.nn.functional.gelu(h), proj["linear_2.weight"], proj["linear_2.bias"])
+            emb = embed[ids.clamp(min=0)].clone().to(h.dtype)
+            emb[ids == image_id] = h.reshape(-1, h.shape[-1])
+            loss = lm.loss(emb, mask, labels)
         loss.backward()
         return loss
 
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        loss = step()
-        times.append(time.perf_counter() - t0)
-    grad_norms = {k: float(v.grad.norm()) for k, v in proj.items()}
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "step_s": times,
-                      "loss": float(loss), "grad_norms": grad_norms,
-                      "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    for spec in precisions:
+        precision, _, attention = spec.partition("+")
+        lm.sdpa = attention == "sdpa"
+        if device == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+            torch.backends.cudnn.allow_tf32 = precision == "tf32"
+            torch.cuda.reset_peak_memory_stats()
+        for _ in range(warmup):
+            step(precision)
+        sync()
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            loss = step(precision)
+            sync()
+            times.append(time.perf_counter() - t0)
+        grad_norms = {k: float(v.grad.norm()) for k, v in proj.items()}
+        result = {"torch": torch.__version__, "threads": torch.get_num_threads(), "device": device,
+                  "precision": spec, "step_s": times, "loss": float(loss), "grad_norms": grad_norms,
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+        if device == "cuda":
+            result["gpu"] = torch.cuda.get_device_name()
+            result["max_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

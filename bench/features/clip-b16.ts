@@ -8,7 +8,11 @@
 //     target: ours >= 3x faster). Its first outputs are compared with ours as a cross-check.
 // Also the end-to-end rate of the service's runner (PNG decode + preprocessing + tower).
 // The load average is printed before and after: the numbers are only comparable on a quiet machine.
-// Run: npx tsx bench/features/clip-b16.ts [--batch 8] [--runs 5] [--ep cpu] [--no-torch]
+// On a GPU (bench/gpu/run.sh): --ep webgpu [--dtype fp16] --python python3 --torch-device cuda
+// --torch-precisions fp32,tf32,fp16 compares against PyTorch on the same card, one line per precision.
+// Run: npx tsx bench/features/clip-b16.ts [--batch 8] [--runs 5] [--ep cpu] [--dtype fp32|fp16]
+//      [--python /usr/bin/python3] [--torch-device cpu|cuda] [--torch-precisions fp32] [--no-torch]
+//      [--placement-only]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -38,7 +42,14 @@ const arg = (name: string, fallback: string) => {
 const BATCH = Number(arg('batch', '8'));
 const RUNS = Number(arg('runs', '5'));
 const EP = arg('ep', 'cpu') as ExecutionProvider;
+const DTYPE = arg('dtype', 'fp32');
+if (DTYPE !== 'fp32' && DTYPE !== 'fp16') throw new Error(`--dtype ${DTYPE}: valid are fp32, fp16`);
+const PYTHON = arg('python', '/usr/bin/python3');
+const TORCH_DEVICE = arg('torch-device', 'cpu');
+const TORCH_PRECISIONS = arg('torch-precisions', 'fp32');
 const WITH_TORCH = !process.argv.includes('--no-torch');
+// Opens the tower's session at verbose log level and exits (bench/gpu/placement.ts reads the log).
+const PLACEMENT_ONLY = process.argv.includes('--placement-only');
 const LAYER = -2;
 
 /** ViT-B/16 at 224 px, as openai/clip-vit-base-patch16's vision_config. */
@@ -144,18 +155,31 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ');
   console.log(
-    `clip ViT-B/16 @224, batch ${BATCH}, ${RUNS} runs, ep ${EP}, ${cpus().length} cpus; load average ${load()}`,
+    `clip ViT-B/16 @224, batch ${BATCH}, ${RUNS} runs, ep ${EP}, ${DTYPE}, ${cpus().length} cpus; load average ${load()}`,
   );
   const dir = join(tmpdir(), 'mmit-bench', 'clip-vit-b16-random');
   writeCheckpoint(dir);
 
-  const ceiling = await measureGemmCeiling({ ep: EP, minSeconds: 1 });
-  console.log(`onnxruntime fp32 GEMM ceiling: ${ceiling.ceilingGflops.toFixed(1)} GFLOP/s`);
-
   const tower = openVisionTower(dir);
   const graph = buildVisionGraph(tower, { features: { layer: LAYER, select: 'patch' } });
   tower.weights.close();
-  const session = await createSession(graph, { ep: EP, cache: false });
+  if (PLACEMENT_ONLY) {
+    const verbose = await createSession(graph, {
+      ep: EP,
+      cache: false,
+      float16: DTYPE === 'fp16',
+      logSeverity: 0,
+    });
+    console.log(`tower session on ${verbose.ep} (placement log on stderr)`);
+    await verbose.release();
+    return;
+  }
+
+  const ceiling = await measureGemmCeiling({ ep: EP, minSeconds: 1 });
+  console.log(`onnxruntime fp32 GEMM ceiling: ${ceiling.ceilingGflops.toFixed(1)} GFLOP/s`);
+
+  const session = await createSession(graph, { ep: EP, cache: false, float16: DTYPE === 'fp16' });
+  if (session.fallbackReason) console.log(`session fell back: ${session.fallbackReason}`);
   const pixels = random([BATCH, 3, 224, 224], 7, 2);
   let features: HostTensor | undefined;
   const seconds = await timeIt(async () => {
@@ -183,7 +207,10 @@ async function main(): Promise<void> {
   console.log(
     `preprocessing alone (sharp decode + resize + crop + normalize): ${(BATCH / prep).toFixed(1)} images/s`,
   );
-  const spec = EncoderSpecSchema.parse({ checkpoint: dir });
+  const spec = EncoderSpecSchema.parse({
+    checkpoint: dir,
+    ...(DTYPE === 'fp16' ? { compute: 'float16' } : {}),
+  });
   const opened = openVisionTower(dir);
   const runner = await VisionRunner.open(opened, loadImageProcessor(dir), spec, { ep: EP });
   opened.weights.close();
@@ -197,30 +224,41 @@ async function main(): Promise<void> {
     const pixelsPath = join(dir, `pixels-b${BATCH}.safetensors`);
     writeSafetensors(pixelsPath, { pixel_values: pixels });
     const script = fileURLToPath(new URL('torch_vit.py', import.meta.url));
-    const torch = spawnSync('/usr/bin/python3', [script, dir, pixelsPath, String(LAYER), '1', String(RUNS)], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const torch = spawnSync(
+      PYTHON,
+      [script, dir, pixelsPath, String(LAYER), '1', String(RUNS), TORCH_DEVICE, TORCH_PRECISIONS],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
     if (torch.status !== 0) {
       console.log(
         `PyTorch baseline failed (apt-get install python3-torch libopenblas0-pthread): ${torch.stderr.slice(-500)}`,
       );
     } else {
-      const result = JSON.parse(torch.stdout.trim().split('\n').pop() ?? '{}') as {
-        torch: string;
-        threads: number;
-        images_per_sec: number;
-        head: number[];
-      };
-      let maxDiff = 0;
       const head = features?.data as Float32Array;
-      result.head.forEach((v, i) => {
-        maxDiff = Math.max(maxDiff, Math.abs(v - head[i]));
-      });
-      console.log(
-        `PyTorch ${result.torch} cpu (${result.threads} threads): ${result.images_per_sec.toFixed(2)} images/s; ` +
-          `ours/PyTorch = ${(ours / result.images_per_sec).toFixed(2)}x (target >= 3x); max |diff| on ${result.head.length} outputs ${maxDiff.toExponential(2)}`,
-      );
+      for (const line of torch.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))) {
+        const result = JSON.parse(line) as {
+          torch: string;
+          threads: number;
+          device: string;
+          precision: string;
+          gpu?: string;
+          images_per_sec: number;
+          head: number[];
+        };
+        let maxDiff = 0;
+        result.head.forEach((v, i) => {
+          maxDiff = Math.max(maxDiff, Math.abs(v - head[i]));
+        });
+        const where =
+          result.device === 'cuda' ? `${result.gpu} ${result.precision}` : `cpu (${result.threads} threads)`;
+        console.log(
+          `PyTorch ${result.torch} ${where}: ${result.images_per_sec.toFixed(2)} images/s; ` +
+            `ours/PyTorch = ${(ours / result.images_per_sec).toFixed(2)}x${result.device === 'cpu' ? ' (target >= 3x)' : ''}; max |diff| on ${result.head.length} outputs ${maxDiff.toExponential(2)}`,
+        );
+      }
     }
   }
   console.log(`load average after: ${load()}`);

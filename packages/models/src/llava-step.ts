@@ -22,6 +22,7 @@ import {
   gather,
   grad,
   type HostTensor,
+  mul,
   reshape,
   slice,
   sub,
@@ -40,6 +41,20 @@ export interface LlavaStepOptions {
   imageTokenId: number;
   lora?: LoraOptions;
   head: 'all' | 'labelled';
+  /**
+   * Build the loss's log-softmax from ReduceMax/Exp/ReduceSum/Log instead of the fused LogSoftmax,
+   * which the WebGPU provider lacks (it would run on the CPU, with the (M, V) logits copied there
+   * and back). Same loss and gradients; built in a float32 region, so the float16 pass keeps the
+   * log-sum-exp over the vocabulary in float32. Default false (the fused op, faster on cpu).
+   */
+  composedLogSoftmax?: boolean;
+  /**
+   * Static loss scale for float16 compute: the backward pass starts from loss x lossScale and the
+   * gradient outputs are divided by it again in float32. Without it the logits' gradients of a
+   * mean over M rows and V classes (about 1 / (M V), ~2e-8 at the LLaVA stage-1 shape) underflow
+   * float16. Exact in float32 for powers of two; default 1 (no scaling, no extra nodes).
+   */
+  lossScale?: number;
 }
 
 export interface LlavaStepGraph {
@@ -93,23 +108,33 @@ export function buildLlavaStepGraph(lm: LanguageModel, options: LlavaStepOptions
     const labels = g.input('labels', 'int32', [dims.batch, dims.seq]);
     const logits = g.scope('head', () => lmHead(frozen, hidden));
     g.output('logits', logits);
-    loss = g.scope('loss', () => shiftedLoss(logits, labels));
+    loss = g.scope('loss', () =>
+      options.composedLogSoftmax
+        ? g.float32(() => crossEntropy(slice(logits, 1, 0, -1), slice(labels, 1, 1), { composed: true }))
+        : shiftedLoss(logits, labels),
+    );
   } else {
     const lossRows = g.input('loss_rows', 'int32', ['labelled']);
     const lossTargets = g.input('loss_targets', 'int32', ['labelled']);
     const shifted = flatten(slice(hidden, 1, 0, -1), 0, 2); // (B*(T-1), d)
     const logits = g.scope('head', () => lmHead(frozen, gather(shifted, lossRows, 0))); // (M, V)
-    loss = g.scope('loss', () => crossEntropy(logits, lossTargets));
+    loss = g.scope('loss', () =>
+      options.composedLogSoftmax
+        ? g.float32(() => crossEntropy(logits, lossTargets, { composed: true }))
+        : crossEntropy(logits, lossTargets),
+    );
   }
   g.output('loss', loss);
   const names = Object.keys(params);
+  const scale = options.lossScale ?? 1;
+  const seed = scale === 1 ? loss : g.float32(() => mul(loss, scale));
   const grads = grad(
     g,
-    loss,
+    seed,
     names.map((n) => params[n]),
   );
   names.forEach((name, i) => {
-    g.output(`grad.${name}`, grads[i]);
+    g.output(`grad.${name}`, scale === 1 ? grads[i] : g.float32(() => mul(grads[i], 1 / scale)));
   });
   return { graph: g, params: names, options };
 }
