@@ -31,14 +31,23 @@ function placeName(row: number, column: number): string {
 const key = (q: VqaQuestion) => `${q.type} | ${q.question} | ${q.answer}`;
 const keys = (qs: VqaQuestion[]) => qs.map(key).sort();
 
-/** What a scene's full captions must yield, from the scene itself (not from its captions). */
+/**
+ * What a scene's full captions must yield, from the scene itself (not from its captions): "the
+ * <shape>" only when the scene has one of that shape, "the <colour> object" only when it has one
+ * thing of that colour, "where" only for a colour-shape pair no other shape shares.
+ */
 function expectedForScene(scene: Scene): VqaQuestion[] {
   const out: VqaQuestion[] = [];
-  for (const s of scene.shapes) {
+  const { shapes } = scene;
+  for (const s of shapes) {
     const place = placeName(s.row, s.column);
-    out.push({ type: 'color', question: vqaPhrasing.color(s.shape, place), answer: s.colour });
-    out.push({ type: 'object', question: vqaPhrasing.object(place), answer: s.shape });
-    const twins = scene.shapes.filter((t) => t.shape === s.shape && t.colour === s.colour);
+    if (shapes.filter((t) => t.shape === s.shape).length === 1) {
+      out.push({ type: 'color', question: vqaPhrasing.color(s.shape), answer: s.colour });
+    }
+    if (shapes.filter((t) => t.colour === s.colour).length === 1) {
+      out.push({ type: 'object', question: vqaPhrasing.object(s.colour), answer: s.shape });
+    }
+    const twins = shapes.filter((t) => t.shape === s.shape && t.colour === s.colour);
     if (twins.length === 1) {
       out.push({ type: 'position', question: vqaPhrasing.position(s.colour, s.shape), answer: place });
     }
@@ -68,8 +77,8 @@ function expectedForClip(clip: BeepClip): VqaQuestion[] {
 }
 
 test('vqa phrasings are the agreed words', () => {
-  assert.equal(vqaPhrasing.color('star', 'top left'), 'What color is the star at the top left?');
-  assert.equal(vqaPhrasing.object('center'), 'What is at the center?');
+  assert.equal(vqaPhrasing.color('star'), 'What color is the star?');
+  assert.equal(vqaPhrasing.object('red'), 'What is the red object?');
   assert.equal(vqaPhrasing.count('beeps'), 'How many beeps are there?');
   assert.equal(vqaPhrasing.position('red', 'star'), 'Where is the red star?');
   assert.equal(vqaPhrasing.quality('pitch', 'last', 'beep'), 'What is the pitch of the last beep?');
@@ -91,7 +100,9 @@ test('vqa questions of 200 random scenes are exactly the ones the scene answers,
       captions[0],
     );
     const distinct = new Set(scene.shapes.map((s) => `${s.colour} ${s.shape}`)).size;
-    if (scene.shapes.length === 3 && distinct === 3) {
+    const kinds = new Set(scene.shapes.map((s) => s.shape)).size;
+    const colours = new Set(scene.shapes.map((s) => s.colour)).size;
+    if (scene.shapes.length === 3 && kinds === 3 && colours === 3) {
       const types = vqaQuestions(captions).map((q) => q.type);
       for (const [type, count] of [
         ['color', 3],
@@ -136,35 +147,80 @@ test('vqa asks nothing about a place two things claim, nor where a repeated pair
     'A red circle at the top left, a blue square at the top left and a green star in the center.',
   ]);
   assert.deepEqual(keys(samePlace), [
-    'color | What color is the star at the center? | green',
-    'object | What is at the center? | star',
+    'color | What color is the star? | green',
+    'object | What is the green object? | star',
     'position | Where is the green star? | center',
   ]);
   // Captions that agree about a place make one thing; captions that disagree make none.
-  assert.equal(
-    vqaQuestions(['A red circle at the top left.', 'A red circle at the top left on a white background.'])
-      .length,
-    3,
+  assert.deepEqual(
+    keys(
+      vqaQuestions(['A red circle at the top left.', 'A red circle at the top left on a white background.']),
+    ),
+    [
+      'color | What color is the circle? | red',
+      'object | What is the red object? | circle',
+      'position | Where is the red circle? | top left',
+    ],
   );
   assert.deepEqual(vqaQuestions(['A red circle at the top left.', 'A blue square at the top left.']), []);
 
   const pair = vqaQuestions([
     'A red star at the top right, an orange circle at the bottom center and a red star at the top left.',
   ]);
-  assert.deepEqual(pair.filter((q) => q.type === 'position').map(key), [
+  // Two red stars: neither "the star" nor "the red object" nor "the red star" names one thing.
+  assert.deepEqual(keys(pair), [
+    'color | What color is the circle? | orange',
+    'object | What is the orange object? | circle',
     'position | Where is the orange circle? | bottom center',
   ]);
-  assert.deepEqual(
-    pair.filter((q) => q.type === 'color').map((q) => q.answer),
-    ['red', 'orange', 'red'],
-  );
-  // A third red star that no caption places makes "the red star at ..." still fine, "where" not.
+  // A third red star that no caption places: "the star" and "where is the red star" are off.
   const unplaced = vqaQuestions([
     'A red star at the top right and a blue circle in the center.',
     'Two red stars.',
   ]);
+  assert.ok(!unplaced.some((q) => q.question === 'What color is the star?'), unplaced.map(key).join('\n'));
   assert.ok(!unplaced.some((q) => q.question === 'Where is the red star?'), unplaced.map(key).join('\n'));
+  assert.ok(unplaced.some((q) => q.question === 'What color is the circle?' && q.answer === 'blue'));
   assert.ok(unplaced.some((q) => q.question === 'Where is the blue circle?'));
+});
+
+test('vqa names a thing by its kind only when it is the only one of its kind, by colour only when alone in it', () => {
+  // One colour, two kinds: each kind has a colour, but "the red object" could be either.
+  assert.deepEqual(keys(vqaQuestions(['A red star at the top right and a red circle at the bottom left.'])), [
+    'color | What color is the circle? | red',
+    'color | What color is the star? | red',
+    'position | Where is the red circle? | bottom left',
+    'position | Where is the red star? | top right',
+  ]);
+  // A star at a place two things claim might be the star asked about: no colour question for it.
+  assert.deepEqual(
+    keys(
+      vqaQuestions([
+        'A red star at the top left, a blue square at the top left and a green star in the center.',
+      ]),
+    ),
+    ['object | What is the green object? | star'],
+  );
+  // A thing of no stated colour at a claimed place might be green: no "green object" question.
+  assert.deepEqual(
+    keys(
+      vqaQuestions([
+        'A circle at the top left, a blue square at the top left and a green star in the center.',
+      ]),
+    ),
+    ['color | What color is the star? | green', 'position | Where is the green star? | center'],
+  );
+  // Places are asked for, never given, whatever the thing.
+  const rng = mediaRng(33);
+  for (let n = 0; n < 50; n++) {
+    for (const q of vqaQuestions(sceneCaptions(randomScene(rng)))) {
+      if (q.type !== 'position') assert.doesNotMatch(q.question, / at the | in the /, q.question);
+    }
+  }
+  // "What is the red object?" -> "shape" says nothing, nor does "What color is the shape?".
+  assert.deepEqual(keys(vqaQuestions(['A red shape at the top left.'])), [
+    'position | Where is the red shape? | top left',
+  ]);
 });
 
 test('vqa counts only from one caption, and only what a number word or a sequence states', () => {

@@ -1,5 +1,7 @@
-// Short-answer questions in LLaVA-1.5's VQA format ("What color is the star at the top left?" ->
-// "red"), read from the facts of an item's captions. Every answer is a word or phrase a caption
+// Short-answer questions in LLaVA-1.5's VQA format ("What color is the star?" -> "red"), read
+// from the facts of an item's captions. A thing is named by what it looks like (its kind for a
+// colour question, its colour for an object question, both for a place question), so every
+// question points at one thing by content; places are asked for, never given. Every answer is a word or phrase a caption
 // states, and a question is only asked when its answer is unambiguous: a place two things claim,
 // a colour-shape pair that occurs twice, or counts two captions disagree on are skipped, never
 // guessed. Limits: English captions; places are frame-grid places only ("top left", "center");
@@ -23,8 +25,8 @@ export interface VqaQuestion {
 
 /** The phrasings, one per type: the learning proof's answer key uses these exact functions. */
 export const vqaPhrasing = {
-  color: (head: string, place: string): string => `What color is the ${head} at the ${place}?`,
-  object: (place: string): string => `What is at the ${place}?`,
+  color: (head: string): string => `What color is the ${head}?`,
+  object: (colour: string): string => `What is the ${colour} object?`,
   count: (plural: string): string => `How many ${plural} are there?`,
   position: (colour: string, head: string): string => `Where is the ${colour} ${head}?`,
   quality: (dimension: string, which: 'first' | 'last', head: string): string =>
@@ -104,10 +106,20 @@ function placeQuestions(facts: SceneFacts): VqaQuestion[] {
   const position: VqaQuestion[] = [];
   for (const t of things) {
     const c = colourOf(t);
-    if (c) colour.push({ type: 'color', question: vqaPhrasing.color(t.head, t.place), answer: c });
-    // "What is at the top left?" -> "shape" says nothing; the colour question still asks about it.
-    if (!GENERIC_HEADS.has(t.head))
-      object.push({ type: 'object', question: vqaPhrasing.object(t.place), answer: t.head });
+    // "the circle" must be the only circle; "the red object" the only red thing.
+    const onlyOfKind =
+      things.filter((o) => o.head === t.head).length === 1 &&
+      !ambiguous.some((m) => m.head === t.head) &&
+      (facts.counts.get(t.head) ?? 0) <= 1;
+    const onlyOfColour =
+      c !== undefined &&
+      things.filter((o) => o.colours.has(c)).length === 1 &&
+      !ambiguous.some((m) => m.colours.length === 0 || m.colours.includes(c));
+    if (c && onlyOfKind && !GENERIC_HEADS.has(t.head))
+      colour.push({ type: 'color', question: vqaPhrasing.color(t.head), answer: c });
+    // "What is the red object?" -> "shape" says nothing.
+    if (c && onlyOfColour && !GENERIC_HEADS.has(t.head))
+      object.push({ type: 'object', question: vqaPhrasing.object(c), answer: t.head });
     if (c && isOnlyOne(t.head, c, things, ambiguous, facts)) {
       position.push({ type: 'position', question: vqaPhrasing.position(c, t.head), answer: t.place });
     }
