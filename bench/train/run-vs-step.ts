@@ -5,9 +5,13 @@
 // writes and checkpoints every --checkpoint-every steps all count. The bare step is
 // session.run on one fixed batch. Overhead = run seconds per step / bare seconds per step - 1
 // (target: at most 10%). Graph building and session creation are excluded from both sides.
-// The machine may be loaded by other work: rerun on a quiet machine for numbers you report.
+// The machine may be loaded by other work: rerun on a quiet machine for numbers you report. The
+// run's wall time per step is also split into onnxruntime's own run (timed at its native call)
+// and the rest (the pipeline: everything between two runs is on the JS thread, because
+// onnxruntime-node runs sessions synchronously there), which says where an overhead comes from.
 // Run: npx tsx bench/train/run-vs-step.ts [--steps 6] [--runs 3] [--checkpoint-every 3] [--ep cpu]
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keys, newId } from '../../packages/contracts/src/index.js';
@@ -36,6 +40,41 @@ const ep = arg('ep', 'cpu') as 'cpu' | 'webgpu' | 'cuda';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fixtures =
   process.env.MMIT_FIXTURES ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'hf-tiny');
+
+/**
+ * Seconds spent inside onnxruntime's run so far, in every session of this process. Measured from
+ * the start of the immediate in which onnxruntime-node makes its synchronous native call (an
+ * immediate queued just before its own runs just before it) to the call's end, so the I/O
+ * callbacks the event loop takes first count as pipeline, not as run. Bench instrumentation only:
+ * it wraps onnxruntime-node's backend, as @mmit/tensor loads it.
+ */
+let nativeRunSeconds = 0;
+{
+  interface Handler {
+    run(...args: unknown[]): Promise<unknown>;
+  }
+  const load = createRequire(join(import.meta.dirname, '..', '..', 'packages', 'tensor', 'package.json'));
+  const { onnxruntimeBackend: backend } = load('onnxruntime-node/dist/backend') as {
+    onnxruntimeBackend: { createInferenceSessionHandler(...args: unknown[]): Promise<Handler> };
+  };
+  const create = backend.createInferenceSessionHandler.bind(backend);
+  backend.createInferenceSessionHandler = async (...args) => {
+    const handler = await create(...args);
+    const run = handler.run.bind(handler);
+    handler.run = async (...runArgs) => {
+      let started = performance.now();
+      setImmediate(() => {
+        started = performance.now();
+      });
+      try {
+        return await run(...runArgs);
+      } finally {
+        nativeRunSeconds += (performance.now() - started) / 1000;
+      }
+    };
+    return handler;
+  };
+}
 
 /** Bare step: one fixed bench-small batch through session.run, median of `runs` after a warm-up. */
 async function bareStep(dir: string): Promise<number> {
@@ -66,9 +105,14 @@ function caption(random: () => number, words: number): string {
 
 const WARM = 3;
 
-async function realRun(
-  dir: string,
-): Promise<{ perStep: number; perStepWarm: number; samples: number; tokensPerSample: number }> {
+async function realRun(dir: string): Promise<{
+  perStep: number;
+  perStepWarm: number;
+  /** Of perStepWarm: seconds inside onnxruntime's run. */
+  nativeRunPerStepWarm: number;
+  samples: number;
+  tokensPerSample: number;
+}> {
   const tmp = await mkdtemp(join(tmpdir(), 'mmit-bench-train-'));
   const s3 = await startEmbeddedS3({ dir: join(tmp, 's3'), port: 0 });
   try {
@@ -115,11 +159,13 @@ async function realRun(
     });
     const runId = newId('run');
     const stepEnds: number[] = [];
+    const stepRunSeconds: number[] = [];
     const stepSeconds: number[] = [];
     const recorder = new RunRecorder(bucket, initialRunState(runId, undefined, new Date()), {
       onEvent: (e) => {
         if (e.type === 'step') {
           stepEnds.push(performance.now() / 1000);
+          stepRunSeconds.push(nativeRunSeconds);
           stepSeconds.push(e.metrics.stepSeconds);
         }
       },
@@ -127,12 +173,14 @@ async function realRun(
     await executeRun({ bucket, spec, recorder });
     console.log(`  step seconds inside the loop: ${stepSeconds.map((x) => x.toFixed(2)).join(' ')}`);
     const end = performance.now() / 1000;
+    const endRunSeconds = nativeRunSeconds;
     // Wall time per step, checkpoints and final writes included: from the end of step 1 (the
     // session's first run), and from the end of step WARM (onnxruntime's first few runs of a graph
     // are slow, as the bare step's discarded first run shows; a long run pays that once).
     return {
       perStep: (end - stepEnds[0]) / (steps - 1),
       perStepWarm: (end - stepEnds[WARM - 1]) / (steps - WARM),
+      nativeRunPerStepWarm: (endRunSeconds - stepRunSeconds[WARM - 1]) / (steps - WARM),
       samples: benchSmallBatch.batch,
       tokensPerSample: recorder.state.tokensSeen / recorder.state.samplesSeen,
     };
@@ -167,6 +215,12 @@ async function main() {
   console.log(`  pipeline overhead from step 2: ${verdict(overhead)}`);
   console.log(
     `  pipeline overhead from step ${WARM + 1} (after onnxruntime's warm-up runs): ${verdict(warm)}`,
+  );
+  const pipeline = run.perStepWarm - run.nativeRunPerStepWarm;
+  console.log(
+    `  of the run's ${run.perStepWarm.toFixed(3)} s/step from step ${WARM + 1}: onnxruntime's run ${run.nativeRunPerStepWarm.toFixed(3)} s (${(100 * (run.nativeRunPerStepWarm / bare - 1)).toFixed(1)}% vs the bare step), the rest ${(1000 * pipeline).toFixed(0)} ms (${((100 * pipeline) / bare).toFixed(1)}% of the bare step); load average now ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
   );
 }
 

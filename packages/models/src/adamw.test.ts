@@ -85,3 +85,15 @@ test('clipping scales to the max norm with torch coefficient; returns the norm b
   clipGlobalNorm(small, 1);
   assert.equal(small.a[0], 0.3);
 });
+
+test('float32Into rounds the current parameters into the same arrays each step', () => {
+  const opt = new AdamW({ w: [0.1, -0.2, 1 / 3] }, { lr: 0.1 });
+  const target = opt.float32Into({});
+  const buffer = target.w;
+  opt.step({ w: f64([1, -1, 0.25]) });
+  opt.float32Into(target);
+  assert.equal(target.w, buffer, 'the same array is refilled');
+  assert.deepEqual(target.w, Float32Array.from(opt.params.get('w')!));
+  assert.deepEqual(opt.float32().w, target.w);
+  assert.notEqual(target.w[0], Math.fround(0.1), 'the step moved it');
+});

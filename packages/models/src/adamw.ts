@@ -85,27 +85,41 @@ export class GroupedAdamW {
             `gradient for ${name} missing or of length ${g?.length} (expected ${p.length})`,
           );
         }
-        const m = this.m.get(name)!;
-        const v = this.v.get(name)!;
-        for (let i = 0; i < p.length; i++) {
-          p[i] *= decay;
-          m[i] = beta1 * m[i] + (1 - beta1) * g[i];
-          v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
-          p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / biasCorrection2Sqrt + eps);
-        }
+        adamWUpdate(p, this.m.get(name)!, this.v.get(name)!, g, {
+          beta1,
+          beta2,
+          eps,
+          stepSize,
+          decay,
+          biasCorrection2Sqrt,
+        });
       }
     }
   }
 
-  /** Current parameters rounded to float32, as step graphs take them. */
+  /** Current parameters rounded to float32, as step graphs take them (new arrays). */
   float32(): Record<string, Float32Array> {
-    return Object.fromEntries([...this.params].map(([name, value]) => [name, Float32Array.from(value)]));
+    return Object.fromEntries([...this.params].map(([name, value]) => [name, new Float32Array(value)]));
+  }
+
+  /**
+   * Current parameters rounded to float32, written into `target`'s arrays (added where missing),
+   * so a training loop feeds the same buffers every step instead of allocating ~4 bytes per
+   * parameter per step for the garbage collector. Returns `target`.
+   */
+  float32Into(target: Record<string, Float32Array>): Record<string, Float32Array> {
+    for (const [name, value] of this.params) {
+      const into = target[name];
+      if (into && into.length === value.length) into.set(value);
+      else target[name] = new Float32Array(value);
+    }
+    return target;
   }
 
   /** A copy of the whole state. */
   state(): OptimizerState {
     const copy = (map: Map<string, Float64Array>) =>
-      Object.fromEntries([...map].map(([name, value]) => [name, Float64Array.from(value)]));
+      Object.fromEntries([...map].map(([name, value]) => [name, value.slice()]));
     return { step: this.stepCount, params: copy(this.params), expAvg: copy(this.m), expAvgSq: copy(this.v) };
   }
 
@@ -127,6 +141,40 @@ export class GroupedAdamW {
       }
     }
     this.stepCount = state.step;
+  }
+}
+
+interface UpdateConstants {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  stepSize: number;
+  decay: number;
+  biasCorrection2Sqrt: number;
+}
+
+/**
+ * torch's AdamW update for one parameter, in place. Its own function so V8 sees one array type
+ * per call site (Float64Array state, the caller's gradient type), and each value is read and
+ * written once per element; the arithmetic is torch's, in torch's order.
+ */
+function adamWUpdate(
+  p: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  g: ArrayLike<number>,
+  c: UpdateConstants,
+): void {
+  const { beta1, beta2, eps, stepSize, decay, biasCorrection2Sqrt } = c;
+  const gradWeight = 1 - beta1;
+  const squareWeight = 1 - beta2;
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i];
+    const mi = beta1 * m[i] + gradWeight * gi;
+    const vi = beta2 * v[i] + squareWeight * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) / biasCorrection2Sqrt + eps);
   }
 }
 

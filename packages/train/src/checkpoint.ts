@@ -2,19 +2,17 @@
 //   weights.safetensors    trainable weights, float32, LLaVA / PEFT names (loadable as they are)
 //   optimizer.safetensors  float64 master parameters and both AdamW moments (`param.*`, `exp_avg.*`,
 //                          `exp_avg_sq.*`, our names), so a resumed run continues bit for bit
+//                          (built in memory: optimizer-file.ts)
 //   trainer_state.json     step, data position, generator state, counters; written LAST, so a
 //                          checkpoint without it is incomplete and never used
-// float64 tensors go through @mmit/tensor's file writer and reader (a temp file each way).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { keys } from '@mmit/contracts';
 import { encodeSafetensors } from '@mmit/features';
 import type { OptimizerState } from '@mmit/models';
 import type { Bucket } from '@mmit/storage';
-import { type HostTensor, readSafetensors, writeSafetensors } from '@mmit/tensor';
+import type { HostTensor } from '@mmit/tensor';
 import { z } from 'zod';
 import type { LoopState, TrainerCheckpoint } from './loop.js';
+import { decodeOptimizerFile, encodeOptimizerFile } from './optimizer-file.js';
 import { exportName } from './weight-names.js';
 
 export const CHECKPOINT_FILES = {
@@ -45,31 +43,6 @@ export class RunCheckpointNotFoundError extends Error {
   override name = 'RunCheckpointNotFoundError';
 }
 
-function withTempDir<T>(fn: (dir: string) => T): T {
-  const dir = mkdtempSync(join(tmpdir(), 'mmit-ckpt-'));
-  try {
-    return fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function float64Bytes(tensors: Record<string, HostTensor>): Buffer {
-  return withTempDir((dir) => {
-    const path = join(dir, 'f.safetensors');
-    writeSafetensors(path, tensors, { format: 'mmit-optimizer/1' });
-    return readFileSync(path);
-  });
-}
-
-function readFloat64(bytes: Buffer): Record<string, HostTensor> {
-  return withTempDir((dir) => {
-    const path = join(dir, 'f.safetensors');
-    writeFileSync(path, bytes);
-    return readSafetensors(path).tensors;
-  });
-}
-
 export function checkpointKey(runId: string, step: number, file: keyof typeof CHECKPOINT_FILES): string {
   return `${keys.runCheckpoint(runId, step)}${CHECKPOINT_FILES[file]}`;
 }
@@ -82,7 +55,7 @@ export function exportTensors(
   return Object.fromEntries(
     Object.entries(params).map(([name, values]) => [
       exportName(name),
-      { dtype: 'float32', dims: dims[name], data: Float32Array.from(values) } as HostTensor,
+      { dtype: 'float32', dims: dims[name], data: new Float32Array(values) } as HostTensor,
     ]),
   );
 }
@@ -102,17 +75,7 @@ export async function saveCheckpoint(
   await bucket.putBuffer(checkpointKey(runId, step, 'weights'), weights.bytes, {
     contentType: 'application/octet-stream',
   });
-  const f64: Record<string, HostTensor> = {};
-  for (const [prefix, group] of [
-    ['param', optimizer.params],
-    ['exp_avg', optimizer.expAvg],
-    ['exp_avg_sq', optimizer.expAvgSq],
-  ] as const) {
-    for (const [name, values] of Object.entries(group)) {
-      f64[`${prefix}.${name}`] = { dtype: 'float64', dims: [values.length], data: values };
-    }
-  }
-  await bucket.putBuffer(checkpointKey(runId, step, 'optimizer'), float64Bytes(f64), {
+  await bucket.putBuffer(checkpointKey(runId, step, 'optimizer'), encodeOptimizerFile(optimizer), {
     contentType: 'application/octet-stream',
   });
   const state: TrainerStateFile = {
@@ -147,18 +110,10 @@ export async function loadCheckpoint(
 ): Promise<TrainerCheckpoint & { dims: Record<string, number[]> }> {
   const state = await bucket.getJsonIfExists(checkpointKey(runId, step, 'state'), TrainerStateFileSchema);
   if (!state) throw new RunCheckpointNotFoundError(`run ${runId} has no complete checkpoint at step ${step}`);
-  const tensors = readFloat64(await bucket.getBuffer(checkpointKey(runId, step, 'optimizer')));
-  const group = (prefix: string) =>
-    Object.fromEntries(
-      Object.entries(tensors)
-        .filter(([name]) => name.startsWith(`${prefix}.`))
-        .map(([name, t]) => [name.slice(prefix.length + 1), t.data as Float64Array]),
-    );
+  const key = checkpointKey(runId, step, 'optimizer');
   const optimizer: OptimizerState = {
     step: state.optimizerStep,
-    params: group('param'),
-    expAvg: group('exp_avg'),
-    expAvgSq: group('exp_avg_sq'),
+    ...decodeOptimizerFile(await bucket.getBuffer(key), key),
   };
   const loop: LoopState = {
     step: state.step,

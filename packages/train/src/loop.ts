@@ -3,8 +3,12 @@
 // cursor, runs the step graph on each (loss + gradients of the trainable parameters), averages
 // the gradients in float64 (each micro-batch's loss is already a mean over its labelled tokens,
 // as transformers' Trainer does), clips them by global norm, and applies AdamW with the
-// scheduled lr. Features for the next batch load while the current one runs. Checkpoints are
-// taken only between optimizer steps, so a saved data position is always a batch boundary.
+// scheduled lr. Features for the next batch are requested before the current one runs.
+// Checkpoints are taken only between optimizer steps, so a saved data position is a batch boundary.
+// Everything between two session.run calls is on the critical path: onnxruntime-node 1.30 runs a
+// session synchronously on the JS thread (its async `run` only defers to setImmediate), so no JS
+// work overlaps a step. Hence the parameter-sized arrays (gradient sums, float32 parameters) are
+// allocated once and refilled, not rebuilt per step.
 // Limits: one step graph (one shape family); the graph computes the LM head only where labels are.
 import {
   clipGlobalNorm,
@@ -89,10 +93,23 @@ export interface TrainerOptions {
 
 const now = () => performance.now() / 1000;
 
+/**
+ * Adds one micro-batch's gradient divided by `count` into `sum`; the first micro-batch overwrites
+ * (0 + x is x), so the sums need no clearing and one micro-batch is a plain widening copy.
+ */
+function accumulate(sum: Float64Array, g: Float32Array, micro: number, count: number): void {
+  if (count === 1) sum.set(g);
+  else if (micro === 0) for (let i = 0; i < g.length; i++) sum[i] = g[i] / count;
+  else for (let i = 0; i < g.length; i++) sum[i] += g[i] / count;
+}
+
 export class Trainer {
   readonly cursor: DataCursor;
   private loop: LoopState;
-  private params: Record<string, Float32Array>;
+  /** float32 copies of the parameters that the step graph is fed; refilled in place after each update. */
+  private readonly params: Record<string, Float32Array>;
+  /** float64 gradient sums of one optimizer step; reused, so a step allocates no parameter-sized arrays. */
+  private readonly grads: Record<string, Float64Array>;
   /** Exponential average of step time, for the ETA. */
   private stepSecondsAverage = 0;
 
@@ -106,7 +123,10 @@ export class Trainer {
       resume ? resume.loop.data : { seed: config.seed },
     );
     this.loop = resume ? { ...resume.loop, data: this.cursor.state } : this.freshState();
-    this.params = optimizer.float32();
+    this.params = optimizer.float32Into({});
+    this.grads = Object.fromEntries(
+      options.step.params.map((name) => [name, new Float64Array(this.params[name].length)]),
+    );
   }
 
   private freshState(): LoopState {
@@ -117,7 +137,7 @@ export class Trainer {
     return this.loop.step;
   }
 
-  /** The current float32 parameters (what the graph is fed). */
+  /** The current float32 parameters (what the graph is fed; updated in place by each step: copy to keep). */
   get parameters(): Record<string, Float32Array> {
     return this.params;
   }
@@ -175,8 +195,7 @@ export class Trainer {
   private async trainStep(): Promise<StepMetrics> {
     const { config, optimizer, session, step, train, features } = this.options;
     const started = now();
-    const grads: Record<string, Float64Array> = {};
-    for (const name of step.params) grads[name] = new Float64Array(this.params[name].length);
+    const grads = this.grads;
     const outputs = ['loss', ...step.params.map((n) => `grad.${n}`)];
     let lossSum = 0;
     let samples = 0;
@@ -191,9 +210,7 @@ export class Trainer {
       const out = await session.run(batch.feeds, outputs);
       lossSum += out.loss.data[0] as number;
       for (const name of step.params) {
-        const g = out[`grad.${name}`].data as Float32Array;
-        const sum = grads[name];
-        for (let i = 0; i < g.length; i++) sum[i] += g[i] / config.gradAccumulation;
+        accumulate(grads[name], out[`grad.${name}`].data as Float32Array, micro, config.gradAccumulation);
       }
       samples += examples.length;
       tokens += batch.tokens;
@@ -201,7 +218,7 @@ export class Trainer {
     const gradNorm = clipGlobalNorm(grads, config.maxGradNorm);
     const scale = lrMultiplier(config.schedule, this.loop.step + 1);
     optimizer.step(grads, scale);
-    this.params = optimizer.float32();
+    optimizer.float32Into(this.params);
     this.loop = {
       step: this.loop.step + 1,
       data: this.cursor.state,

@@ -2,7 +2,10 @@
 // most every `stateIntervalMs` for progress) and `metrics.jsonl` (S3 has no append, so the file
 // is rewritten whole at each checkpoint and at most every `metricsIntervalMs`; a resumed run
 // first cuts it back to its checkpoint's step, so the file never holds steps twice). Every change
-// is also passed to `onEvent` (the service's SSE streams listen there).
+// is also passed to `onEvent` (the service's SSE streams listen there). A step's progress writes
+// go out in the background, so the training loop never waits for the bucket between steps;
+// writes still land in order, and a failed one is thrown by the next awaited write (a status
+// change, a checkpoint's flush, the end of the run).
 import { keys } from '@mmit/contracts';
 import type { Bucket } from '@mmit/storage';
 import type { EvalMetrics, StepMetrics } from './loop.js';
@@ -35,6 +38,8 @@ export class RunRecorder {
   private lastStateWrite = 0;
   private lastMetricsWrite = 0;
   private writes: Promise<void> = Promise.resolve();
+  /** The first failure of a background write, until an awaited write reports it. */
+  private backgroundFailure: { error: unknown } | undefined;
 
   constructor(
     private readonly bucket: Bucket,
@@ -55,18 +60,14 @@ export class RunRecorder {
 
   /** Applies a change; status changes are written at once, progress at most every interval. */
   async update(patch: Partial<RunState>, options: { force?: boolean } = {}): Promise<void> {
-    const statusChanged = patch.status !== undefined && patch.status !== this.state.status;
-    this.state = RunStateSchema.parse({ ...this.state, ...patch, updatedAt: new Date().toISOString() });
-    this.options.onEvent?.({ type: 'state', state: this.state });
-    const interval = this.options.stateIntervalMs ?? 1_000;
-    if (options.force || statusChanged || Date.now() - this.lastStateWrite >= interval)
-      await this.writeState();
+    const statusChanged = this.apply(patch);
+    if (options.force || statusChanged || this.stateWriteDue()) await this.writeState();
   }
 
   async step(metrics: StepMetrics): Promise<void> {
     this.lines.push({ type: 'step', ...metrics, time: new Date().toISOString() });
     this.options.onEvent?.({ type: 'step', metrics });
-    await this.update({
+    this.apply({
       step: metrics.step,
       totalSteps: metrics.totalSteps,
       epoch: metrics.epoch,
@@ -74,8 +75,21 @@ export class RunRecorder {
       tokensSeen: this.state.tokensSeen + metrics.tokens,
       latest: metrics,
     });
+    if (this.stateWriteDue()) this.inBackground(this.queueState());
     if (Date.now() - this.lastMetricsWrite >= (this.options.metricsIntervalMs ?? 10_000))
-      await this.flushMetrics();
+      this.inBackground(this.queueMetrics());
+  }
+
+  /** Returns whether the status changed. */
+  private apply(patch: Partial<RunState>): boolean {
+    const statusChanged = patch.status !== undefined && patch.status !== this.state.status;
+    this.state = RunStateSchema.parse({ ...this.state, ...patch, updatedAt: new Date().toISOString() });
+    this.options.onEvent?.({ type: 'state', state: this.state });
+    return statusChanged;
+  }
+
+  private stateWriteDue(): boolean {
+    return Date.now() - this.lastStateWrite >= (this.options.stateIntervalMs ?? 1_000);
   }
 
   async eval(metrics: EvalMetrics): Promise<void> {
@@ -88,21 +102,45 @@ export class RunRecorder {
     return this.lines;
   }
 
+  /** Writes metrics.jsonl (after every write queued before it). */
   async flushMetrics(): Promise<void> {
-    if (!this.linesLoaded) return;
+    await this.queueMetrics();
+    this.reportBackgroundFailure();
+  }
+
+  /** Writes state.json (after every write queued before it). */
+  async writeState(): Promise<void> {
+    await this.queueState();
+    this.reportBackgroundFailure();
+  }
+
+  private queueMetrics(): Promise<void> {
+    if (!this.linesLoaded) return this.writes.catch(() => {});
     this.lastMetricsWrite = Date.now();
     const body = this.lines.map((l) => JSON.stringify(l)).join('\n') + (this.lines.length ? '\n' : '');
-    await this.serial(() =>
+    return this.serial(() =>
       this.bucket
         .putBuffer(keys.runMetrics(this.runId), body, { contentType: 'application/x-ndjson' })
         .then(() => {}),
     );
   }
 
-  async writeState(): Promise<void> {
+  private queueState(): Promise<void> {
     this.lastStateWrite = Date.now();
     const snapshot = this.state;
-    await this.serial(() => this.bucket.putJson(keys.runState(this.runId), snapshot, RunStateSchema));
+    return this.serial(() => this.bucket.putJson(keys.runState(this.runId), snapshot, RunStateSchema));
+  }
+
+  private inBackground(write: Promise<void>): void {
+    write.catch((error: unknown) => {
+      this.backgroundFailure ??= { error };
+    });
+  }
+
+  private reportBackgroundFailure(): void {
+    const failure = this.backgroundFailure;
+    this.backgroundFailure = undefined;
+    if (failure) throw failure.error;
   }
 
   /** Writes go one after another, so an older state never lands after a newer one. */
