@@ -1,5 +1,11 @@
 // `pnpm demo`: the README's main job. Starts everything (embedded S3, the services, the gateway)
-// and runs the pipeline through the `mmit` CLI, the way a user would:
+// and runs the learning proof through them: `mmit bench shapes` (packages/cli/src/shapes/): a
+// synthetic corpus of pictures and beeps is ingested, turned into short-answer questions, its
+// features cached, projectors trained into a frozen tiny LM, and every held-out test question
+// asked over /v1/chat/completions; it prints accuracy beside chance, the loss curves and the time.
+// Arguments after `--` go to `mmit bench shapes` (`--json`, `--seed 2`, `--train 400`, ...).
+//
+// `pnpm demo -- --tour` instead walks the sample corpus through the `mmit` CLI command by command:
 //   ingest   create a corpus and import samples/corpus/ (summary table)
 //   synth    make an instruction dataset from its captions (diversity report)
 //   features cache the vision tower's features for every image
@@ -25,12 +31,16 @@ import {
 import { launch } from './launch.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const keep = process.argv.includes('--keep');
+const args = process.argv.slice(2).filter((a) => a !== '--');
+const keep = args.includes('--keep');
+const tour = args.includes('--tour');
+const benchArgs = args.filter((a) => a !== '--keep' && a !== '--tour');
 const samples = join(repoRoot, 'samples', 'corpus');
 const models = join(repoRoot, 'data', 'demo-models');
 
-function mmit(gatewayUrl: string, args: string[]): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
+/** Runs `mmit <args>` against the gateway, echoing its output; resolves with stdout and the exit code. */
+function mmitRun(gatewayUrl: string, args: string[]): Promise<{ out: string; code: number }> {
+  return new Promise((resolvePromise) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', 'packages/cli/src/main.ts', '--url', gatewayUrl, ...args],
@@ -41,10 +51,14 @@ function mmit(gatewayUrl: string, args: string[]): Promise<string> {
       out += chunk;
       process.stdout.write(chunk);
     });
-    child.on('exit', (code) =>
-      code === 0 ? resolvePromise(out.trim()) : reject(new Error(`mmit ${args.join(' ')} exited ${code}`)),
-    );
+    child.on('exit', (code) => resolvePromise({ out: out.trim(), code: code ?? 1 }));
   });
+}
+
+async function mmit(gatewayUrl: string, args: string[]): Promise<string> {
+  const { out, code } = await mmitRun(gatewayUrl, args);
+  if (code !== 0) throw new Error(`mmit ${args.join(' ')} exited ${code}`);
+  return out;
 }
 
 function step(title: string, command: string): void {
@@ -72,12 +86,10 @@ function writeDemoModels(): { vision: string; lm: string } {
   return { vision, lm };
 }
 
-const { vision, lm } = writeDemoModels();
-const launched = await launch({ services: ['ingest', 'synth', 'features', 'trainer', 'serve'] });
-const started = Date.now();
-try {
-  const url = launched.gatewayUrl;
-  console.log(`gateway ${url}`);
+/** The sample corpus, command by command (`--tour`). */
+async function sampleTour(url: string): Promise<void> {
+  const { vision, lm } = writeDemoModels();
+  const started = Date.now();
 
   step('ingest', 'corpus create samples');
   const corpusId = await mmit(url, ['corpus', 'create', 'samples', '--description', 'the sample corpus']);
@@ -133,8 +145,20 @@ try {
   ]);
 
   console.log(`\nThe pipeline ran end to end in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+}
+
+const launched = await launch({ services: ['ingest', 'synth', 'features', 'trainer', 'serve'] });
+try {
+  const url = launched.gatewayUrl;
+  console.error(`gateway ${url}`);
+  if (tour) {
+    await sampleTour(url);
+  } else {
+    const { code } = await mmitRun(url, ['bench', 'shapes', ...benchArgs]);
+    process.exitCode = code;
+  }
   if (keep) {
-    console.log(`still running (Ctrl-C stops): gateway ${url}, corpus ${corpusId}, run ${runId}`);
+    console.error(`still running (Ctrl-C stops): gateway ${url}`);
     await new Promise<void>((done) => process.once('SIGINT', () => done()));
   }
 } finally {

@@ -35,7 +35,7 @@ test('the random CLIP tower gives one token per grid cell, and different picture
   assert.ok(distance(featureRows(again, 0), featureRows(m, 0)) < 1e-5);
 });
 
-test('the random Whisper encoder gives 50 frames per 2 s window', async () => {
+test('the random Whisper encoder gives 25 frames (80 ms each) per 2 s window', async () => {
   writeRandomWhisperEncoder(join(work, 'audio'), 2);
   const clips = await Promise.all(
     plan.items.filter((i) => i.kind === 'audio').map((item, i) => renderItem(item, i)),

@@ -7,15 +7,15 @@
 // position embeddings are ~30x smaller than the patch embeddings, and which place a shape sits in
 // would reach the features only as a 3% ripple. Whisper's positions are sinusoidal, as in HF.
 // Sizes: 48 px pictures in 16 px patches give one token per cell of media's 3x3 grid (9 tokens);
-// 2 s audio windows at a 20 ms hop give 100 log-mel frames and 50 encoder frames.
+// 2 s audio windows at a 40 ms hop give 50 log-mel frames and 25 encoder frames (80 ms each).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRng } from '@mmit/media';
 import { type HostTensor, writeSafetensors } from '@mmit/tensor';
 
 export const VISION_SIZES = {
-  hiddenSize: 64,
-  intermediateSize: 128,
+  hiddenSize: 128,
+  intermediateSize: 256,
   numLayers: 2,
   heads: 4,
   imageSize: 48,
@@ -28,9 +28,9 @@ export const AUDIO_SIZES = {
   heads: 4,
   ffn: 128,
   melBins: 40,
-  /** Encoder frames: half the log-mel frames of one window. */
-  positions: 50,
-  hopLength: 320,
+  /** Encoder frames: half the log-mel frames of one window (80 ms each). */
+  positions: 25,
+  hopLength: 640,
   chunkSeconds: 2,
 } as const;
 

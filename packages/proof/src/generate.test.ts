@@ -59,9 +59,30 @@ test("every question has one of its type's answers, and the answer is true of th
     if (q.type === 'count')
       assert.equal(['one', 'two', 'three'].indexOf(q.answer) + 1, item.scene!.shapes.length);
     if (q.type === 'colour') {
-      const place = POSITIONS.find((p) => q.question.includes(`the ${p.name}?`))!;
-      const shape = item.scene!.shapes.find((s) => s.row === place.row && s.column === place.column)!;
-      assert.equal(shape.colour, q.answer);
+      // "What color is the circle?" is asked only of the scene's one circle.
+      const kind = item.scene!.shapes.filter((s) => q.question === `What color is the ${s.shape}?`);
+      assert.equal(kind.length, 1, q.question);
+      assert.equal(kind[0].colour, q.answer);
+    }
+    if (q.type === 'shape') {
+      const coloured = item.scene!.shapes.filter((s) => q.question === `What is the ${s.colour} object?`);
+      assert.equal(coloured.length, 1, q.question);
+      assert.equal(coloured[0].shape, q.answer);
+    }
+    if (q.type === 'position') {
+      const [colour, shape] = q.question.replace(/^Where is the |\?$/g, '').split(' ');
+      const pair = item.scene!.shapes.filter((s) => s.colour === colour && s.shape === shape);
+      assert.equal(pair.length, 1, q.question);
+      assert.equal(
+        POSITIONS.find((p) => p.row === pair[0].row && p.column === pair[0].column)!.name,
+        q.answer,
+      );
+    }
+    if (q.type === 'pitch') {
+      const beeps = item.clip!.beeps;
+      const which = q.question.includes('first') ? beeps[0] : beeps[beeps.length - 1];
+      assert.ok(beeps.length >= 2);
+      assert.equal(which.pitch, q.answer);
     }
     if (q.type === 'beeps')
       assert.equal(['one', 'two', 'three'].indexOf(q.answer) + 1, item.clip!.beeps.length);

@@ -13,6 +13,7 @@ export * from './projector-stage.js';
 export * from './questions.js';
 export * from './report.js';
 export * from './task.js';
+export * from './task-models.js';
 export * from './tiny-lm.js';
 export * from './word-tokenizer.js';
 export * from './write-folder.js';

@@ -1,35 +1,111 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { loadTokenizer } from '@mmit/models';
 import { planTask } from './generate.js';
-import { compactDescription, DESCRIBE_INSTRUCTION, pretrainConversations } from './lm-corpus.js';
+import { encodeForPretraining, MEDIA_ROWS, pretrainExamples, slotWordsOf } from './lm-corpus.js';
+import { allClipQuestions, allSceneQuestions, FORMAT_PROMPT } from './questions.js';
+import { AUDIO_ROWS, clipSlots, IMAGE_ROWS, SECONDS_PER_FRAME, sceneSlots } from './slots.js';
+import { wordVocabulary, writeWordTokenizer } from './word-tokenizer.js';
 
 const plan = planTask({ seed: 3, train: 40, test: 10 });
 
-test('the compact description names each shape by one place word, then colour and shape', () => {
-  const scene = {
-    background: 'white' as const,
+test('a picture is nine slot rows in raster order: the place words, then colour and shape', () => {
+  const rows = sceneSlots({
+    background: 'white',
     noise: 0,
     shapes: [
-      { shape: 'star' as const, colour: 'green' as const, row: 0 as const, column: 2 as const, size: 0.12 },
-      { shape: 'circle' as const, colour: 'red' as const, row: 1 as const, column: 1 as const, size: 0.12 },
+      { shape: 'star', colour: 'green', row: 0, column: 2, size: 0.12 },
+      { shape: 'circle', colour: 'red', row: 1, column: 1, size: 0.12 },
     ],
-  };
-  assert.equal(compactDescription({ name: 'x.png', scene }), 'top_right green star , center red circle');
+  });
+  assert.equal(rows.length, IMAGE_ROWS);
+  assert.deepEqual(rows[2], ['top', 'right', 'green', 'star']);
+  assert.deepEqual(rows[4], ['center', 'red', 'circle']);
+  // Empty cells, named places or not, hold nothing.
+  for (const k of [0, 1, 3, 5, 6, 7, 8]) assert.deepEqual(rows[k], [], `cell ${k}`);
 });
 
-test('every training question is answerable from the description in its context', () => {
-  const conversations = pretrainConversations(plan);
-  const questions = conversations.filter(
-    (c) => !Object.values(DESCRIBE_INSTRUCTION).some((d) => c[0].content.endsWith(d)),
-  );
-  assert.equal(questions.length, plan.questions.train.length);
-  for (const [context, answer] of questions.map((c) => [c[0].content.split('\n')[0], c[1].content])) {
-    // Place answers are written with an underscore in the context ("top_left").
-    const word = answer.replace(' ', '_');
-    const counted = ['one', 'two', 'three'].includes(answer);
-    assert.ok(counted || context.split(' ').includes(word), `"${answer}" is not in "${context}"`);
+test('a clip is one slot row per encoder frame: the pitch sounding at its centre', () => {
+  const clip = {
+    sampleRate: 16_000,
+    durationSec: 2,
+    beeps: [
+      { pitch: 'high' as const, startSec: 0.2, durationSec: 0.25 },
+      { pitch: 'low' as const, startSec: 0.8, durationSec: 0.25 },
+    ],
+  };
+  const rows = clipSlots(clip);
+  assert.equal(rows.length, AUDIO_ROWS);
+  rows.forEach((row, t) => {
+    const centre = (t + 0.5) * SECONDS_PER_FRAME;
+    const expected =
+      centre >= 0.2 && centre < 0.45 ? ['high'] : centre >= 0.8 && centre < 1.05 ? ['low'] : [];
+    assert.deepEqual(row, expected, `frame ${t} (${centre.toFixed(2)} s)`);
+  });
+  assert.ok(rows.filter((r) => r.length > 0).length >= 4);
+});
+
+test('pretraining reads training items only, and every answer is the ground truth of its item', () => {
+  const examples = pretrainExamples(plan);
+  assert.ok(examples.length > 0);
+  for (const { item, question } of examples) {
+    assert.equal(item.split, 'train');
+    const truth = item.scene ? allSceneQuestions(item.scene) : allClipQuestions(item.clip!);
+    const known = truth.find((t) => t.question === question.question);
+    // Synth may ask more than the task's answer key does (e.g. "How many triangles are there?").
+    if (known) assert.equal(question.answer, known.answer, `${item.name}: ${question.question}`);
   }
-  // Only the training split is read: one describe conversation per training item, nothing from test.
-  const trainItems = plan.items.filter((i) => i.split === 'train').length;
-  assert.equal(conversations.length - questions.length, trainItems);
+  const types = new Set(examples.map((e) => e.question.question.split(' ').slice(0, 2).join(' ')));
+  for (const opening of ['What color', 'What is', 'How many', 'Where is'])
+    assert.ok(types.has(opening), opening);
+});
+
+test('a pretraining sequence puts slot rows at the media positions; targets are the answer (or every text token)', () => {
+  const examples = pretrainExamples(plan);
+  const dir = mkdtempSync(join(tmpdir(), 'mmit-proof-corpus-'));
+  writeWordTokenizer(
+    dir,
+    wordVocabulary([
+      ...examples.flatMap((e) => [e.question.question, e.question.answer]),
+      ...plan.items.flatMap((i) => slotWordsOf(i).map((r) => r.join(' '))),
+      FORMAT_PROMPT,
+    ]),
+  );
+  const tokenizer = loadTokenizer(dir);
+  for (const example of [examples[0], examples.find((e) => e.item.kind === 'audio')!]) {
+    const seq = encodeForPretraining(tokenizer, example);
+    const kind = example.item.kind;
+    const mediaAt = seq.media.flatMap((m, i) => (m ? [i] : []));
+    assert.equal(mediaAt.length, MEDIA_ROWS[kind]);
+    assert.equal(mediaAt.at(-1)! - mediaAt[0] + 1, mediaAt.length, 'media positions are contiguous');
+    const expected = slotWordsOf(example.item).map((r) => r.map((w) => tokenizer.tokenId(w)));
+    assert.deepEqual(
+      mediaAt.map((i) => seq.slots[i]),
+      expected,
+    );
+    seq.ids.forEach((_, i) => {
+      if (!seq.media[i]) assert.deepEqual(seq.slots[i], []);
+    });
+    const targets = seq.ids.filter((_, i) => seq.labels[i] !== -100);
+    const answer = tokenizer.encode(example.question.answer, { addSpecialTokens: false });
+    assert.deepEqual(targets, [...answer, tokenizer.eosTokenId]);
+    const all = encodeForPretraining(tokenizer, example, true);
+    all.ids.forEach((id, i) => {
+      assert.equal(all.labels[i], all.media[i] ? -100 : id);
+    });
+    const text = tokenizer.decode(seq.ids.filter((_, i) => !seq.media[i]));
+    assert.ok(
+      text.includes(example.question.question.toLowerCase().replace('?', ' ?')) ||
+        text.includes(example.question.question.toLowerCase()),
+      text,
+    );
+    assert.ok(
+      text.includes(FORMAT_PROMPT.toLowerCase().replace('.', ' .')) ||
+        text.includes(FORMAT_PROMPT.toLowerCase()),
+      text,
+    );
+  }
 });

@@ -1,70 +1,80 @@
-// The text the tiny LM is pretrained on, from the training split only: chat conversations whose
-// user turn holds an item's compact description where the picture or clip will later be, followed
-// by an instruction (describe it, or one of the task's questions), and the right answer. So the LM
-// learns to answer the task's questions from a description in its context; the projector stage
-// then has to put an equivalent description there from encoder features alone.
-// The description is compact and regular ("top_left green star , center red circle"; "high low")
-// rather than the prose caption: measured, a 2-layer LM answers the audio questions from it
-// perfectly where the prose caption gave 0.72, and every answer word sits next to its key.
-import type { ChatMessage } from '@mmit/models';
+// The text the tiny LM is pretrained on, from the training split only: every short-answer
+// question synth's vqa kind asks of each item's captions (the very questions the dataset will
+// hold), rendered with the trainer's own chat template code
+// (@mmit/train's encodeChat, LLaVA-1.5's format prompt appended as synth's vqa kind does), with
+// the media token expanded to one position per encoder row. Those positions hold slot rows
+// (slots.ts) instead of a token's embedding: the LM learns to answer from rows shaped like the
+// ones the projector will later put there. Targets are the assistant turn (the answer), or every
+// text token with `labelAll`; measured on 16 cores over 1500 steps, both learn the lookups at
+// about the same rate, and answer-only targets keep the answer's gradient undiluted.
+import { vqaQuestions } from '@mmit/synth';
+import { encodeChat } from '@mmit/train';
 import type { PlannedItem, TaskPlan } from './generate.js';
 import type { LmSequence } from './lm-pretrain.js';
-import { positionName } from './questions.js';
+import { FORMAT_PROMPT } from './questions.js';
+import { AUDIO_ROWS, clipSlots, IMAGE_ROWS, sceneSlots } from './slots.js';
+import type { ItemKind } from './task.js';
 
-export const DESCRIBE_INSTRUCTION = { image: 'Describe the picture.', audio: 'Describe the sound.' } as const;
+export const MEDIA_TOKEN: Record<ItemKind, string> = { image: '<image>', audio: '<audio>' };
+export const MEDIA_ROWS: Record<ItemKind, number> = { image: IMAGE_ROWS, audio: AUDIO_ROWS };
 
-/**
- * One place word per shape (`top_left`: one token, so a colour or shape token needs to look back
- * one step to know where it is), then colour and shape; beeps as their pitches in order.
- */
-export function compactDescription(item: Pick<PlannedItem, 'name' | 'scene' | 'clip'>): string {
-  if (item.scene) {
-    return item.scene.shapes
-      .map((s) => `${positionName(s).replace(' ', '_')} ${s.colour} ${s.shape}`)
-      .join(' , ');
-  }
-  if (item.clip) return item.clip.beeps.map((b) => b.pitch).join(' ');
-  throw new Error(`item ${item.name} has neither a scene nor a clip to describe`);
+/** The human turn of a short-answer sample, exactly as synth's vqa kind writes it. */
+export function vqaPrompt(kind: ItemKind, question: string): string {
+  return `${MEDIA_TOKEN[kind]}\n${question}\n${FORMAT_PROMPT}`;
 }
 
-/** Conversations (user: description + instruction; assistant: answer) for the training split. */
-export function pretrainConversations(plan: TaskPlan): ChatMessage[][] {
-  const conversations: ChatMessage[][] = [];
-  const chat = (context: string, instruction: string, answer: string) => [
-    { role: 'user', content: `${context}\n${instruction}` },
-    { role: 'assistant', content: answer },
-  ];
-  const descriptionOf = new Map<string, string>();
-  for (const item of plan.items) {
-    if (item.split !== 'train') continue;
-    const description = compactDescription(item);
-    descriptionOf.set(`${item.kind}:${item.name}`, description);
-    conversations.push(chat(description, DESCRIBE_INSTRUCTION[item.kind], description));
-  }
-  for (const q of plan.questions.train) {
-    const description = descriptionOf.get(`${q.kind}:${q.file}`);
-    if (description === undefined) throw new Error(`question about ${q.file} has no training item`);
-    conversations.push(chat(description, q.question, q.answer));
-  }
-  return conversations;
+export interface PretrainExample {
+  item: PlannedItem;
+  question: { question: string; answer: string };
 }
 
-export interface ChatEncoder {
-  renderChat(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): string;
+/** Every question synth asks of every training item's captions. */
+export function pretrainExamples(plan: TaskPlan): PretrainExample[] {
+  return plan.items
+    .filter((item) => item.split === 'train')
+    .flatMap((item) => vqaQuestions(item.captions).map((question) => ({ item, question })));
+}
+
+export function slotWordsOf(item: PlannedItem): string[][] {
+  if (item.scene) return sceneSlots(item.scene);
+  if (item.clip) return clipSlots(item.clip);
+  throw new Error(`item ${item.name} has neither a scene nor a clip`);
+}
+
+export interface SlotTokenizer {
+  eosTokenId: number | null;
+  tokenId(token: string): number;
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+  decode(ids: number[]): string;
+  renderChat(
+    messages: { role: string; content: string }[],
+    options?: { addGenerationPrompt?: boolean },
+  ): string;
 }
 
-/**
- * Targets are the assistant's tokens only (its answer and end of turn), so the small LM spends its
- * capacity on reading the context rather than on predicting random captions.
- */
-export function encodeForPretraining(tokenizer: ChatEncoder, conversation: ChatMessage[]): LmSequence {
-  const prompt = conversation.slice(0, -1);
-  const promptIds = tokenizer.encode(tokenizer.renderChat(prompt, { addGenerationPrompt: true }), {
-    addSpecialTokens: false,
-  });
-  const ids = tokenizer.encode(tokenizer.renderChat(conversation), { addSpecialTokens: false });
-  const same = promptIds.every((id, i) => ids[i] === id);
-  if (!same) throw new Error('the chat template does not render the prompt as a prefix of the conversation');
-  return { ids, labels: ids.map((id, i) => (i < promptIds.length ? -100 : id)) };
+/** ids and labels from the trainer's template; each media position gets its row's word ids. */
+export function encodeForPretraining(
+  tokenizer: SlotTokenizer,
+  example: PretrainExample,
+  labelAll = false,
+): LmSequence {
+  const { kind } = example.item;
+  const mediaTokenId = tokenizer.tokenId(MEDIA_TOKEN[kind]);
+  const encoded = encodeChat(
+    tokenizer,
+    [
+      { from: 'human', value: vqaPrompt(kind, example.question.question) },
+      { from: 'gpt', value: example.question.answer },
+    ],
+    { imageToken: MEDIA_TOKEN[kind], imageTokenId: mediaTokenId, imageRows: MEDIA_ROWS[kind] },
+  );
+  const rows = slotWordsOf(example.item).map((words) => words.map((w) => tokenizer.tokenId(w)));
+  let next = 0;
+  const slots = encoded.inputIds.map((id) => (id === mediaTokenId ? rows[next++] : []));
+  if (next !== rows.length) {
+    throw new Error(`${example.item.name}: ${next} media positions for ${rows.length} slot rows`);
+  }
+  const media = encoded.inputIds.map((id) => id === mediaTokenId);
+  const labels = labelAll ? encoded.inputIds.map((id, i) => (media[i] ? -100 : id)) : encoded.labels;
+  return { ids: encoded.inputIds, labels, slots, media };
 }

@@ -2,7 +2,10 @@
 // parameter (not an initializer), so `grad` emits the weight gradients of the whole decoder
 // (MatMul's VJP for both inputs, RMSNorm's composed ops, the embedding Gather) and AdamW updates
 // them on the host. Afterwards the weights are written as a checkpoint and stay frozen.
-// Shapes: B batch, T tokens, d hidden, V vocab.
+// Media positions take slot rows instead of their token's embedding: the sum of up to
+// SLOT_WORDS word embeddings (the same tied table) plus noise, so the LM learns to read rows of
+// the kind a projector can produce, and not to rely on their exact values.
+// Shapes: B batch, T tokens, d hidden, V vocab, K words per slot.
 
 import { createRng } from '@mmit/media';
 import {
@@ -15,7 +18,19 @@ import {
   rotateHalfMatrix,
   shiftedLoss,
 } from '@mmit/models';
-import { createSession, Graph, gather, grad, hostTensor, linear, type Value } from '@mmit/tensor';
+import {
+  add,
+  createSession,
+  Graph,
+  gather,
+  grad,
+  hostTensor,
+  linear,
+  mul,
+  reduceSum,
+  unsqueeze,
+  type Value,
+} from '@mmit/tensor';
 import { lrMultiplier } from '@mmit/train';
 import { initTinyLm, type TinyLmSizes, type TinyLmTokens, tinyLmConfig, tinyLmWeights } from './tiny-lm.js';
 
@@ -26,7 +41,10 @@ export interface LmTrainGraph {
   params: string[];
 }
 
-/** ids + mask + positions + labels + every weight -> loss and a gradient per weight. */
+/** Most words one slot row sums (place words, colour, shape). */
+export const SLOT_WORDS = 4;
+
+/** ids + mask + positions + labels + slot rows + every weight -> loss and a gradient per weight. */
 export function buildLmTrainGraph(sizes: TinyLmSizes, tokens: TinyLmTokens): LmTrainGraph {
   const config = parseLmConfig(tinyLmConfig(sizes, tokens));
   const g = new Graph('tiny-lm-pretrain');
@@ -52,7 +70,16 @@ export function buildLmTrainGraph(sizes: TinyLmSizes, tokens: TinyLmTokens): LmT
   const attentionMask = g.input('attention_mask', 'int32', ['batch', 'seq']);
   const positionIds = g.input('position_ids', 'int32', ['batch', 'seq']);
   const labels = g.input('labels', 'int32', ['batch', 'seq']);
-  const embeds = g.scope('embed', () => gather(weight('embed.weight'), ids, 0)); // (B, T, d)
+  const slotIds = g.input('slot_ids', 'int32', ['batch', 'seq', SLOT_WORDS]);
+  const slotWeights = g.input('slot_weights', 'float32', ['batch', 'seq', SLOT_WORDS]);
+  const tokenKeep = g.input('token_keep', 'float32', ['batch', 'seq', 1]);
+  const slotNoise = g.input('slot_noise', 'float32', ['batch', 'seq', config.hiddenSize]);
+  const embeds = g.scope('embed', () => {
+    const table = weight('embed.weight');
+    const tokens = mul(gather(table, ids, 0), tokenKeep); // (B, T, d), zero at media positions
+    const words = mul(gather(table, slotIds, 0), unsqueeze(slotWeights, [3])); // (B, T, K, d)
+    return add(add(tokens, reduceSum(words, [2], false)), slotNoise);
+  });
   const { hidden } = decoderBody(
     config,
     { embeds, attentionMask, positionIds },
@@ -79,6 +106,10 @@ export function buildLmTrainGraph(sizes: TinyLmSizes, tokens: TinyLmTokens): LmT
 export interface LmSequence {
   ids: number[];
   labels: number[];
+  /** Per position, the word ids whose embeddings sum to its row (media positions only). */
+  slots: number[][];
+  /** Per position, whether it is a media position (its own token's embedding is not used). */
+  media: boolean[];
 }
 
 export interface PretrainOptions {
@@ -89,8 +120,15 @@ export interface PretrainOptions {
   batchSize: number;
   lr: number;
   seed: number;
+  /** onnxruntime intra-op threads (default: all cores). */
+  threads?: number;
+  /** Noise added to every slot row, as a fraction of the embedding table's RMS (default 0.3). */
+  slotNoise?: number;
   /** Called after each step with its loss (progress output). */
   onStep?: (step: number, loss: number) => void;
+  /** Called every `checkEvery` steps with the current weights (e.g. to measure the LM on the way). */
+  checkEvery?: number;
+  onCheck?: (step: number, weights: Record<string, Float32Array>) => Promise<void>;
 }
 
 export interface PretrainResult {
@@ -99,7 +137,7 @@ export interface PretrainResult {
   losses: number[];
 }
 
-/** Right-padded int32 batch: pad id, mask 0 and label -100 after each sequence's end. */
+/** Right-padded batch: pad id, mask 0 and label -100 after each sequence's end; slot rows beside. */
 export function padBatch(batch: LmSequence[], padId: number) {
   const length = Math.max(...batch.map((s) => s.ids.length));
   const dims = [batch.length, length];
@@ -107,24 +145,61 @@ export function padBatch(batch: LmSequence[], padId: number) {
   const mask = new Int32Array(batch.length * length);
   const labels = new Int32Array(batch.length * length).fill(-100);
   const positions = new Int32Array(batch.length * length);
+  const slotIds = new Int32Array(batch.length * length * SLOT_WORDS);
+  const slotWeights = new Float32Array(batch.length * length * SLOT_WORDS);
+  const tokenKeep = new Float32Array(batch.length * length).fill(1);
   batch.forEach((s, b) => {
     ids.set(s.ids, b * length);
     labels.set(s.labels, b * length);
     mask.fill(1, b * length, b * length + s.ids.length);
     for (let t = 0; t < length; t++) positions[b * length + t] = t;
+    s.slots.forEach((words, t) => {
+      if (words.length > SLOT_WORDS)
+        throw new RangeError(`slot row of ${words.length} words; at most ${SLOT_WORDS}`);
+      const at = (b * length + t) * SLOT_WORDS;
+      slotIds.set(words, at);
+      slotWeights.fill(1, at, at + words.length);
+    });
+    s.media.forEach((isMedia, t) => {
+      if (isMedia) tokenKeep[b * length + t] = 0;
+    });
   });
   return {
     input_ids: hostTensor('int32', dims, ids),
     attention_mask: hostTensor('int32', dims, mask),
     position_ids: hostTensor('int32', dims, positions),
     labels: hostTensor('int32', dims, labels),
+    slot_ids: hostTensor('int32', [...dims, SLOT_WORDS], slotIds),
+    slot_weights: hostTensor('float32', [...dims, SLOT_WORDS], slotWeights),
+    token_keep: hostTensor('float32', [...dims, 1], tokenKeep),
   };
 }
+
+/** Gaussian noise of standard deviation `scale` at media positions, zero elsewhere. (B, T, d) */
+function slotNoiseTensor(batch: LmSequence[], length: number, d: number, scale: number, rng: () => number) {
+  const data = new Float32Array(batch.length * length * d);
+  batch.forEach((s, b) => {
+    s.media.forEach((isMedia, t) => {
+      if (!isMedia) return;
+      for (let i = 0; i < d; i++) {
+        const r = Math.sqrt(-2 * Math.log(1 - rng()));
+        data[(b * length + t) * d + i] = scale * r * Math.cos(2 * Math.PI * rng());
+      }
+    });
+  });
+  return hostTensor('float32', [batch.length, length, d], data);
+}
+
+const rms = (x: Float32Array) => Math.sqrt(x.reduce((sum, v) => sum + v * v, 0) / x.length);
 
 /** Full-weight training from a random start: shuffled batches, AdamW with a cosine schedule. */
 export async function pretrainTinyLm(options: PretrainOptions): Promise<PretrainResult> {
   const { graph, params } = buildLmTrainGraph(options.sizes, options.tokens);
-  const session = await createSession(graph, { ep: 'cpu', cache: false });
+  const session = await createSession(graph, {
+    ep: 'cpu',
+    cache: false,
+    ...(options.threads ? { threads: options.threads } : {}),
+  });
   const dims = Object.fromEntries(tinyLmWeights(options.sizes).map((w) => [w.ours, w.dims]));
   const optimizer = new AdamW(initTinyLm(options.sizes, options.seed), {
     lr: options.lr,
@@ -148,6 +223,9 @@ export async function pretrainTinyLm(options: PretrainOptions): Promise<Pretrain
       const batch = order.splice(0, options.batchSize).map((i) => options.sequences[i]);
       const current = optimizer.float32();
       const feeds: Record<string, ReturnType<typeof hostTensor>> = padBatch(batch, options.tokens.padTokenId);
+      const length = feeds.input_ids.dims[1];
+      const noiseScale = (options.slotNoise ?? 0.3) * rms(current['embed.weight']);
+      feeds.slot_noise = slotNoiseTensor(batch, length, options.sizes.hiddenSize, noiseScale, rng);
       for (const name of params) feeds[name] = { dtype: 'float32', dims: dims[name], data: current[name] };
       const out = await session.run(feeds);
       const loss = (out.loss.data as Float32Array)[0];
@@ -158,6 +236,9 @@ export async function pretrainTinyLm(options: PretrainOptions): Promise<Pretrain
       optimizer.step(grads, lr);
       losses.push(loss);
       options.onStep?.(step, loss);
+      if (options.onCheck && options.checkEvery && step % options.checkEvery === 0) {
+        await options.onCheck(step, optimizer.float32());
+      }
     }
   } finally {
     await session.release();

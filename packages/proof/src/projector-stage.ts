@@ -25,7 +25,8 @@ import { type FeatureMatrix, featureRows } from './features.js';
 export interface StageExample {
   /** Row of the feature matrix the media tokens take. */
   item: number;
-  instruction: string;
+  /** The whole human turn, media token included (lm-corpus.ts vqaPrompt). */
+  prompt: string;
   answer: string;
 }
 
@@ -56,7 +57,7 @@ function encodeExample(
   return encodeChat(
     options.tokenizer,
     [
-      { from: 'human', value: `${options.mediaToken}\n${e.instruction}` },
+      { from: 'human', value: e.prompt },
       { from: 'gpt', value: e.answer },
     ],
     {
@@ -149,7 +150,7 @@ export interface AnswerOptions {
   mediaToken: string;
   projector: TrainedProjector;
   features: FeatureMatrix;
-  questions: { item: number; instruction: string }[];
+  questions: { item: number; prompt: string }[];
   batchSize?: number;
   maxNewTokens?: number;
 }
@@ -171,12 +172,9 @@ export async function answerWithProjector(options: AnswerOptions): Promise<strin
     for (let from = 0; from < options.questions.length; from += batchSize) {
       const chunk = options.questions.slice(from, from + batchSize);
       const prompts = chunk.map((q) => {
-        const text = tokenizer.renderChat(
-          [{ role: 'user', content: `${options.mediaToken}\n${q.instruction}` }],
-          {
-            addGenerationPrompt: true,
-          },
-        );
+        const text = tokenizer.renderChat([{ role: 'user', content: q.prompt }], {
+          addGenerationPrompt: true,
+        });
         return tokenizer
           .encode(text, { addSpecialTokens: false })
           .flatMap((id) => (id === mediaTokenId ? new Array<number>(features.tokens).fill(id) : [id]));

@@ -1,7 +1,10 @@
-// Questions with known exact answers about one picture or one clip. Each is phrased so exactly
-// one answer word is right: shapes are asked about by place (places are distinct in a scene) and
-// placed by colour and shape only when no other shape in the scene has the same pair.
+// Questions with known exact answers about one picture or one clip, phrased as synth's `vqa`
+// kind phrases them (LLaVA-1.5's short-answer format), so the questions the tuned model is asked
+// at test time are the ones the pipeline taught it to answer. Each has exactly one right answer:
+// a shape is named by its kind only when it is the only one of its kind, by its colour only when
+// it is the only one of its colour, by both only when no other shape has the pair.
 import type { BeepClip, PlacedShape, Scene } from '@mmit/media';
+import { VQA_FORMAT_PROMPT, vqaPhrasing } from '@mmit/synth';
 import { countWord, POSITIONS, type QuestionType } from './task.js';
 
 export interface AskedQuestion {
@@ -9,6 +12,19 @@ export interface AskedQuestion {
   question: string;
   answer: string;
 }
+
+/** The appended instruction of LLaVA-1.5's short-answer data. */
+export const FORMAT_PROMPT = VQA_FORMAT_PROMPT;
+
+/** One phrasing per question type: synth's own, so test questions are worded as training ones. */
+export const phrasing = {
+  colour: (shape: string) => vqaPhrasing.color(shape),
+  shape: (colour: string) => vqaPhrasing.object(colour),
+  count: () => vqaPhrasing.count('shapes'),
+  position: (colour: string, shape: string) => vqaPhrasing.position(colour, shape),
+  beeps: () => vqaPhrasing.count('beeps'),
+  pitch: (which: 'first' | 'last') => vqaPhrasing.quality('pitch', which, 'beep'),
+};
 
 export function positionName(shape: Pick<PlacedShape, 'row' | 'column'>): string {
   const place = POSITIONS.find((p) => p.row === shape.row && p.column === shape.column);
@@ -24,46 +40,63 @@ function pick<T>(rng: () => number, items: readonly T[]): T {
   return items[Math.floor(rng() * items.length)];
 }
 
-/** One question of each image type (position only when some shape is unique by colour and shape). */
-export function sceneQuestions(scene: Scene, rng: () => number): AskedQuestion[] {
-  const asked: AskedQuestion[] = [];
-  const about = pick(rng, scene.shapes);
-  asked.push({
-    type: 'colour',
-    question: `What colour is the shape at the ${positionName(about)}?`,
-    answer: about.colour,
-  });
-  const other = pick(rng, scene.shapes);
-  asked.push({
-    type: 'shape',
-    question: `What shape is at the ${positionName(other)}?`,
-    answer: other.shape,
-  });
-  asked.push({
-    type: 'count',
-    question: 'How many shapes are there?',
-    answer: countWord(scene.shapes.length),
-  });
-  const unique = scene.shapes.filter(
-    (s) => scene.shapes.filter((t) => t.colour === s.colour && t.shape === s.shape).length === 1,
-  );
-  if (unique.length > 0) {
-    const target = pick(rng, unique);
-    asked.push({
-      type: 'position',
-      question: `Where is the ${target.colour} ${target.shape}?`,
-      answer: positionName(target),
-    });
-  }
-  return asked;
+const only = (scene: Scene, same: (a: PlacedShape, b: PlacedShape) => boolean) =>
+  scene.shapes.filter((s) => scene.shapes.filter((t) => same(s, t)).length === 1);
+
+/** Every question the scene supports, of every image type. */
+export function allSceneQuestions(scene: Scene): AskedQuestion[] {
+  return [
+    ...only(scene, (a, b) => a.shape === b.shape).map((s) => ({
+      type: 'colour' as const,
+      question: phrasing.colour(s.shape),
+      answer: s.colour,
+    })),
+    ...only(scene, (a, b) => a.colour === b.colour).map((s) => ({
+      type: 'shape' as const,
+      question: phrasing.shape(s.colour),
+      answer: s.shape,
+    })),
+    { type: 'count', question: phrasing.count(), answer: countWord(scene.shapes.length) },
+    ...only(scene, (a, b) => a.colour === b.colour && a.shape === b.shape).map((s) => ({
+      type: 'position' as const,
+      question: phrasing.position(s.colour, s.shape),
+      answer: positionName(s),
+    })),
+  ];
 }
 
-/** How many beeps, and the pitch of the first or the last one. */
-export function clipQuestions(clip: BeepClip, rng: () => number): AskedQuestion[] {
-  const which = rng() < 0.5 ? 'first' : 'last';
-  const beep = which === 'first' ? clip.beeps[0] : clip.beeps[clip.beeps.length - 1];
+/**
+ * Every question the clip supports: how many beeps, and with two or more the pitch of the first
+ * and of the last (as synth asks: "the first beep" of a single beep is not a question it writes).
+ */
+export function allClipQuestions(clip: BeepClip): AskedQuestion[] {
+  const beeps: AskedQuestion = {
+    type: 'beeps',
+    question: phrasing.beeps(),
+    answer: countWord(clip.beeps.length),
+  };
+  if (clip.beeps.length < 2) return [beeps];
+  const last = clip.beeps[clip.beeps.length - 1];
   return [
-    { type: 'beeps', question: 'How many beeps are there?', answer: countWord(clip.beeps.length) },
-    { type: 'pitch', question: `What is the pitch of the ${which} beep?`, answer: beep.pitch },
+    beeps,
+    { type: 'pitch', question: phrasing.pitch('first'), answer: clip.beeps[0].pitch },
+    { type: 'pitch', question: phrasing.pitch('last'), answer: last.pitch },
   ];
+}
+
+/** The test questions: one of each image type the scene supports. */
+export function sceneQuestions(scene: Scene, rng: () => number): AskedQuestion[] {
+  const all = allSceneQuestions(scene);
+  const one = (type: QuestionType) => {
+    const of = all.filter((q) => q.type === type);
+    return of.length > 0 ? [pick(rng, of)] : [];
+  };
+  return [...one('colour'), ...one('shape'), ...one('count'), ...one('position')];
+}
+
+/** How many beeps, and (two or more) the pitch of the first or the last one. */
+export function clipQuestions(clip: BeepClip, rng: () => number): AskedQuestion[] {
+  const [beeps, first, last] = allClipQuestions(clip);
+  const which = rng() < 0.5 ? first : last;
+  return which ? [beeps, which] : [beeps];
 }

@@ -10,8 +10,7 @@ import {
   openCheckpointFolder,
 } from '@mmit/models';
 import { createSession } from '@mmit/tensor';
-import { encodeForPretraining } from './lm-corpus.js';
-import { padBatch, pretrainTinyLm } from './lm-pretrain.js';
+import { type LmSequence, padBatch, pretrainTinyLm } from './lm-pretrain.js';
 import { initTinyLm, writeTinyLmCheckpoint } from './tiny-lm.js';
 import { SPECIAL_TOKENS, wordVocabulary, writeWordTokenizer } from './word-tokenizer.js';
 
@@ -44,15 +43,15 @@ test('the word tokenizer: one id per word, specials kept whole, decoding joins w
   );
 });
 
-test('pretraining targets are the assistant turn only', () => {
-  const tokenizer = loadTokenizer(tokenizerDir());
-  const seq = encodeForPretraining(tokenizer, [
-    { role: 'user', content: 'A red circle at the top left.\nWhat colour is the shape at the top left?' },
-    { role: 'assistant', content: 'red' },
+/** A text-only sequence (no media positions), every token a target. */
+function textSequence(tokenizer: ReturnType<typeof loadTokenizer>, user: string, answer: string): LmSequence {
+  const text = tokenizer.renderChat([
+    { role: 'user', content: user },
+    { role: 'assistant', content: answer },
   ]);
-  const targets = seq.ids.filter((_, i) => seq.labels[i] !== -100);
-  assert.deepEqual(targets, [tokenizer.tokenId('red'), tokenizer.eosTokenId]);
-});
+  const ids = tokenizer.encode(text, { addSpecialTokens: false });
+  return { ids, labels: ids, slots: ids.map(() => []), media: ids.map(() => false) };
+}
 
 test('a checkpoint written from our weights loads through @mmit/models and gives the same loss as training', async () => {
   const dir = tokenizerDir();
@@ -65,11 +64,9 @@ test('a checkpoint written from our weights loads through @mmit/models and gives
     numHeads: 2,
   };
   const tokens = { eosTokenId: tokenizer.eosTokenId!, padTokenId: tokenizer.padTokenId! };
-  const conversation = [
-    { role: 'user', content: 'A blue star in the center.\nWhat colour is the shape at the top left?' },
-    { role: 'assistant', content: 'blue' },
+  const sequences = [
+    textSequence(tokenizer, 'A blue star in the center.\nWhat colour is the shape at the top left?', 'blue'),
   ];
-  const sequences = [encodeForPretraining(tokenizer, conversation)];
   const trained = await pretrainTinyLm({
     sizes,
     tokens,
@@ -94,7 +91,9 @@ test('a checkpoint written from our weights loads through @mmit/models and gives
   const session = await createSession(buildForwardGraph(lm, { input: 'ids', loss: true }), { cache: false });
   const { input_ids, attention_mask, position_ids, labels } = padBatch(sequences, tokens.padTokenId);
   const out = await session.run({ input_ids, attention_mask, position_ids, labels });
-  // The frozen graph's loss on the final weights is below the last training step's (taken before its update).
+  // Without media positions the slot inputs add nothing: the plain forward graph of the written
+  // checkpoint gives the training graph's loss on the final weights (below the last step's, taken
+  // before its update).
   assert.ok((out.loss.data as Float32Array)[0] <= trained.losses[29] * 1.5);
   assert.ok((out.loss.data as Float32Array)[0] < 0.5);
   await session.release();

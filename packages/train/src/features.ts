@@ -2,7 +2,8 @@
 // its (N, dv) float32 rows. BucketFeatures reads the cache the features service writes (through
 // @mmit/features' verified reader) and keeps recent blocks in memory so a prefetch for the next
 // batch and the step that uses it share one read; MemoryFeatures serves features already in
-// memory (library use, fixtures). Audio blocks (windows x frames) are not supported yet.
+// memory (library use, fixtures). Audio blocks (windows, frames, width) are read as their
+// windows' frames in order, one row each: a clip within one window gives its frames.
 import { FeatureNotFoundError, type FeatureReader } from '@mmit/features';
 import { type HostTensor, toNumbers } from '@mmit/tensor';
 
@@ -23,13 +24,14 @@ export class FeatureShapeError extends Error {
 }
 
 function rowsOf(sha256: string, t: HostTensor): FeatureRows {
-  if (t.dims.length !== 2) {
+  if (t.dims.length !== 2 && t.dims.length !== 3) {
     throw new FeatureShapeError(
-      `features of ${sha256} have dims [${t.dims.join(', ')}]; the trainer takes vision features (rows, width) only`,
+      `features of ${sha256} have dims [${t.dims.join(', ')}]; the trainer takes (rows, width) or audio (windows, frames, width)`,
     );
   }
   const data = t.dtype === 'float32' ? (t.data as Float32Array) : Float32Array.from(toNumbers(t));
-  return { rows: t.dims[0], width: t.dims[1], data };
+  const width = t.dims[t.dims.length - 1];
+  return { rows: data.length / width, width, data };
 }
 
 export class MemoryFeatures implements FeatureSource {

@@ -1,23 +1,31 @@
 // `mmit bench shapes --seed S --train N --test M [--json]`: the proof that the pipeline learns,
-// on the synthetic shapes-and-beeps task (@mmit/proof). Today it runs the engine-only proof:
-// generate the task, pretrain the tiny LM on its text (then frozen), random frozen encoders,
-// one projector per modality, score the held-out test questions. The run through the services
-// (ingest -> synth -> features -> trainer -> serve) is not wired yet; see docs/walkthrough.md.
-// Exit code 0 when every target is met, 1 otherwise, so CI can run it as a check.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// on the synthetic shapes-and-beeps task (@mmit/proof), through the running services (ingest ->
+// synth -> features -> trainer -> serve; see ../shapes/pipeline.ts). `--engine-only` runs the same
+// task with the engine alone (no services): the quick check of the models and the task.
+// Exit code 0 when every target is met, 1 otherwise, so CI can run it as a check; with
+// `--sabotage shift-captions` the expectation flips (see the sabotage test).
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatProofReport, meetsTargets, proofJson, runEngineProof } from '@mmit/proof';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { clientOf } from '../client.js';
+import { runPipelineProof } from '../shapes/pipeline.js';
 
 const ShapesOptionsSchema = z.object({
   seed: z.coerce.number().int().min(0),
   train: z.coerce.number().int().min(8).max(100_000),
   test: z.coerce.number().int().min(2).max(100_000),
   lmSteps: z.coerce.number().int().min(1),
+  lmLr: z.coerce.number().positive(),
+  lmBatch: z.coerce.number().int().min(1),
+  lmScenes: z.coerce.number().int().min(0),
   projectorSteps: z.coerce.number().int().min(1),
+  projectorLr: z.coerce.number().positive(),
+  questionsPerItem: z.coerce.number().int().min(1).max(10),
   workDir: z.string().optional(),
+  engineOnly: z.boolean().default(false),
+  sabotage: z.enum(['shift-captions']).optional(),
   json: z.boolean().default(false),
 });
 
@@ -28,28 +36,68 @@ export function registerBenchCommands(program: Command): void {
   bench
     .command('shapes')
     .description(
-      'train on synthetic pictures and beeps, answer held-out questions, print accuracy beside chance',
+      'train on synthetic pictures and beeps through every service, answer held-out questions, print accuracy beside chance',
     )
     .option('--seed <n>', 'task and initialisation seed', '1')
     .option('--train <n>', 'training pictures and clips (each)', '200')
-    .option('--test <n>', 'test pictures and clips (each)', '50')
+    .option('--test <n>', 'test pictures and clips (each)', '40')
     .option('--lm-steps <n>', 'tiny-LM pretraining steps', '1500')
-    .option('--projector-steps <n>', 'projector steps per modality', '400')
-    .option('--work-dir <dir>', 'where checkpoints are written (default: a temp folder)')
+    .option('--lm-lr <lr>', 'tiny-LM peak learning rate', '5e-3')
+    .option('--lm-batch <n>', 'tiny-LM batch size', '64')
+    .option('--lm-scenes <n>', 'extra text-only scenes and clips the LM reads', '600')
+    .option('--projector-steps <n>', 'projector steps per modality', '800')
+    .option('--projector-lr <lr>', 'projector peak learning rate', '1e-2')
+    .option('--questions-per-item <n>', 'short-answer questions synth makes per item', '10')
+    .option(
+      '--work-dir <dir>',
+      'where the task and checkpoints are written; the services must be allowed to read it (default: a new folder under ./data/shapes/)',
+    )
+    .option('--engine-only', 'run with the engine alone, without the services')
+    .option(
+      '--sabotage <how>',
+      "break a stage on purpose: shift-captions (each item gets the next one's caption)",
+    )
     .option('--json', 'print one JSON object instead of the report')
-    .action(async (raw: Record<string, unknown>) => {
+    .action(async (raw: Record<string, unknown>, command: Command) => {
       const parsed = ShapesOptionsSchema.safeParse(raw);
       if (!parsed.success) throw new Error(`mmit bench shapes: ${z.prettifyError(parsed.error)}`);
       const o = parsed.data;
-      const result = await runEngineProof({
-        seed: o.seed,
-        train: o.train,
-        test: o.test,
-        lmSteps: o.lmSteps,
-        projectorSteps: o.projectorSteps,
-        workDir: o.workDir ?? mkdtempSync(join(tmpdir(), 'mmit-shapes-')),
-        log: o.json ? undefined : (line: string) => console.error(line),
-      });
+      // The services read the task folder and the checkpoints by path, so the default sits under the
+      // working directory, inside the import roots the launcher allows.
+      const shapesDir = join(process.cwd(), 'data', 'shapes');
+      mkdirSync(shapesDir, { recursive: true });
+      const workDir = o.workDir ?? mkdtempSync(join(shapesDir, `seed-${o.seed}-`));
+      const log = o.json ? () => {} : (line: string) => console.error(line);
+      const result = o.engineOnly
+        ? await runEngineProof({
+            seed: o.seed,
+            train: o.train,
+            test: o.test,
+            lmSteps: o.lmSteps,
+            lmLr: o.lmLr,
+            lmBatchSize: o.lmBatch,
+            lmScenes: o.lmScenes,
+            projectorSteps: o.projectorSteps,
+            projectorLr: o.projectorLr,
+            workDir,
+            log,
+          })
+        : await runPipelineProof({
+            client: clientOf(command),
+            seed: o.seed,
+            train: o.train,
+            test: o.test,
+            workDir,
+            lmSteps: o.lmSteps,
+            lmLr: o.lmLr,
+            lmBatchSize: o.lmBatch,
+            lmScenes: o.lmScenes,
+            projectorSteps: o.projectorSteps,
+            projectorLr: o.projectorLr,
+            questionsPerItem: o.questionsPerItem,
+            ...(o.sabotage ? { sabotage: o.sabotage } : {}),
+            log,
+          });
       console.log(o.json ? JSON.stringify(proofJson(result)) : formatProofReport(result));
       process.exitCode = meetsTargets(result.accuracy) ? 0 : 1;
     });

@@ -82,7 +82,7 @@ function eta(seconds: number): string {
 }
 
 /** Follows a run's events with a progress bar until it ends; prints the outcome and the loss curve. */
-async function watchRun(client: ApiClient, id: string): Promise<RunStateView> {
+export async function watchRun(client: ApiClient, id: string): Promise<RunStateView> {
   const bar = progressBar(
     ' {status} [{bar}] step {value}/{total} | loss {loss} | val {val} | lr {lr} | {sps} samples/s | {tps} tok/s | ETA {eta}',
   );

@@ -1,0 +1,241 @@
+// The learning proof through every service, driven over HTTP the way a user drives them:
+//   task      plan and render the shapes-and-beeps corpus (train/ and test/ folders, answer key)
+//   models    random frozen encoders; the tiny LM pretrained on the task text, then frozen
+//   ingest    create a corpus and import train/ (captions from the .txt sidecars)
+//   synth     a dataset of short-answer questions (`vqa` kind) from those captions
+//   train     one projector per modality; the trainer asks the features service for the
+//             vision tower's and the audio encoder's features and waits for them
+//   serve     every held-out test question through /v1/chat/completions (greedy), scored
+// `sabotage: 'shift-captions'` breaks one stage on purpose: each training picture or clip is
+// imported with the next item's caption (a shifted label), so every later stage runs unchanged on
+// media whose questions describe something else: the accuracy must fall to chance.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobRecord } from '@mmit/contracts';
+import {
+  accuracyByType,
+  chanceByType,
+  type ItemKind,
+  planTask,
+  type Scores,
+  type TaskPlan,
+  type TaskQuestion,
+  vqaPrompt,
+  writeTaskFolder,
+  writeTaskModels,
+} from '@mmit/proof';
+import { watchRun } from '../commands/train.js';
+import type { ApiClient } from '../http-client.js';
+import { followJob } from '../job-progress.js';
+
+export interface PipelineProofOptions {
+  client: ApiClient;
+  seed: number;
+  train: number;
+  test: number;
+  workDir: string;
+  lmSteps: number;
+  lmLr: number;
+  lmBatchSize: number;
+  lmScenes: number;
+  projectorSteps: number;
+  projectorLr: number;
+  /** Short-answer questions synth makes per item. */
+  questionsPerItem: number;
+  sabotage?: 'shift-captions';
+  log: (line: string) => void;
+}
+
+export interface PipelineProofResult {
+  accuracy: Scores;
+  chance: Scores;
+  lmLosses: number[];
+  projectorLosses: Record<ItemKind, number[]>;
+  answers: { question: TaskQuestion; got: string }[];
+  ids: { corpus: string; dataset: string; runs: Record<ItemKind, string> };
+  seconds: number;
+  stageSeconds: Record<string, number>;
+}
+
+interface DatasetView {
+  id: string;
+  status: string;
+  counts?: Record<string, unknown>;
+}
+
+interface MetricsLine {
+  type: 'step' | 'eval';
+  step: number;
+  loss: number;
+}
+
+const MEDIA_TYPE = { '.png': 'image/png', '.wav': 'audio/wav' } as const;
+
+async function succeeded(client: ApiClient, path: string, label: string, format: string): Promise<JobRecord> {
+  const job = await followJob(client, path, format);
+  if (job.status !== 'succeeded') {
+    throw new Error(`${label} ${job.id} ${job.status}: ${job.error?.detail ?? 'no detail'}`);
+  }
+  return job;
+}
+
+/** The user turn of a test question: the media as the API takes it, then the question text. */
+async function questionContent(testDir: string, q: TaskQuestion) {
+  const bytes = await readFile(join(testDir, q.file));
+  const text = vqaPrompt(q.kind, q.question).split('\n').slice(1).join('\n');
+  const media =
+    q.kind === 'image'
+      ? {
+          type: 'image_url',
+          image_url: { url: `data:${MEDIA_TYPE['.png']};base64,${bytes.toString('base64')}` },
+        }
+      : { type: 'input_audio', input_audio: { data: bytes.toString('base64'), format: 'wav' } };
+  return [media, { type: 'text', text }];
+}
+
+async function ask(client: ApiClient, model: string, content: unknown[]): Promise<string> {
+  const reply = await client.postJson<{ choices: { message: { content: string } }[] }>(
+    '/v1/chat/completions',
+    {
+      model,
+      messages: [{ role: 'user', content }],
+      temperature: 0,
+      max_tokens: 4,
+    },
+  );
+  return reply.choices[0]?.message.content ?? '';
+}
+
+/** Runs `work` over `items` with at most `limit` in flight, keeping the order of the results. */
+async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+export async function runPipelineProof(options: PipelineProofOptions): Promise<PipelineProofResult> {
+  const { client, log } = options;
+  const started = Date.now();
+  const stageSeconds: Record<string, number> = {};
+  let stageStart = Date.now();
+  const stage = (name: string) => {
+    stageSeconds[name] = (Date.now() - stageStart) / 1000;
+    stageStart = Date.now();
+  };
+
+  log(`== task: seed ${options.seed}, ${options.train} training and ${options.test} test pictures and clips`);
+  const plan = planTask({ seed: options.seed, train: options.train, test: options.test });
+  const written = await writeTaskFolder(join(options.workDir, 'task'), plan);
+  if (options.sabotage === 'shift-captions') await shiftCaptions(plan, written.folders.train);
+  log(`   held out: ${plan.heldOutPairs.join(', ')}; ${plan.heldOutPatterns.join(', ')}`);
+  stage('task');
+
+  log('== models: random frozen encoders; the tiny LM pretrained on the task text, then frozen');
+  const models = await writeTaskModels(plan, {
+    workDir: join(options.workDir, 'models'),
+    lmSteps: options.lmSteps,
+    lmLr: options.lmLr,
+    lmBatchSize: options.lmBatchSize,
+    lmScenes: options.lmScenes,
+    log,
+  });
+  stage('models');
+
+  log('== ingest: import the training folder');
+  const corpus = await client.postJson<{ id: string }>('/v1/corpora', {
+    name: `shapes-seed-${options.seed}`,
+    description: 'synthetic shapes and beeps (mmit bench shapes)',
+  });
+  const importJob = await client.postJson<JobRecord>(`/v1/corpora/${corpus.id}/imports`, {
+    format: 'folder',
+    source: { type: 'path', path: written.folders.train },
+    options: {},
+  });
+  await succeeded(client, `/v1/jobs/${importJob.id}`, 'import', ' importing [{bar}] {value}/{total} items');
+  stage('ingest');
+
+  log('== synth: short-answer questions from the captions');
+  const { dataset: created, job: synthJob } = await client.postJson<{ dataset: DatasetView; job: JobRecord }>(
+    '/v1/datasets',
+    {
+      corpusId: corpus.id,
+      name: `shapes-seed-${options.seed}`,
+      recipe: {
+        kinds: { vqa: { perItem: options.questionsPerItem } },
+        seed: options.seed,
+        split: { validation: 0.05 },
+      },
+    },
+  );
+  await succeeded(
+    client,
+    `/v1/datasets/jobs/${synthJob.id}`,
+    'synthesis',
+    ' synthesizing [{bar}] {value}/{total} items',
+  );
+  const datasetId = created.id;
+  stage('synth');
+
+  const runs = {} as Record<ItemKind, string>;
+  const projectorLosses = {} as Record<ItemKind, number[]>;
+  for (const kind of ['image', 'audio'] as const) {
+    log(`== train: the ${kind} projector (features from the features service)`);
+    const run = await client.postJson<{ id: string }>('/v1/runs', {
+      name: `shapes-${kind}-seed-${options.seed}`,
+      datasetId,
+      encoder: { spec: { checkpoint: kind === 'image' ? models.vision : models.audio } },
+      lm: { checkpoint: models.lm, imageToken: kind === 'image' ? '<image>' : '<audio>' },
+      projector: { type: 'mlp2x_gelu' },
+      template: 'chat',
+      optimizer: { lr: options.projectorLr },
+      batchSize: 16,
+      steps: options.projectorSteps,
+      seed: options.seed,
+    });
+    runs[kind] = run.id;
+    const final = await watchRun(client, run.id);
+    if (final.status !== 'succeeded') throw new Error(`run ${run.id} ${final.status}`);
+    const { items } = await client.json<{ items: MetricsLine[] }>(`/v1/runs/${run.id}/metrics`);
+    projectorLosses[kind] = items.filter((l) => l.type === 'step').map((l) => l.loss);
+  }
+  stage('train');
+
+  log(`== serve: ${plan.questions.test.length} held-out questions through /v1/chat/completions`);
+  const test = plan.questions.test;
+  const answers = await mapLimited(test, 4, async (q) =>
+    ask(client, runs[q.kind], await questionContent(written.folders.test, q)),
+  );
+  stage('serve');
+  const key = join(options.workDir, 'answers.jsonl');
+  await writeFile(key, `${test.map((q, i) => JSON.stringify({ ...q, got: answers[i] })).join('\n')}\n`);
+  log(`   every question with its answer: ${key}`);
+
+  return {
+    accuracy: accuracyByType(test, answers),
+    chance: chanceByType(test),
+    lmLosses: models.lmLosses,
+    projectorLosses,
+    answers: test.map((question, i) => ({ question, got: answers[i] })),
+    ids: { corpus: corpus.id, dataset: datasetId, runs },
+    seconds: (Date.now() - started) / 1000,
+    stageSeconds,
+  };
+}
+
+/** Rewrites each training sidecar with the captions of the next item of the same kind. */
+async function shiftCaptions(plan: TaskPlan, trainDir: string): Promise<void> {
+  for (const kind of ['image', 'audio'] as const) {
+    const items = plan.items.filter((item) => item.split === 'train' && item.kind === kind);
+    for (const [i, item] of items.entries()) {
+      const next = items[(i + 1) % items.length];
+      await writeFile(join(trainDir, item.name.replace(/\.\w+$/, '.txt')), `${next.captions.join('\n')}\n`);
+    }
+  }
+}

@@ -1,0 +1,128 @@
+// The frozen models of the proof, written as Hugging Face checkpoint folders the services load like
+// any other: a random CLIP-shaped vision tower, a random Whisper-shaped audio encoder, and the tiny
+// LM, pretrained here with the engine on the training split's question text plus text-only scenes
+// and clips from the same generator, then frozen. The text-only scenes draw from every
+// colour-shape pair, as a real LM's text has seen "orange circle" somewhere: what is held out is
+// the pictures and clips the projectors learn from, never the words.
+// The pretrained LM is cached by everything that decides it (sizes, schedule, seed, text), under
+// MMIT_CACHE_DIR (default ~/.cache/mmit)/proof-lm/, so reruns with other projector settings skip it.
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { loadTokenizer } from '@mmit/models';
+import { writeRandomClipVision, writeRandomWhisperEncoder } from './encoders.js';
+import { planTask, type TaskPlan } from './generate.js';
+import { encodeForPretraining, pretrainExamples, slotWordsOf } from './lm-corpus.js';
+import { pretrainTinyLm } from './lm-pretrain.js';
+import { FORMAT_PROMPT } from './questions.js';
+import { type TinyLmSizes, writeTinyLmCheckpoint } from './tiny-lm.js';
+import { wordVocabulary, writeWordTokenizer } from './word-tokenizer.js';
+
+export interface TaskModelOptions {
+  /** Folder that receives lm/, vision/ and audio/. */
+  workDir: string;
+  /** Full-weight pretraining steps of the LM and its peak learning rate. */
+  lmSteps: number;
+  lmLr: number;
+  lmBatchSize: number;
+  /** Extra text-only scenes and clips (each) the LM reads besides the training split. */
+  lmScenes: number;
+  log?: (line: string) => void;
+}
+
+/** Three layers, eight heads: measured, two layers never learned to look a shape up by its colour. */
+export const PROOF_LM_SIZES: Omit<TinyLmSizes, 'vocabSize'> = {
+  hiddenSize: 128,
+  intermediateSize: 256,
+  numLayers: 3,
+  numHeads: 8,
+};
+
+export function proofCacheDir(): string {
+  return join(process.env.MMIT_CACHE_DIR ?? join(homedir(), '.cache', 'mmit'), 'proof-lm');
+}
+
+export interface TaskModels {
+  lm: string;
+  vision: string;
+  audio: string;
+  lmLosses: number[];
+  lmSeconds: number;
+  /** Whether the pretrained LM came from the cache. */
+  lmCached: boolean;
+}
+
+export async function writeTaskModels(plan: TaskPlan, options: TaskModelOptions): Promise<TaskModels> {
+  const log = options.log ?? (() => {});
+  const dirs = {
+    lm: join(options.workDir, 'lm'),
+    vision: join(options.workDir, 'vision'),
+    audio: join(options.workDir, 'audio'),
+  };
+  writeRandomClipVision(dirs.vision, plan.seed + 11);
+  writeRandomWhisperEncoder(dirs.audio, plan.seed + 12);
+
+  const textPlan = planTask({
+    seed: plan.seed + 1_000_003,
+    train: options.lmScenes,
+    test: 0,
+    heldOut: { pairs: [], patterns: [] },
+  });
+  const examples = [...pretrainExamples(plan), ...pretrainExamples(textPlan)];
+  // Every word the task can say: slot rows, every question and answer (test ones too, so a test
+  // question never meets an unknown word), the format prompt.
+  const vocabulary = wordVocabulary([
+    ...[...plan.items, ...textPlan.items].flatMap((item) => slotWordsOf(item).map((row) => row.join(' '))),
+    ...examples.flatMap((e) => [e.question.question, e.question.answer]),
+    ...[...plan.questions.train, ...plan.questions.test].flatMap((q) => [q.question, q.answer]),
+    FORMAT_PROMPT,
+  ]);
+  const sizes = { ...PROOF_LM_SIZES, vocabSize: vocabulary.length };
+  const schedule = { steps: options.lmSteps, lr: options.lmLr, batch: options.lmBatchSize, seed: plan.seed };
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify({
+        format: 1,
+        sizes,
+        schedule,
+        vocabulary,
+        examples: examples.map((e) => [e.item.name, e.question]),
+      }),
+    )
+    .digest('hex')
+    .slice(0, 16);
+  const cached = join(proofCacheDir(), key);
+  if (existsSync(join(cached, 'losses.json'))) {
+    cpSync(cached, dirs.lm, { recursive: true });
+    log(`the pretrained LM comes from the cache (${cached})`);
+    const lmLosses = JSON.parse(readFileSync(join(cached, 'losses.json'), 'utf8')) as number[];
+    return { ...dirs, lmLosses, lmSeconds: 0, lmCached: true };
+  }
+  writeWordTokenizer(dirs.lm, vocabulary);
+  const tokenizer = loadTokenizer(dirs.lm);
+  const tokens = { eosTokenId: tokenizer.eosTokenId ?? 2, padTokenId: tokenizer.padTokenId ?? 5 };
+  const sequences = examples.map((e) => encodeForPretraining(tokenizer, e, false));
+  log(`pretraining the tiny LM: ${vocabulary.length} words, ${sequences.length} questions, full weights`);
+  const started = Date.now();
+  const pretrained = await pretrainTinyLm({
+    sizes,
+    tokens,
+    sequences,
+    steps: options.lmSteps,
+    batchSize: options.lmBatchSize,
+    lr: options.lmLr,
+    seed: plan.seed,
+    onStep: (step, loss) => {
+      if (step % 100 === 0 || step === options.lmSteps)
+        log(`  LM step ${step}/${options.lmSteps}: loss ${loss.toFixed(3)}`);
+    },
+  });
+  writeTinyLmCheckpoint(dirs.lm, sizes, tokens, pretrained.weights, {
+    'mmit.stage': 'pretrained on the task text with full-weight gradients, frozen',
+  });
+  writeFileSync(join(dirs.lm, 'losses.json'), JSON.stringify(pretrained.losses));
+  mkdirSync(proofCacheDir(), { recursive: true });
+  cpSync(dirs.lm, cached, { recursive: true });
+  return { ...dirs, lmLosses: pretrained.losses, lmSeconds: (Date.now() - started) / 1000, lmCached: false };
+}
