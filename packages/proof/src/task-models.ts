@@ -83,11 +83,11 @@ export async function writeTaskModels(plan: TaskPlan, options: TaskModelOptions)
   const key = createHash('sha256')
     .update(
       JSON.stringify({
-        format: 1,
+        format: 2,
         sizes,
         schedule,
         vocabulary,
-        examples: examples.map((e) => [e.item.name, e.question]),
+        examples: examples.map((e) => [e.item.name, e.question, slotWordsOf(e.item)]),
       }),
     )
     .digest('hex')

@@ -82,7 +82,12 @@ function eta(seconds: number): string {
 }
 
 /** Follows a run's events with a progress bar until it ends; prints the outcome and the loss curve. */
-export async function watchRun(client: ApiClient, id: string): Promise<RunStateView> {
+/** Follows a run to its end; the loss chart and the final line go to `print` (default stdout). */
+export async function watchRun(
+  client: ApiClient,
+  id: string,
+  print: (text: string) => void = (text) => console.log(text),
+): Promise<RunStateView> {
   const bar = progressBar(
     ' {status} [{bar}] step {value}/{total} | loss {loss} | val {val} | lr {lr} | {sps} samples/s | {tps} tok/s | ETA {eta}',
   );
@@ -118,8 +123,8 @@ export async function watchRun(client: ApiClient, id: string): Promise<RunStateV
   bar.stop();
   const final = await client.json<RunStateView>(`/v1/runs/${id}`);
   const { items } = await client.json<{ items: MetricsLine[] }>(`/v1/runs/${id}/metrics`);
-  console.log(lossChart(items));
-  console.log(
+  print(lossChart(items));
+  print(
     final.status === 'failed'
       ? `run ${id} failed: ${final.error?.detail ?? final.message ?? 'no detail'}`
       : `run ${id} ${final.status} at step ${final.step}${final.lastCheckpoint ? `; weights in ${final.lastCheckpoint.prefix}weights.safetensors` : ''}`,

@@ -200,7 +200,7 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
       seed: options.seed,
     });
     runs[kind] = run.id;
-    const final = await watchRun(client, run.id);
+    const final = await watchRun(client, run.id, log);
     if (final.status !== 'succeeded') throw new Error(`run ${run.id} ${final.status}`);
     const { items } = await client.json<{ items: MetricsLine[] }>(`/v1/runs/${run.id}/metrics`);
     projectorLosses[kind] = items.filter((l) => l.type === 'step').map((l) => l.loss);
