@@ -3,6 +3,7 @@
 // weights can be downloaded here, so the projector has to learn to read features that carry the
 // input only through random projections (as a random-features model does).
 // Initialisation is PyTorch's module defaults (linear/conv weights and biases U(+-1/sqrt(fan_in)),
+// except He's bound for the input layers, below),
 // embeddings N(0, 1)), not transformers' _init_weights (N(0, 0.02) everywhere): at 0.02 the
 // position embeddings are ~30x smaller than the patch embeddings, and which place a shape sits in
 // would reach the features only as a 3% ripple. Whisper's positions are sinusoidal, as in HF.
@@ -37,6 +38,15 @@ export const AUDIO_SIZES = {
 /** The hidden_states index the projector reads (LLaVA's vision_feature_layer = -2: after layer 0 of 2). */
 export const VISION_FEATURE_LAYER = -2;
 
+/**
+ * The input layers (patch embedding, Whisper's convs) use He's uniform bound, sqrt(6 / fan_in):
+ * at PyTorch's default bound, 1 / sqrt(fan_in), what a patch or a frame holds reaches the
+ * features at a third of the position embeddings' size. Measured with a nearest-class-mean probe
+ * per row (train split fitted, test split scored): patch colour 0.73 -> 0.93, patch kind 0.69 ->
+ * 0.91, frame quiet/low/high 0.56 -> 0.87.
+ */
+const HE_GAIN = Math.sqrt(6);
+
 class Init {
   private readonly rng: () => number;
   readonly tensors: Record<string, HostTensor> = {};
@@ -48,11 +58,14 @@ class Init {
     for (let i = 0; i < data.length; i++) data[i] = fill(i);
     this.tensors[name] = { dtype: 'float32', dims, data };
   }
-  /** nn.Linear / nn.Conv default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias. */
-  linear(name: string, dims: number[], bias = true) {
+  /**
+   * nn.Linear / nn.Conv default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias; `gain`
+   * widens the weights' bound (sqrt(6) is He's uniform initialisation for (Ge)LU layers).
+   */
+  linear(name: string, dims: number[], bias = true, gain = 1) {
     const fanIn = dims.slice(1).reduce((a, b) => a * b, 1);
     const bound = 1 / Math.sqrt(fanIn);
-    this.put(`${name}.weight`, dims, () => (this.rng() * 2 - 1) * bound);
+    this.put(`${name}.weight`, dims, () => (this.rng() * 2 - 1) * bound * gain);
     if (bias) this.put(`${name}.bias`, [dims[0]], () => (this.rng() * 2 - 1) * bound);
   }
   /** nn.Embedding default: N(0, 1). */
@@ -90,7 +103,7 @@ export function writeRandomClipVision(dir: string, seed: number): void {
   const init = new Init(seed);
   const patches = (s.imageSize / s.patchSize) ** 2;
   init.normal('embeddings.class_embedding', [d]);
-  init.linear('embeddings.patch_embedding', [d, 3, s.patchSize, s.patchSize], false);
+  init.linear('embeddings.patch_embedding', [d, 3, s.patchSize, s.patchSize], false, HE_GAIN);
   init.normal('embeddings.position_embedding.weight', [patches + 1, d]);
   init.layerNorm('pre_layrnorm', d);
   for (let i = 0; i < s.numLayers; i++) {
@@ -150,8 +163,8 @@ export function writeRandomWhisperEncoder(dir: string, seed: number): void {
   const s = AUDIO_SIZES;
   const d = s.dModel;
   const init = new Init(seed);
-  init.linear('encoder.conv1', [d, s.melBins, 3]);
-  init.linear('encoder.conv2', [d, d, 3]);
+  init.linear('encoder.conv1', [d, s.melBins, 3], true, HE_GAIN);
+  init.linear('encoder.conv2', [d, d, 3], true, HE_GAIN);
   init.fixed('encoder.embed_positions.weight', [s.positions, d], sinusoid(d));
   for (let i = 0; i < s.layers; i++) {
     const p = `encoder.layers.${i}`;
