@@ -37,6 +37,9 @@ export function sparkline(values: number[], width = 48): string {
   return means.map((m) => BARS[Math.round(((m - low) / (high - low || 1)) * (BARS.length - 1))]).join('');
 }
 
+// Batches are bucketed by length, so one step's loss belongs to one kind of question: compare means.
+const meanOf = (xs: number[]) => (xs.length === 0 ? Number.NaN : xs.reduce((a, v) => a + v, 0) / xs.length);
+
 const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(v * 100).toFixed(1)}%`);
 
 export function formatProofReport(result: EngineProofResult): string {
@@ -45,7 +48,7 @@ export function formatProofReport(result: EngineProofResult): string {
     return `  ${t.padEnd(9)} ${pct(result.accuracy[t]).padStart(7)}  ${pct(result.chance[t]).padStart(7)}  ${pct(TARGETS[t]).padStart(7)}  ${ok}`;
   });
   const curve = (name: string, losses: number[]) =>
-    `  ${name.padEnd(18)} ${sparkline(losses)}  ${losses[0]?.toFixed(3)} -> ${losses.at(-1)?.toFixed(3)} (${losses.length} steps)`;
+    `  ${name.padEnd(18)} ${sparkline(losses)}  ${meanOf(losses.slice(0, 20)).toFixed(3)} -> ${meanOf(losses.slice(-20)).toFixed(3)} (${losses.length} steps; means of the first and last 20)`;
   return [
     'held-out test questions, exact match:',
     `  ${'type'.padEnd(9)} ${'accuracy'.padStart(7)}  ${'chance'.padStart(7)}  ${'target'.padStart(7)}`,

@@ -59,3 +59,17 @@ test('collate pads to a multiple of the given length; the padding is masked and 
   assert.deepEqual([...batch.labels.data], [IGNORE, 2, 3, IGNORE]);
   assert.equal(batch.tokens, 3);
 });
+
+test('without length grouping (megabatch 1) batches keep the shuffled order and mix lengths', () => {
+  const lengths = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 10 : 30));
+  const plan = planEpoch(lengths, 8, new SeededRandom(5), 1);
+  assert.deepEqual(
+    plan.flat().sort((a, b) => a - b),
+    lengths.map((_, i) => i),
+  );
+  // With grouping every batch of 8 from a 40-sample megabatch holds one length; without, most mix.
+  const mixed = plan.filter((b) => new Set(b.map((i) => lengths[i])).size > 1).length;
+  assert.ok(mixed >= 3, `${mixed} of ${plan.length} batches mix lengths`);
+  const grouped = planEpoch(lengths, 8, new SeededRandom(5), 5);
+  assert.ok(grouped.filter((b) => new Set(b.map((i) => lengths[i])).size > 1).length <= 1);
+});

@@ -55,6 +55,8 @@ export class DataCursor {
     private readonly lengths: readonly number[],
     private readonly batchSize: number,
     start: DataPosition | { seed: number },
+    /** Batches per length-sorted group; 1 leaves the shuffled order as it is. */
+    private readonly megabatch = DEFAULT_MEGABATCH,
   ) {
     if (lengths.length === 0) throw new RangeError('no training examples to batch');
     this.random = new SeededRandom(0);
@@ -74,7 +76,7 @@ export class DataCursor {
 
   private drawPlan(): number[][] {
     this.random.restore(this.position.epochRandomState);
-    return planEpoch(this.lengths, this.batchSize, this.random);
+    return planEpoch(this.lengths, this.batchSize, this.random, this.megabatch);
   }
 
   private roll(): void {

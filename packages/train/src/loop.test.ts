@@ -33,7 +33,8 @@ for (const lm of ['llama', 'qwen2'] as const) {
       evalEvery: 0,
       checkpointEvery: 0,
       padTokenId: 0,
-      padToMultipleOf: 16, // the spec's default: padding must not move the trajectory
+      padToMultipleOf: 16,
+      groupByLength: true, // the spec's default: padding must not move the trajectory
     };
     const session = await createSession(c.step.graph, { ep: 'cpu' });
     const trainer = new Trainer({

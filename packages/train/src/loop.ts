@@ -18,7 +18,7 @@ import {
   type OptimizerState,
 } from '@mmit/models';
 import type { HostTensor, Session } from '@mmit/tensor';
-import { collate, DataCursor, type DataPosition, type TrainExample } from './batching.js';
+import { collate, DataCursor, type DataPosition, DEFAULT_MEGABATCH, type TrainExample } from './batching.js';
 import { type FeatureSource, stackFeatures } from './features.js';
 import { lrMultiplier, type ScheduleOptions } from './schedule.js';
 
@@ -35,6 +35,8 @@ export interface LoopConfig {
   checkpointEvery: number;
   padTokenId: number;
   padToMultipleOf: number;
+  /** Batches of similar length (true) or in plain shuffled order. */
+  groupByLength: boolean;
 }
 
 /** What resumes a run: the loop's counters and data position, and the optimizer's state. */
@@ -121,6 +123,7 @@ export class Trainer {
       lengths,
       config.batchSize,
       resume ? resume.loop.data : { seed: config.seed },
+      config.groupByLength ? DEFAULT_MEGABATCH : 1,
     );
     this.loop = resume ? { ...resume.loop, data: this.cursor.state } : this.freshState();
     this.params = optimizer.float32Into({});

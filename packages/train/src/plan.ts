@@ -55,5 +55,6 @@ export function loopConfig(spec: RunSpec, trainExamples: number, padTokenId: num
     checkpointEvery: spec.checkpointEvery,
     padTokenId,
     padToMultipleOf: spec.padToMultipleOf,
+    groupByLength: spec.groupByLength,
   };
 }

@@ -101,6 +101,12 @@ export const RunSpecSchema = z
      * (padding is masked and unlabelled: losses and gradients are unchanged). 1 turns it off.
      */
     padToMultipleOf: z.number().int().min(1).max(256).default(16),
+    /**
+     * Batches of samples of similar length (less padding; LLaVA's length-grouped sampler) or of
+     * any length (transformers' Trainer default). Off when question kinds differ in length and
+     * every step should see all of them.
+     */
+    groupByLength: z.boolean().default(true),
     /** Validation loss every N optimizer steps (0: only at the end). */
     evalEvery: z.number().int().min(0).default(0),
     /** Checkpoint every N optimizer steps (0: only at the end). */

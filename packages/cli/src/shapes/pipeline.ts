@@ -196,6 +196,8 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
       template: 'chat',
       optimizer: { lr: options.projectorLr },
       batchSize: 16,
+      // Question kinds differ in length: grouped batches would give each step one kind only.
+      groupByLength: false,
       steps: options.projectorSteps,
       seed: options.seed,
     });
