@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type EmbeddedS3, startEmbeddedS3 } from '../packages/storage/src/index.js';
+import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '../packages/storage/src/index.js';
 import { type Gateway, startGateway } from './gateway.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -146,6 +146,9 @@ export async function launch(options: LaunchOptions = {}): Promise<Launched> {
         MMIT_S3_ACCESS_KEY: s3.accessKey,
         MMIT_S3_SECRET_KEY: s3.secretKey,
       });
+      // The bucket exists before any service starts, so no request depends on which service
+      // created it first (serve only reads, and answered 404 when asked before the others).
+      await new Bucket(embeddedS3Config(s3, env.MMIT_S3_BUCKET ?? 'mmit')).ensure();
     }
     // Locally, the services may import from anywhere in the checkout unless told otherwise.
     env.MMIT_INGEST_IMPORT_ROOTS ??= repoRoot;

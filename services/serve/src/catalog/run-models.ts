@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { keys, RunId } from '@mmit/contracts';
 import { EncoderSpecSchema, parseSafetensorsHeader, readEncoderRecord, tensorAt } from '@mmit/features';
 import { resolveCheckpoint } from '@mmit/models';
-import type { Bucket } from '@mmit/storage';
+import { type Bucket, BucketNotFoundError } from '@mmit/storage';
 import type { HostTensor } from '@mmit/tensor';
 import {
   CHECKPOINT_FILES,
@@ -37,7 +37,11 @@ export function isRunId(id: string): boolean {
 
 /** Runs that finished with a checkpoint, newest first. */
 export async function listFinishedRuns(bucket: Bucket): Promise<ListedModel[]> {
-  const prefixes = await bucket.listPrefixes('runs/');
+  // No bucket yet (nothing trained, no service has created it): no runs, not an error.
+  const prefixes = await bucket.listPrefixes('runs/').catch((err: unknown) => {
+    if (err instanceof BucketNotFoundError) return [];
+    throw err;
+  });
   const states = await Promise.all(
     prefixes
       .map((p) => p.replace(/^runs\//, '').replace(/\/$/, ''))
