@@ -74,6 +74,7 @@ export {
   PITCHES,
   type Pitch,
   type PlacedShape,
+  pick,
   type RenderOptions,
   randomBeepClip,
   randomScene,
@@ -86,4 +87,5 @@ export {
   type Shape,
   sceneCaptions,
   sceneSvg,
+  shuffled,
 } from './synthetic.js';

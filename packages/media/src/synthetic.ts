@@ -20,11 +20,13 @@ export function createRng(seed: number): () => number {
   };
 }
 
-function pick<T>(rng: () => number, items: readonly T[]): T {
+/** One item drawn uniformly with `rng`. */
+export function pick<T>(rng: () => number, items: readonly T[]): T {
   return items[Math.floor(rng() * items.length)];
 }
 
-function shuffled<T>(rng: () => number, items: readonly T[]): T[] {
+/** A Fisher-Yates shuffled copy, drawn with `rng`. */
+export function shuffled<T>(rng: () => number, items: readonly T[]): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));

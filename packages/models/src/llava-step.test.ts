@@ -2,30 +2,15 @@
 // the fused one on the tiny Llama fixture: same loss and projector gradients in both head modes,
 // and no LogSoftmax node left in the graph; and the loss-scaled step (for float16) against the plain one.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { createSession, readSafetensors, toNumbers } from '@mmit/tensor';
-import { fixturesDir } from '../../../test/paths.js';
+import { createSession, toNumbers } from '@mmit/tensor';
 import { openCheckpointFolder } from './checkpoint.js';
 import { languageModelFromCheckpoint } from './language-model.js';
-import { buildLlavaStepGraph, type LlavaBatch, llavaStepFeeds } from './llava-step.js';
-import type { ProjectorSpec } from './projector.js';
+import { llavaLlamaCase, tinyLlamaDir } from './llava-case.testing.js';
+import { buildLlavaStepGraph, llavaStepFeeds } from './llava-step.js';
 
-const lm = languageModelFromCheckpoint(openCheckpointFolder(join(fixturesDir, 'tiny-llama')));
-const reference = readSafetensors(join(fixturesDir, 'case_llava_llama.safetensors')).tensors;
-const batch: LlavaBatch = {
-  features: reference.features,
-  inputIds: reference.input_ids,
-  attentionMask: reference.attention_mask,
-  labels: reference.labels,
-};
-const spec: ProjectorSpec = { type: 'mlp2x_gelu', inputDim: 64, outputDim: 64 };
-const projector = Object.fromEntries(
-  ['linear_1.weight', 'linear_1.bias', 'linear_2.weight', 'linear_2.bias'].map((n) => [
-    `projector.${n}`,
-    Float32Array.from(toNumbers(reference[`projector.${n}`])),
-  ]),
-);
+const lm = languageModelFromCheckpoint(openCheckpointFolder(tinyLlamaDir));
+const { batch, spec, projector } = llavaLlamaCase();
 
 async function run(head: 'all' | 'labelled', composedLogSoftmax: boolean, lossScale?: number) {
   const step = buildLlavaStepGraph(lm, {

@@ -4,28 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createSession, readSafetensors, toNumbers, writeSafetensors } from '@mmit/tensor';
-import { fixturesDir } from '../../../test/paths.js';
 import { openCheckpointFolder } from './checkpoint.js';
 import { languageModelFromCheckpoint } from './language-model.js';
-import { buildLlavaStepGraph, type LlavaBatch, llavaStepFeeds } from './llava-step.js';
+import { llavaLlamaCase, tinyLlamaDir } from './llava-case.testing.js';
+import { buildLlavaStepGraph, llavaStepFeeds } from './llava-step.js';
 import { initLora, type LoraOptions } from './lora.js';
-import { mulberry32, type ProjectorSpec } from './projector.js';
+import { mulberry32 } from './projector.js';
 
-const lmDir = join(fixturesDir, 'tiny-llama');
-const reference = readSafetensors(join(fixturesDir, 'case_llava_llama.safetensors')).tensors;
-const batch: LlavaBatch = {
-  features: reference.features,
-  inputIds: reference.input_ids,
-  attentionMask: reference.attention_mask,
-  labels: reference.labels,
-};
-const spec: ProjectorSpec = { type: 'mlp2x_gelu', inputDim: 64, outputDim: 64 };
-const projector = Object.fromEntries(
-  ['linear_1.weight', 'linear_1.bias', 'linear_2.weight', 'linear_2.bias'].map((n) => [
-    `projector.${n}`,
-    Float32Array.from(toNumbers(reference[`projector.${n}`])),
-  ]),
-);
+const lmDir = tinyLlamaDir;
+const { reference, batch, spec, projector } = llavaLlamaCase();
 const lora: LoraOptions = { targets: ['q_proj', 'v_proj', 'down_proj'], rank: 4, alpha: 8 };
 
 /** Random non-zero adapters (B = 0 would hide bugs in the B A product). */

@@ -2,14 +2,13 @@
 // tiny LM as checkpoint folders, pretrain the LM on the training text (then frozen), compute
 // features, train one projector per modality, and score the test questions. No services: this is
 // the early check that the targets are reachable, and what `mmit bench shapes --engine-only` runs.
-import { join } from 'node:path';
 import { languageModelFromCheckpoint, loadTokenizer, openCheckpointFolder } from '@mmit/models';
 import { accuracyByType, chanceByType, type Scores } from './evaluate.js';
 import { audioFeatures, type FeatureMatrix, imageFeatures } from './features.js';
 import { planTask, renderItem, type Split } from './generate.js';
 import { MEDIA_TOKEN, pretrainExamples, vqaPrompt } from './lm-corpus.js';
 import { answerWithProjector, type StageExample, trainProjector } from './projector-stage.js';
-import type { ItemKind, TaskQuestion } from './task.js';
+import { type ItemKind, PROOF_DEFAULTS, type TaskQuestion } from './task.js';
 import { writeTaskModels } from './task-models.js';
 
 export interface EngineProofOptions {
@@ -18,11 +17,11 @@ export interface EngineProofOptions {
   test: number;
   /** Folder for the checkpoints (lm/, vision/, audio/). */
   workDir: string;
-  /** Full-weight pretraining steps of the LM (default 600), its peak lr (1e-2) and batch (64). */
+  /** Full-weight pretraining steps of the LM, its peak lr and batch (defaults: PROOF_DEFAULTS). */
   lmSteps?: number;
   lmLr?: number;
   lmBatchSize?: number;
-  /** Extra text-only scenes and clips the LM is pretrained on (default 600 each). */
+  /** Extra text-only scenes and clips the LM is pretrained on (each). */
   lmScenes?: number;
   projectorSteps?: number;
   projectorLr?: number;
@@ -56,10 +55,10 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
   const plan = planTask({ seed: options.seed, train: options.train, test: options.test });
   const models = await writeTaskModels(plan, {
     workDir: options.workDir,
-    lmSteps: options.lmSteps ?? 600,
-    lmLr: options.lmLr ?? 1e-2,
-    lmBatchSize: options.lmBatchSize ?? 64,
-    lmScenes: options.lmScenes ?? 600,
+    lmSteps: options.lmSteps ?? PROOF_DEFAULTS.lmSteps,
+    lmLr: options.lmLr ?? PROOF_DEFAULTS.lmLr,
+    lmBatchSize: options.lmBatchSize ?? PROOF_DEFAULTS.lmBatchSize,
+    lmScenes: options.lmScenes ?? PROOF_DEFAULTS.lmScenes,
     log,
   });
   const lm = languageModelFromCheckpoint(openCheckpointFolder(models.lm));
@@ -105,9 +104,9 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
       mediaToken,
       features: features[kind],
       examples,
-      steps: options.projectorSteps ?? 300,
+      steps: options.projectorSteps ?? PROOF_DEFAULTS.projectorSteps,
       batchSize: 16,
-      lr: options.projectorLr ?? 5e-3,
+      lr: options.projectorLr ?? PROOF_DEFAULTS.projectorLr,
       seed: options.seed,
       onStep: (step, loss) => {
         if (step % 50 === 0) log(`  ${kind} projector step ${step}: loss ${loss.toFixed(3)}`);

@@ -13,6 +13,7 @@ import {
   encodeWav,
   type Pitch,
   type PlacedShape,
+  pick,
   randomBeepClip,
   renderBeepClip,
   renderScene,
@@ -20,6 +21,7 @@ import {
   SHAPES,
   type Shape,
   sceneCaptions,
+  shuffled,
 } from '@mmit/media';
 import { clipQuestions, sceneQuestions } from './questions.js';
 import {
@@ -68,19 +70,6 @@ export interface TaskOptions {
 }
 
 const BACKGROUNDS: Scene['background'][] = ['white', 'light grey', 'beige'];
-
-function pick<T>(rng: () => number, items: readonly T[]): T {
-  return items[Math.floor(rng() * items.length)];
-}
-
-function shuffled<T>(rng: () => number, items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 /** Pairs with distinct colours and distinct shapes, so training still shows every colour and every shape. */
 function chooseHeldOutPairs(rng: () => number, count: number): string[] {

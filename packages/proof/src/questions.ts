@@ -3,7 +3,7 @@
 // at test time are the ones the pipeline taught it to answer. Each has exactly one right answer:
 // a shape is named by its kind only when it is the only one of its kind, by its colour only when
 // it is the only one of its colour, by both only when no other shape has the pair.
-import type { BeepClip, PlacedShape, Scene } from '@mmit/media';
+import { type BeepClip, type PlacedShape, pick, type Scene } from '@mmit/media';
 import { VQA_FORMAT_PROMPT, vqaPhrasing } from '@mmit/synth';
 import { countWord, POSITIONS, type QuestionType } from './task.js';
 
@@ -34,10 +34,6 @@ export function positionName(shape: Pick<PlacedShape, 'row' | 'column'>): string
     );
   }
   return place.name;
-}
-
-function pick<T>(rng: () => number, items: readonly T[]): T {
-  return items[Math.floor(rng() * items.length)];
 }
 
 const only = (scene: Scene, same: (a: PlacedShape, b: PlacedShape) => boolean) =>

@@ -80,8 +80,12 @@ export function numberWord(n: number): string {
   return WORDS_FOR_NUMBERS[n] ?? String(n);
 }
 
-/** Nouns that name a place in the frame rather than a thing in it. */
-export const POSITION_NOUNS = new Set([
+/**
+ * Words that name a place in a frame's grid ("top left", "middle right", "center"): a location
+ * phrase made only of these names a place a short-answer question can ask about; "on the table"
+ * or "in silence" do not.
+ */
+export const FRAME_PLACE_WORDS = new Set([
   'top',
   'bottom',
   'left',
@@ -90,6 +94,11 @@ export const POSITION_NOUNS = new Set([
   'centre',
   'middle',
   'corner',
+]);
+
+/** Nouns that name a place in the frame rather than a thing in it. */
+export const POSITION_NOUNS = new Set([
+  ...FRAME_PLACE_WORDS,
   'side',
   'edge',
   'front',
@@ -242,22 +251,6 @@ export const GENERIC_HEADS = new Set([
   'scene',
   'image',
   'picture',
-]);
-
-/**
- * Words that name a place in a frame's grid ("top left", "middle right", "center"): a location
- * phrase made only of these names a place a short-answer question can ask about; "on the table"
- * or "in silence" do not.
- */
-export const FRAME_PLACE_WORDS = new Set([
-  'top',
-  'bottom',
-  'left',
-  'right',
-  'center',
-  'centre',
-  'middle',
-  'corner',
 ]);
 
 /** The dimension a quality word measures, for "What is the pitch of the first beep?" -> "high". */
