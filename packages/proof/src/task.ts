@@ -55,3 +55,19 @@ export function colourShapeKey(colour: Colour, shape: Shape): string {
 export function allColourShapePairs(): string[] {
   return COLOUR_NAMES.flatMap((c) => SHAPES.map((s) => colourShapeKey(c, s)));
 }
+
+/**
+ * The proof's defaults, sized to finish in under 5 minutes on 2 CPU cores (the CLI's flags and
+ * the engine-only run both start from these).
+ */
+export const PROOF_DEFAULTS = {
+  train: 200,
+  test: 40,
+  lmSteps: 1500,
+  lmLr: 5e-3,
+  lmBatchSize: 64,
+  lmScenes: 600,
+  projectorSteps: 800,
+  projectorLr: 1e-2,
+  questionsPerItem: 10,
+} as const;

@@ -6,7 +6,7 @@
 // an error), so a script can tell a miss from a failure.
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatProofReport, meetsTargets, proofJson, runEngineProof } from '@mmit/proof';
+import { formatProofReport, meetsTargets, PROOF_DEFAULTS, proofJson, runEngineProof } from '@mmit/proof';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { clientOf } from '../client.js';
@@ -33,6 +33,7 @@ const ShapesOptionsSchema = z.object({
 });
 
 export function registerBenchCommands(program: Command): void {
+  const d = PROOF_DEFAULTS;
   const bench =
     program.commands.find((c) => c.name() === 'bench') ??
     program.command('bench').description('benchmarks and proofs');
@@ -42,15 +43,19 @@ export function registerBenchCommands(program: Command): void {
       'train on synthetic pictures and beeps through every service, answer held-out questions, print accuracy beside chance',
     )
     .option('--seed <n>', 'task and initialisation seed', '1')
-    .option('--train <n>', 'training pictures and clips (each)', '200')
-    .option('--test <n>', 'test pictures and clips (each)', '40')
-    .option('--lm-steps <n>', 'tiny-LM pretraining steps', '1500')
-    .option('--lm-lr <lr>', 'tiny-LM peak learning rate', '5e-3')
-    .option('--lm-batch <n>', 'tiny-LM batch size', '64')
-    .option('--lm-scenes <n>', 'extra text-only scenes and clips the LM reads', '600')
-    .option('--projector-steps <n>', 'projector steps per modality', '800')
-    .option('--projector-lr <lr>', 'projector peak learning rate', '1e-2')
-    .option('--questions-per-item <n>', 'short-answer questions synth makes per item', '10')
+    .option('--train <n>', 'training pictures and clips (each)', String(d.train))
+    .option('--test <n>', 'test pictures and clips (each)', String(d.test))
+    .option('--lm-steps <n>', 'tiny-LM pretraining steps', String(d.lmSteps))
+    .option('--lm-lr <lr>', 'tiny-LM peak learning rate', String(d.lmLr))
+    .option('--lm-batch <n>', 'tiny-LM batch size', String(d.lmBatchSize))
+    .option('--lm-scenes <n>', 'extra text-only scenes and clips the LM reads', String(d.lmScenes))
+    .option('--projector-steps <n>', 'projector steps per modality', String(d.projectorSteps))
+    .option('--projector-lr <lr>', 'projector peak learning rate', String(d.projectorLr))
+    .option(
+      '--questions-per-item <n>',
+      'short-answer questions synth makes per item',
+      String(d.questionsPerItem),
+    )
     .option(
       '--work-dir <dir>',
       'where the task and checkpoints are written; the services must be allowed to read it (default: a new folder under ./data/shapes/)',
