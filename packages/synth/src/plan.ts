@@ -1,6 +1,7 @@
-// Which samples an item gets, and which split it belongs to. Both are fixed by (seed, item id),
-// so they do not depend on corpus order or on where a resumed job restarted, and all samples of
-// one item land in the same split (no image is seen in training and validation both).
+// Which samples an item gets, and which split it belongs to. Both are fixed by (seed, the item's
+// sampling key: its media's sha256, see source.ts), so they do not depend on corpus order, on
+// item ids or on where a resumed job restarted, and all samples of one item land in the same split
+// (no image is seen in training and validation both).
 import type { SceneFacts } from './nlp/facts.js';
 import { unitHash } from './random.js';
 import { type Recipe, SAMPLE_KINDS, type SampleKind, type Split } from './schemas.js';
@@ -18,14 +19,14 @@ export interface PlannedSample {
  */
 export function planItem(
   recipe: Recipe,
-  itemId: string,
+  samplingKey: string,
   distinct: (kind: SampleKind) => number = () => Number.POSITIVE_INFINITY,
 ): PlannedSample[] {
   const out: PlannedSample[] = [];
   for (const kind of SAMPLE_KINDS) {
     const plan = recipe.kinds[kind];
     if (!plan) continue;
-    if (plan.ratio < 1 && unitHash(recipe.seed, 'kind', kind, itemId) >= plan.ratio) continue;
+    if (plan.ratio < 1 && unitHash(recipe.seed, 'kind', kind, samplingKey) >= plan.ratio) continue;
     const count = Math.min(plan.perItem, Math.max(1, distinct(kind)));
     for (let index = 0; index < count; index++) out.push({ kind, index });
   }
@@ -37,6 +38,6 @@ export function distinctSamples(kind: SampleKind, facts: SceneFacts): number {
   return kind === 'vqa' ? vqaQuestionsOf(facts).length : Number.POSITIVE_INFINITY;
 }
 
-export function splitOf(recipe: Recipe, itemId: string): Split {
-  return unitHash(recipe.seed, 'split', itemId) < recipe.split.validation ? 'validation' : 'train';
+export function splitOf(recipe: Recipe, samplingKey: string): Split {
+  return unitHash(recipe.seed, 'split', samplingKey) < recipe.split.validation ? 'validation' : 'train';
 }

@@ -41,6 +41,16 @@ function boxesOf(extra: Record<string, unknown>): Box[] {
   return parsed.data.flatMap((b) => (b.category ? [{ category: b.category, bbox: b.bbox }] : []));
 }
 
+/**
+ * What an item's random choices (its split, which samples it gets, their wording) are keyed by:
+ * the sha256 of its media when it has one, so importing the same files again, into a new corpus
+ * with new item ids, gives the same dataset, and two items holding the same bytes land in the same
+ * split; the item id otherwise.
+ */
+export function samplingKey(item: Pick<SourceItem, 'id' | 'mediaSha256'>): string {
+  return item.mediaSha256 ?? item.id;
+}
+
 export function sourceItemFromRecord(record: ItemRecord, index: number): SourceItem {
   return {
     index,

@@ -14,7 +14,7 @@ import { extractFacts, type SceneFacts } from './nlp/facts.js';
 import { distinctSamples, type PlannedSample, planItem, splitOf } from './plan.js';
 import { createRng } from './random.js';
 import type { DiversityReport, FilterStats, ItemSynthOutcome, Recipe, Sample } from './schemas.js';
-import type { SourceItem } from './source.js';
+import { type SourceItem, samplingKey } from './source.js';
 
 export interface BatchResult {
   samples: Sample[];
@@ -65,7 +65,7 @@ export class Synthesizer {
         const i = next++;
         const { p, plan } = tasks[i];
         signal?.throwIfAborted();
-        const rng = createRng(recipe.seed, p.item.id, plan.kind, plan.index);
+        const rng = createRng(recipe.seed, samplingKey(p.item), plan.kind, plan.index);
         results[i] = await generator.generate(
           { item: p.item, facts: p.facts!, kind: plan.kind, index: plan.index, seed: recipe.seed, rng },
           signal,
@@ -140,14 +140,15 @@ export class Synthesizer {
     const categories = item.boxes.flatMap((b) => words(b.category));
     const facts = extractFacts(captions, categories);
     for (const n of facts.nouns) known.add(n);
-    const plans = planItem(this.options.recipe, item.id, (kind) => distinctSamples(kind, facts));
+    const plans = planItem(this.options.recipe, samplingKey(item), (kind) => distinctSamples(kind, facts));
     return { item: { ...item, captions }, facts, plans, known, problems };
   }
 
   private record(draft: Draft, item: SourceItem, index: number): Sample {
     const { recipe, generator } = this.options;
-    const rng = createRng(recipe.seed, item.id, draft.kind, index, 'record');
-    return toSample(draft, item, { split: splitOf(recipe, item.id), generator: generator.name, rng });
+    const key = samplingKey(item);
+    const rng = createRng(recipe.seed, key, draft.kind, index, 'record');
+    return toSample(draft, item, { split: splitOf(recipe, key), generator: generator.name, rng });
   }
 }
 
