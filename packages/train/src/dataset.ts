@@ -40,7 +40,11 @@ export async function datasetExists(bucket: Bucket, datasetId: string): Promise<
   return bucket.exists(keys.datasetManifest(datasetId));
 }
 
-/** Every sample of the dataset, in part order then line order. */
+/**
+ * Every sample of the dataset, in an order fixed by content: by media sha256, then conversation
+ * text, then id. The run's seeded shuffle starts from this order, so the same media and captions
+ * train the same way even when a re-import gave the items new ids (ids decide the part order).
+ */
 export async function loadDataset(bucket: Bucket, datasetId: string): Promise<DatasetSample[]> {
   const manifest = await bucket.getJsonIfExists(keys.datasetManifest(datasetId), ManifestSchema);
   if (!manifest) throw new UnknownDatasetError(datasetId);
@@ -64,5 +68,11 @@ export async function loadDataset(bucket: Bucket, datasetId: string): Promise<Da
       });
     });
   }
-  return samples;
+  return samples
+    .map((sample) => ({
+      sample,
+      key: `${sample.media ?? ''}\0${JSON.stringify(sample.conversations)}\0${sample.id}`,
+    }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map(({ sample }) => sample);
 }

@@ -6,10 +6,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { newId } from '@mmit/contracts';
+import { keys, newId } from '@mmit/contracts';
 import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
 import { fixturesDir } from '../../../test/paths.js';
 import { checkpointSteps } from './checkpoint.js';
+import { loadDataset } from './dataset.js';
 import { RunRecorder, readMetrics } from './recorder.js';
 import { executeRun } from './run.js';
 import { type RunSpecInput, RunSpecSchema } from './spec.js';
@@ -116,4 +117,32 @@ test('training lowers the validation loss; eval lines and counts land in the buc
   });
   assert.equal(recorder.state.totalSteps, 18);
   assert.equal(recorder.state.lastCheckpoint?.step, 18);
+});
+
+test('the samples come back in an order fixed by their content, not by their ids or parts', async () => {
+  const sample = (id: string, sha: string, answer: string) =>
+    JSON.stringify({
+      id,
+      conversations: [
+        { from: 'human', value: '<image>\nWhat is it?' },
+        { from: 'gpt', value: answer },
+      ],
+      mediaSha256: sha,
+    });
+  const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64));
+  const write = async (datasetId: string, parts: string[][]) => {
+    await bucket.putJson(keys.datasetManifest(datasetId), { id: datasetId, status: 'ready' });
+    for (const [n, lines] of parts.entries())
+      await bucket.putBuffer(keys.datasetSamples(datasetId, n), Buffer.from(`${lines.join('\n')}\n`));
+  };
+  const [first, second] = [newId('dataset'), newId('dataset')];
+  await write(first, [[sample('x1', c, 'one'), sample('x2', a, 'two')], [sample('x3', b, 'three')]]);
+  await write(second, [[sample('y9', b, 'three')], [sample('y1', a, 'two'), sample('y5', c, 'one')]]);
+  const view = async (id: string) =>
+    (await loadDataset(bucket, id)).map((s) => [s.media, s.conversations[1].value]);
+  assert.deepEqual(await view(first), await view(second));
+  assert.deepEqual(
+    (await view(first)).map(([media]) => media),
+    [a, b, c],
+  );
 });
