@@ -25,34 +25,38 @@ export interface ServiceEntry {
   env?: (urls: Record<string, string>, gatewayUrl: string) => NodeJS.ProcessEnv;
 }
 
+// Five services compile their TypeScript (tsx) at once on start: on a 2-core machine that is
+// already busy this took over 60 s (measured: features not ready after 60 s while a test ran).
+const SERVICE_START_MS = 180_000;
+
 export const SERVICES: readonly ServiceEntry[] = [
   {
     name: 'ingest',
     entry: 'services/ingest/src/main.ts',
     port: 7071,
     readyPath: '/readyz',
-    startTimeoutMs: 60_000,
+    startTimeoutMs: SERVICE_START_MS,
   },
   {
     name: 'synth',
     entry: 'services/synth/src/main.ts',
     port: 7072,
     readyPath: '/readyz',
-    startTimeoutMs: 60_000,
+    startTimeoutMs: SERVICE_START_MS,
   },
   {
     name: 'features',
     entry: 'services/features/src/main.ts',
     port: 7073,
     readyPath: '/readyz',
-    startTimeoutMs: 60_000,
+    startTimeoutMs: SERVICE_START_MS,
   },
   {
     name: 'trainer',
     entry: 'services/trainer/src/main.ts',
     port: 7074,
     readyPath: '/readyz',
-    startTimeoutMs: 60_000,
+    startTimeoutMs: SERVICE_START_MS,
     env: (urls) => ({ MMIT_FEATURES_URL: urls.features }),
   },
   {
@@ -60,7 +64,7 @@ export const SERVICES: readonly ServiceEntry[] = [
     entry: 'services/serve/src/main.ts',
     port: 7075,
     readyPath: '/readyz',
-    startTimeoutMs: 60_000,
+    startTimeoutMs: SERVICE_START_MS,
   },
   {
     name: 'console',
