@@ -34,7 +34,7 @@ export interface EngineProofResult {
   accuracy: Scores;
   chance: Scores;
   lmLosses: number[];
-  projectorLosses: Record<ItemKind, number[]>;
+  projectorLosses: Partial<Record<ItemKind, number[]>>;
   /** Every test question with the answer given. */
   answers: { question: TaskQuestion; got: string }[];
   seconds: number;

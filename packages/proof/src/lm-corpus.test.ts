@@ -7,7 +7,7 @@ import { loadTokenizer } from '@mmit/models';
 import { planTask } from './generate.js';
 import { encodeForPretraining, MEDIA_ROWS, pretrainExamples, slotWordsOf } from './lm-corpus.js';
 import { allClipQuestions, allSceneQuestions, FORMAT_PROMPT } from './questions.js';
-import { AUDIO_ROWS, clipSlots, IMAGE_ROWS, SECONDS_PER_FRAME, sceneSlots } from './slots.js';
+import { AUDIO_ROWS, clipSlots, EMPTY_CELL, IMAGE_ROWS, SECONDS_PER_FRAME, sceneSlots } from './slots.js';
 import { wordVocabulary, writeWordTokenizer } from './word-tokenizer.js';
 
 const plan = planTask({ seed: 3, train: 40, test: 10 });
@@ -24,8 +24,8 @@ test('a picture is nine slot rows in raster order: the place words, then colour 
   assert.equal(rows.length, IMAGE_ROWS);
   assert.deepEqual(rows[2], ['top', 'right', 'green', 'star']);
   assert.deepEqual(rows[4], ['center', 'red', 'circle']);
-  // Empty cells, named places or not, hold nothing.
-  for (const k of [0, 1, 3, 5, 6, 7, 8]) assert.deepEqual(rows[k], [], `cell ${k}`);
+  // Empty cells, named places or not, hold the empty word only.
+  for (const k of [0, 1, 3, 5, 6, 7, 8]) assert.deepEqual(rows[k], [EMPTY_CELL], `cell ${k}`);
 });
 
 test('a clip is one slot row per encoder frame: the pitch sounding at its centre', () => {

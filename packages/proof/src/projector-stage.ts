@@ -155,74 +155,91 @@ export interface AnswerOptions {
   maxNewTokens?: number;
 }
 
-/** Greedy answers (decoded, trimmed) to each question about its item. */
+/** Greedy answers (decoded, trimmed) to each question about its item, through the projector. */
 export async function answerWithProjector(options: AnswerOptions): Promise<string[]> {
-  const { lm, tokenizer, projector, features } = options;
+  const { projector, features } = options;
   const g = new Graph('projector');
   const params = projectorParams(g, projector.spec);
   const input = g.input('features', 'float32', ['batch', features.tokens, features.dim]);
   g.output('rows', applyProjector(projector.spec, params, input));
-  const projectorSession = await createSession(g, { ep: 'cpu', cache: false });
+  const session = await createSession(g, { ep: 'cpu', cache: false });
+  const weights = Object.fromEntries(
+    Object.entries(projector.params).map(([name, data]) => [
+      name,
+      { dtype: 'float32' as const, dims: g.params.find((p) => p.name === name)!.shape as number[], data },
+    ]),
+  );
+  try {
+    return await answerWithRows({
+      ...options,
+      rowsPerItem: features.tokens,
+      rows: async (items) => {
+        const out = await session.run({ features: stackItems(features, items), ...weights });
+        return out.rows.data as Float32Array;
+      },
+    });
+  } finally {
+    await session.release();
+  }
+}
+
+export interface RowAnswerOptions {
+  lm: LanguageModel;
+  tokenizer: Tokenizer;
+  mediaToken: string;
+  questions: { item: number; prompt: string }[];
+  rowsPerItem: number;
+  /** The LM-space rows of these items, (items, rowsPerItem, d) row-major. */
+  rows: (items: number[]) => Promise<Float32Array>;
+  batchSize?: number;
+  maxNewTokens?: number;
+}
+
+/**
+ * Greedy answers with `rows` spliced in where the media token's positions are: a projector's
+ * output, or any rows to compare with (the LM's ceiling with ideal slot rows, a fitted map).
+ */
+export async function answerWithRows(options: RowAnswerOptions): Promise<string[]> {
+  const { lm, tokenizer, rowsPerItem } = options;
   const generator = createGenerator(lm);
   const mediaTokenId = tokenizer.tokenId(options.mediaToken);
   const d = lm.config.hiddenSize;
   const answers: string[] = [];
   const batchSize = options.batchSize ?? 64;
-  try {
-    for (let from = 0; from < options.questions.length; from += batchSize) {
-      const chunk = options.questions.slice(from, from + batchSize);
-      const prompts = chunk.map((q) => {
-        const text = tokenizer.renderChat([{ role: 'user', content: q.prompt }], {
-          addGenerationPrompt: true,
-        });
-        return tokenizer
-          .encode(text, { addSpecialTokens: false })
-          .flatMap((id) => (id === mediaTokenId ? new Array<number>(features.tokens).fill(id) : [id]));
+  for (let from = 0; from < options.questions.length; from += batchSize) {
+    const chunk = options.questions.slice(from, from + batchSize);
+    const prompts = chunk.map((q) => {
+      const text = tokenizer.renderChat([{ role: 'user', content: q.prompt }], {
+        addGenerationPrompt: true,
       });
-      const length = Math.max(...prompts.map((p) => p.length));
-      const ids = new Int32Array(chunk.length * length).fill(tokenizer.padTokenId ?? 0);
-      const mask = new Int32Array(chunk.length * length);
-      prompts.forEach((p, b) => {
-        ids.set(p, b * length + length - p.length);
-        mask.fill(1, b * length + length - p.length, (b + 1) * length);
-      });
-      const embeds = await generator.embed({ dtype: 'int32', dims: [chunk.length, length], data: ids });
-      const projected = await projectorSession.run({
-        features: stackItems(
-          features,
-          chunk.map((q) => q.item),
-        ),
-        ...Object.fromEntries(
-          Object.entries(projector.params).map(([name, data]) => [
-            name,
-            { dtype: 'float32', dims: g.params.find((p) => p.name === name)!.shape as number[], data },
-          ]),
-        ),
-      });
-      const rows = projected.rows.data as Float32Array; // (B, N, d)
-      const e = embeds.data as Float32Array;
-      chunk.forEach((_, b) => {
-        let k = 0;
-        for (let t = 0; t < length; t++) {
-          if (ids[b * length + t] !== mediaTokenId) continue;
-          e.set(
-            rows.subarray((b * features.tokens + k) * d, (b * features.tokens + k + 1) * d),
-            (b * length + t) * d,
-          );
-          k++;
-        }
-      });
-      const generated = await generator.generateFromEmbeds(
-        embeds,
-        { dtype: 'int32', dims: [chunk.length, length], data: mask },
-        {
-          maxNewTokens: options.maxNewTokens ?? 4,
-        },
-      );
-      for (const g of generated) answers.push(tokenizer.decode(g, { skipSpecialTokens: true }).trim());
-    }
-  } finally {
-    await projectorSession.release();
+      return tokenizer
+        .encode(text, { addSpecialTokens: false })
+        .flatMap((id) => (id === mediaTokenId ? new Array<number>(rowsPerItem).fill(id) : [id]));
+    });
+    const length = Math.max(...prompts.map((p) => p.length));
+    const ids = new Int32Array(chunk.length * length).fill(tokenizer.padTokenId ?? 0);
+    const mask = new Int32Array(chunk.length * length);
+    prompts.forEach((p, b) => {
+      ids.set(p, b * length + length - p.length);
+      mask.fill(1, b * length + length - p.length, (b + 1) * length);
+    });
+    const embeds = await generator.embed({ dtype: 'int32', dims: [chunk.length, length], data: ids });
+    const rows = await options.rows(chunk.map((q) => q.item)); // (B, N, d)
+    const e = embeds.data as Float32Array;
+    chunk.forEach((_, b) => {
+      let k = 0;
+      for (let t = 0; t < length; t++) {
+        if (ids[b * length + t] !== mediaTokenId) continue;
+        e.set(rows.subarray((b * rowsPerItem + k) * d, (b * rowsPerItem + k + 1) * d), (b * length + t) * d);
+        k++;
+      }
+    });
+    const generated = await generator.generateFromEmbeds(
+      embeds,
+      { dtype: 'int32', dims: [chunk.length, length], data: mask },
+      { maxNewTokens: options.maxNewTokens ?? 4 },
+    );
+    for (const g of generated) answers.push(tokenizer.decode(g, { skipSpecialTokens: true }).trim());
   }
   return answers;
 }

@@ -30,7 +30,8 @@ export const ANSWERS: Record<QuestionType, readonly string[]> = {
   pitch: PITCH_NAMES,
 };
 
-export type ItemKind = 'image' | 'audio';
+export const ITEM_KINDS = ['image', 'audio'] as const;
+export type ItemKind = (typeof ITEM_KINDS)[number];
 
 export interface TaskQuestion {
   /** The media file (inside its split folder) the question is about. */

@@ -6,7 +6,14 @@
 // an error), so a script can tell a miss from a failure.
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatProofReport, meetsTargets, PROOF_DEFAULTS, proofJson, runEngineProof } from '@mmit/proof';
+import {
+  formatProofReport,
+  ITEM_KINDS,
+  meetsTargets,
+  PROOF_DEFAULTS,
+  proofJson,
+  runEngineProof,
+} from '@mmit/proof';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { clientOf } from '../client.js';
@@ -29,6 +36,11 @@ const ShapesOptionsSchema = z.object({
   workDir: z.string().optional(),
   engineOnly: z.boolean().default(false),
   sabotage: z.enum(['shift-captions']).optional(),
+  kinds: z
+    .string()
+    .default(ITEM_KINDS.join(','))
+    .transform((v) => v.split(',').map((k) => k.trim()))
+    .pipe(z.array(z.enum(ITEM_KINDS)).min(1)),
   json: z.boolean().default(false),
 });
 
@@ -64,6 +76,11 @@ export function registerBenchCommands(program: Command): void {
     .option(
       '--sabotage <how>',
       "break a stage on purpose: shift-captions (each item gets the next one's caption)",
+    )
+    .option(
+      '--kinds <list>',
+      'media kinds to train and ask about: image, audio or both',
+      ITEM_KINDS.join(','),
     )
     .option('--json', 'print one JSON object instead of the report')
     .action(async (raw: Record<string, unknown>, command: Command) => {
@@ -104,6 +121,7 @@ export function registerBenchCommands(program: Command): void {
             projectorLr: o.projectorLr,
             questionsPerItem: o.questionsPerItem,
             ...(o.sabotage ? { sabotage: o.sabotage } : {}),
+            kinds: o.kinds,
             log,
           });
       console.log(o.json ? JSON.stringify(proofJson(result)) : formatProofReport(result));

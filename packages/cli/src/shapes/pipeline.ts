@@ -15,6 +15,7 @@ import type { JobRecord } from '@mmit/contracts';
 import {
   accuracyByType,
   chanceByType,
+  ITEM_KINDS,
   type ItemKind,
   planTask,
   type Scores,
@@ -43,6 +44,8 @@ export interface PipelineProofOptions {
   /** Short-answer questions synth makes per item. */
   questionsPerItem: number;
   sabotage?: 'shift-captions';
+  /** The media kinds to train and ask about (default both). */
+  kinds?: readonly ItemKind[];
   log: (line: string) => void;
 }
 
@@ -50,9 +53,9 @@ export interface PipelineProofResult {
   accuracy: Scores;
   chance: Scores;
   lmLosses: number[];
-  projectorLosses: Record<ItemKind, number[]>;
+  projectorLosses: Partial<Record<ItemKind, number[]>>;
   answers: { question: TaskQuestion; got: string }[];
-  ids: { corpus: string; dataset: string; runs: Record<ItemKind, string> };
+  ids: { corpus: string; dataset: string; runs: Partial<Record<ItemKind, string>> };
   seconds: number;
   stageSeconds: Record<string, number>;
 }
@@ -131,7 +134,8 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
   };
 
   log(`== task: seed ${options.seed}, ${options.train} training and ${options.test} test pictures and clips`);
-  const plan = planTask({ seed: options.seed, train: options.train, test: options.test });
+  const kinds = options.kinds ?? ITEM_KINDS;
+  const plan = onlyKinds(planTask({ seed: options.seed, train: options.train, test: options.test }), kinds);
   const written = await writeTaskFolder(join(options.workDir, 'task'), plan);
   if (options.sabotage === 'shift-captions') await shiftCaptions(plan, written.folders.train);
   log(`   held out: ${plan.heldOutPairs.join(', ')}; ${plan.heldOutPatterns.join(', ')}`);
@@ -144,6 +148,7 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
     lmLr: options.lmLr,
     lmBatchSize: options.lmBatchSize,
     lmScenes: options.lmScenes,
+    kinds,
     log,
   });
   stage('models');
@@ -183,9 +188,9 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
   const datasetId = created.id;
   stage('synth');
 
-  const runs = {} as Record<ItemKind, string>;
-  const projectorLosses = {} as Record<ItemKind, number[]>;
-  for (const kind of ['image', 'audio'] as const) {
+  const runs: Partial<Record<ItemKind, string>> = {};
+  const projectorLosses: Partial<Record<ItemKind, number[]>> = {};
+  for (const kind of kinds) {
     log(`== train: the ${kind} projector (features from the features service)`);
     const run = await client.postJson<{ id: string }>('/v1/runs', {
       name: `shapes-${kind}-seed-${options.seed}`,
@@ -209,10 +214,10 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
   }
   stage('train');
 
-  log(`== serve: ${plan.questions.test.length} held-out questions through /v1/chat/completions`);
   const test = plan.questions.test;
+  log(`== serve: ${test.length} held-out questions through /v1/chat/completions`);
   const answers = await mapLimited(test, 4, async (q) =>
-    ask(client, runs[q.kind], await questionContent(written.folders.test, q)),
+    ask(client, runs[q.kind] ?? '', await questionContent(written.folders.test, q)),
   );
   stage('serve');
   const key = join(options.workDir, 'answers.jsonl');
@@ -231,9 +236,22 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
   };
 }
 
+/** The plan with only the items and questions of `kinds` (the whole plan when both are asked for). */
+function onlyKinds(plan: TaskPlan, kinds: readonly ItemKind[]): TaskPlan {
+  if (ITEM_KINDS.every((k) => kinds.includes(k))) return plan;
+  return {
+    ...plan,
+    items: plan.items.filter((item) => kinds.includes(item.kind)),
+    questions: {
+      train: plan.questions.train.filter((q) => kinds.includes(q.kind)),
+      test: plan.questions.test.filter((q) => kinds.includes(q.kind)),
+    },
+  };
+}
+
 /** Rewrites each training sidecar with the captions of the next item of the same kind. */
 async function shiftCaptions(plan: TaskPlan, trainDir: string): Promise<void> {
-  for (const kind of ['image', 'audio'] as const) {
+  for (const kind of ITEM_KINDS) {
     const items = plan.items.filter((item) => item.split === 'train' && item.kind === kind);
     for (const [i, item] of items.entries()) {
       const next = items[(i + 1) % items.length];
