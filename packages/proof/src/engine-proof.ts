@@ -23,6 +23,7 @@ export interface EngineProofOptions {
   lmBatchSize?: number;
   /** Extra text-only scenes and clips the LM is pretrained on (each). */
   lmScenes?: number;
+  lmNoise?: number;
   projectorSteps?: number;
   projectorLr?: number;
   /** Break a stage on purpose: 'shuffle-features' gives every item another item's features. */
@@ -59,6 +60,7 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
     lmLr: options.lmLr ?? PROOF_DEFAULTS.lmLr,
     lmBatchSize: options.lmBatchSize ?? PROOF_DEFAULTS.lmBatchSize,
     lmScenes: options.lmScenes ?? PROOF_DEFAULTS.lmScenes,
+    lmNoise: options.lmNoise ?? PROOF_DEFAULTS.lmNoise,
     log,
   });
   const lm = languageModelFromCheckpoint(openCheckpointFolder(models.lm));

@@ -29,6 +29,8 @@ export interface TaskModelOptions {
   lmBatchSize: number;
   /** Extra text-only scenes and clips (each) the LM reads besides the training split. */
   lmScenes: number;
+  /** Noise added to the LM's slot rows while it is pretrained, as a fraction of its table's RMS. */
+  lmNoise: number;
   /** The media kinds the run covers (default both): the LM is pretrained on their questions only. */
   kinds?: readonly ItemKind[];
   log?: (line: string) => void;
@@ -92,7 +94,13 @@ export async function writeTaskModels(plan: TaskPlan, options: TaskModelOptions)
     FORMAT_PROMPT,
   ]);
   const sizes = { ...PROOF_LM_SIZES, vocabSize: vocabulary.length };
-  const schedule = { steps: options.lmSteps, lr: options.lmLr, batch: options.lmBatchSize, seed: plan.seed };
+  const schedule = {
+    steps: options.lmSteps,
+    lr: options.lmLr,
+    batch: options.lmBatchSize,
+    seed: plan.seed,
+    noise: options.lmNoise,
+  };
   const key = createHash('sha256')
     .update(
       JSON.stringify({
@@ -126,6 +134,7 @@ export async function writeTaskModels(plan: TaskPlan, options: TaskModelOptions)
     batchSize: options.lmBatchSize,
     lr: options.lmLr,
     seed: plan.seed,
+    slotNoise: options.lmNoise,
     onStep: (step, loss) => {
       if (step % 100 === 0 || step === options.lmSteps)
         log(`  LM step ${step}/${options.lmSteps}: loss ${loss.toFixed(3)}`);

@@ -68,6 +68,7 @@ export const PROOF_DEFAULTS = {
   lmLr: 5e-3,
   lmBatchSize: 64,
   lmScenes: 600,
+  lmNoise: 0.3,
   projectorSteps: 800,
   projectorLr: 1e-2,
   questionsPerItem: 10,

@@ -30,6 +30,7 @@ const ShapesOptionsSchema = z.object({
   lmLr: z.coerce.number().positive(),
   lmBatch: z.coerce.number().int().min(1),
   lmScenes: z.coerce.number().int().min(0),
+  lmNoise: z.coerce.number().min(0),
   projectorSteps: z.coerce.number().int().min(1),
   projectorLr: z.coerce.number().positive(),
   questionsPerItem: z.coerce.number().int().min(1).max(10),
@@ -60,7 +61,16 @@ export function registerBenchCommands(program: Command): void {
     .option('--lm-steps <n>', 'tiny-LM pretraining steps', String(d.lmSteps))
     .option('--lm-lr <lr>', 'tiny-LM peak learning rate', String(d.lmLr))
     .option('--lm-batch <n>', 'tiny-LM batch size', String(d.lmBatchSize))
-    .option('--lm-scenes <n>', 'extra text-only scenes and clips the LM reads', String(d.lmScenes))
+    .option(
+      '--lm-scenes <n>',
+      'extra text-only scenes the LM reads (and a quarter as many clips)',
+      String(d.lmScenes),
+    )
+    .option(
+      '--lm-noise <x>',
+      "noise on the LM's slot rows while it is pretrained (fraction of its table's RMS)",
+      String(d.lmNoise),
+    )
     .option('--projector-steps <n>', 'projector steps per modality', String(d.projectorSteps))
     .option('--projector-lr <lr>', 'projector peak learning rate', String(d.projectorLr))
     .option(
@@ -102,6 +112,7 @@ export function registerBenchCommands(program: Command): void {
             lmLr: o.lmLr,
             lmBatchSize: o.lmBatch,
             lmScenes: o.lmScenes,
+            lmNoise: o.lmNoise,
             projectorSteps: o.projectorSteps,
             projectorLr: o.projectorLr,
             workDir,
@@ -117,6 +128,7 @@ export function registerBenchCommands(program: Command): void {
             lmLr: o.lmLr,
             lmBatchSize: o.lmBatch,
             lmScenes: o.lmScenes,
+            lmNoise: o.lmNoise,
             projectorSteps: o.projectorSteps,
             projectorLr: o.projectorLr,
             questionsPerItem: o.questionsPerItem,

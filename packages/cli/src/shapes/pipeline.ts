@@ -39,6 +39,7 @@ export interface PipelineProofOptions {
   lmLr: number;
   lmBatchSize: number;
   lmScenes: number;
+  lmNoise: number;
   projectorSteps: number;
   projectorLr: number;
   /** Short-answer questions synth makes per item. */
@@ -148,6 +149,7 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
     lmLr: options.lmLr,
     lmBatchSize: options.lmBatchSize,
     lmScenes: options.lmScenes,
+    lmNoise: options.lmNoise,
     kinds,
     log,
   });
