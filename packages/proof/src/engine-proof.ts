@@ -5,10 +5,10 @@
 import { languageModelFromCheckpoint, loadTokenizer, openCheckpointFolder } from '@mmit/models';
 import { accuracyByType, chanceByType, type Scores } from './evaluate.js';
 import { audioFeatures, type FeatureMatrix, imageFeatures } from './features.js';
-import { planTask, renderItem, type Split } from './generate.js';
+import { onlyKinds, planTask, renderItem, type Split } from './generate.js';
 import { MEDIA_TOKEN, pretrainExamples, vqaPrompt } from './lm-corpus.js';
 import { answerWithProjector, type StageExample, trainProjector } from './projector-stage.js';
-import { type ItemKind, PROOF_DEFAULTS, type TaskQuestion } from './task.js';
+import { ITEM_KINDS, type ItemKind, PROOF_DEFAULTS, type TaskQuestion } from './task.js';
 import { writeTaskModels } from './task-models.js';
 
 export interface EngineProofOptions {
@@ -28,6 +28,8 @@ export interface EngineProofOptions {
   projectorLr?: number;
   /** Break a stage on purpose: 'shuffle-features' gives every item another item's features. */
   sabotage?: 'shuffle-features';
+  /** The media kinds to train and ask about (default both). */
+  kinds?: readonly ItemKind[];
   log?: (line: string) => void;
 }
 
@@ -53,7 +55,8 @@ function shuffled(m: FeatureMatrix): FeatureMatrix {
 export async function runEngineProof(options: EngineProofOptions): Promise<EngineProofResult> {
   const started = Date.now();
   const log = options.log ?? (() => {});
-  const plan = planTask({ seed: options.seed, train: options.train, test: options.test });
+  const kinds = options.kinds ?? ITEM_KINDS;
+  const plan = onlyKinds(planTask({ seed: options.seed, train: options.train, test: options.test }), kinds);
   const models = await writeTaskModels(plan, {
     workDir: options.workDir,
     lmSteps: options.lmSteps ?? PROOF_DEFAULTS.lmSteps,
@@ -61,6 +64,7 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
     lmBatchSize: options.lmBatchSize ?? PROOF_DEFAULTS.lmBatchSize,
     lmScenes: options.lmScenes ?? PROOF_DEFAULTS.lmScenes,
     lmNoise: options.lmNoise ?? PROOF_DEFAULTS.lmNoise,
+    kinds,
     log,
   });
   const lm = languageModelFromCheckpoint(openCheckpointFolder(models.lm));
@@ -68,19 +72,13 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
   const rendered = await Promise.all(plan.items.map((item, i) => renderItem(item, i)));
   const indexOf = new Map<string, number>();
   const byKind = (kind: ItemKind) => rendered.filter((r) => r.kind === kind);
-  const features: Record<ItemKind, FeatureMatrix> = {
-    image: await imageFeatures(
-      models.vision,
-      byKind('image').map((r) => r.bytes),
-    ),
-    audio: await audioFeatures(
-      models.audio,
-      byKind('audio').map((r) => r.bytes),
-    ),
-  };
-  for (const kind of ['image', 'audio'] as const) {
+  const features: Partial<Record<ItemKind, FeatureMatrix>> = {};
+  for (const kind of kinds) {
+    const media = byKind(kind).map((r) => r.bytes);
+    const computed =
+      kind === 'image' ? await imageFeatures(models.vision, media) : await audioFeatures(models.audio, media);
+    features[kind] = options.sabotage === 'shuffle-features' ? shuffled(computed) : computed;
     for (const [i, r] of byKind(kind).entries()) indexOf.set(`${r.split}/${r.name}`, i);
-    if (options.sabotage === 'shuffle-features') features[kind] = shuffled(features[kind]);
   }
   const itemOf = (split: Split, q: TaskQuestion) => {
     const i = indexOf.get(`${split}/${q.file}`);
@@ -89,9 +87,11 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
   };
 
   const answers = new Map<TaskQuestion, string>();
-  const projectorLosses = {} as Record<ItemKind, number[]>;
-  for (const kind of ['image', 'audio'] as const) {
+  const projectorLosses: Partial<Record<ItemKind, number[]>> = {};
+  for (const kind of kinds) {
     const mediaToken = MEDIA_TOKEN[kind];
+    const kindFeatures = features[kind];
+    if (!kindFeatures) throw new Error(`no ${kind} features were computed`);
     const examples: StageExample[] = pretrainExamples(plan)
       .filter((e) => e.item.kind === kind)
       .map((e) => ({
@@ -104,7 +104,7 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
       lm,
       tokenizer,
       mediaToken,
-      features: features[kind],
+      features: kindFeatures,
       examples,
       steps: options.projectorSteps ?? PROOF_DEFAULTS.projectorSteps,
       batchSize: 16,
@@ -121,7 +121,7 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
       tokenizer,
       mediaToken,
       projector,
-      features: features[kind],
+      features: kindFeatures,
       questions: test.map((q) => ({ item: itemOf('test', q), prompt: vqaPrompt(kind, q.question) })),
     });
     for (const [i, q] of test.entries()) answers.set(q, got[i]);

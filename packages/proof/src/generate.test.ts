@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { normalizeImage } from '@mmit/media';
-import { planTask, renderItem } from './generate.js';
+import { onlyKinds, planTask, renderItem } from './generate.js';
 import { ANSWERS, allColourShapePairs, colourShapeKey, POSITIONS } from './task.js';
 
 const plan = planTask({ seed: 7, train: 120, test: 40 });
@@ -108,4 +108,19 @@ test('renders are decodable media of the planned kind and differ between items',
   assert.notDeepEqual(image.bytes, other.bytes);
   const clip = await renderItem(plan.items.find((i) => i.kind === 'audio')!, 2);
   assert.equal(new TextDecoder().decode(clip.bytes.subarray(0, 4)), 'RIFF');
+});
+
+test('onlyKinds keeps the items and questions of the kinds asked for, and the plan whole for both', () => {
+  const plan = planTask({ seed: 4, train: 12, test: 6 });
+  const audio = onlyKinds(plan, ['audio']);
+  assert.ok(audio.items.length > 0 && audio.items.every((item) => item.kind === 'audio'));
+  assert.equal(audio.items.length, plan.items.filter((item) => item.kind === 'audio').length);
+  for (const split of ['train', 'test'] as const) {
+    assert.ok(audio.questions[split].every((q) => q.kind === 'audio'));
+    assert.equal(
+      audio.questions[split].length,
+      plan.questions[split].filter((q) => q.kind === 'audio').length,
+    );
+  }
+  assert.equal(onlyKinds(plan, ['image', 'audio']), plan);
 });

@@ -27,6 +27,7 @@ import { clipQuestions, sceneQuestions } from './questions.js';
 import {
   COLOUR_NAMES,
   colourShapeKey,
+  ITEM_KINDS,
   type ItemKind,
   PITCH_NAMES,
   POSITIONS,
@@ -176,4 +177,17 @@ export async function renderItem(item: PlannedItem, index: number): Promise<Rend
   }
   if (!item.clip) throw new Error(`item ${item.name} has neither a scene nor a clip`);
   return { ...item, bytes: encodeWav(renderBeepClip(item.clip), item.clip.sampleRate) };
+}
+
+/** The plan with only the items and questions of `kinds` (the whole plan when both are asked for). */
+export function onlyKinds(plan: TaskPlan, kinds: readonly ItemKind[]): TaskPlan {
+  if (ITEM_KINDS.every((k) => kinds.includes(k))) return plan;
+  return {
+    ...plan,
+    items: plan.items.filter((item) => kinds.includes(item.kind)),
+    questions: {
+      train: plan.questions.train.filter((q) => kinds.includes(q.kind)),
+      test: plan.questions.test.filter((q) => kinds.includes(q.kind)),
+    },
+  };
 }

@@ -36,7 +36,7 @@ const ShapesOptionsSchema = z.object({
   questionsPerItem: z.coerce.number().int().min(1).max(10),
   workDir: z.string().optional(),
   engineOnly: z.boolean().default(false),
-  sabotage: z.enum(['shift-captions']).optional(),
+  sabotage: z.enum(['shift-captions', 'shuffle-features']).optional(),
   kinds: z
     .string()
     .default(ITEM_KINDS.join(','))
@@ -85,7 +85,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--engine-only', 'run with the engine alone, without the services')
     .option(
       '--sabotage <how>',
-      "break a stage on purpose: shift-captions (each item gets the next one's caption)",
+      "break a stage on purpose: shift-captions (each item gets the next one's caption; through the services) or shuffle-features (each item gets the next one's features; --engine-only)",
     )
     .option(
       '--kinds <list>',
@@ -97,6 +97,11 @@ export function registerBenchCommands(program: Command): void {
       const parsed = ShapesOptionsSchema.safeParse(raw);
       if (!parsed.success) throw new Error(`mmit bench shapes: ${z.prettifyError(parsed.error)}`);
       const o = parsed.data;
+      if (o.sabotage && (o.sabotage === 'shuffle-features') !== o.engineOnly) {
+        throw new Error(
+          `mmit bench shapes: --sabotage ${o.sabotage} ${o.engineOnly ? 'needs the services (drop --engine-only)' : 'needs --engine-only'}`,
+        );
+      }
       // The services read the task folder and the checkpoints by path, so the default sits under the
       // working directory, inside the import roots the launcher allows.
       const shapesDir = join(process.cwd(), 'data', 'shapes');
@@ -116,6 +121,8 @@ export function registerBenchCommands(program: Command): void {
             projectorSteps: o.projectorSteps,
             projectorLr: o.projectorLr,
             workDir,
+            kinds: o.kinds,
+            ...(o.sabotage === 'shuffle-features' ? { sabotage: o.sabotage } : {}),
             log,
           })
         : await runPipelineProof({
@@ -132,7 +139,7 @@ export function registerBenchCommands(program: Command): void {
             projectorSteps: o.projectorSteps,
             projectorLr: o.projectorLr,
             questionsPerItem: o.questionsPerItem,
-            ...(o.sabotage ? { sabotage: o.sabotage } : {}),
+            ...(o.sabotage === 'shift-captions' ? { sabotage: o.sabotage } : {}),
             kinds: o.kinds,
             log,
           });

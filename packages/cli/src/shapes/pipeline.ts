@@ -17,6 +17,7 @@ import {
   chanceByType,
   ITEM_KINDS,
   type ItemKind,
+  onlyKinds,
   planTask,
   type Scores,
   type TaskPlan,
@@ -235,19 +236,6 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
     ids: { corpus: corpus.id, dataset: datasetId, runs },
     seconds: (Date.now() - started) / 1000,
     stageSeconds,
-  };
-}
-
-/** The plan with only the items and questions of `kinds` (the whole plan when both are asked for). */
-function onlyKinds(plan: TaskPlan, kinds: readonly ItemKind[]): TaskPlan {
-  if (ITEM_KINDS.every((k) => kinds.includes(k))) return plan;
-  return {
-    ...plan,
-    items: plan.items.filter((item) => kinds.includes(item.kind)),
-    questions: {
-      train: plan.questions.train.filter((q) => kinds.includes(q.kind)),
-      test: plan.questions.test.filter((q) => kinds.includes(q.kind)),
-    },
   };
 }
 
