@@ -33,6 +33,7 @@ const ShapesOptionsSchema = z.object({
   lmNoise: z.coerce.number().min(0),
   projectorSteps: z.coerce.number().int().min(1),
   projectorLr: z.coerce.number().positive(),
+  projector: z.enum(['linear', 'mlp2x_gelu']).default('mlp2x_gelu'),
   questionsPerItem: z.coerce.number().int().min(1).max(10),
   workDir: z.string().optional(),
   engineOnly: z.boolean().default(false),
@@ -73,6 +74,11 @@ export function registerBenchCommands(program: Command): void {
     )
     .option('--projector-steps <n>', 'projector steps per modality', String(d.projectorSteps))
     .option('--projector-lr <lr>', 'projector peak learning rate', String(d.projectorLr))
+    .option(
+      '--projector <type>',
+      'projector the trainer learns: mlp2x_gelu (LLaVA-1.5) or linear (through the services)',
+      'mlp2x_gelu',
+    )
     .option(
       '--questions-per-item <n>',
       'short-answer questions synth makes per item',
@@ -138,6 +144,7 @@ export function registerBenchCommands(program: Command): void {
             lmNoise: o.lmNoise,
             projectorSteps: o.projectorSteps,
             projectorLr: o.projectorLr,
+            projector: o.projector,
             questionsPerItem: o.questionsPerItem,
             ...(o.sabotage === 'shift-captions' ? { sabotage: o.sabotage } : {}),
             kinds: o.kinds,

@@ -43,6 +43,8 @@ export interface PipelineProofOptions {
   lmNoise: number;
   projectorSteps: number;
   projectorLr: number;
+  /** The projector architecture the trainer learns (default mlp2x_gelu, LLaVA-1.5's). */
+  projector?: 'linear' | 'mlp2x_gelu';
   /** Short-answer questions synth makes per item. */
   questionsPerItem: number;
   sabotage?: 'shift-captions';
@@ -200,7 +202,7 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
       datasetId,
       encoder: { spec: { checkpoint: kind === 'image' ? models.vision : models.audio } },
       lm: { checkpoint: models.lm, imageToken: kind === 'image' ? '<image>' : '<audio>' },
-      projector: { type: 'mlp2x_gelu' },
+      projector: { type: options.projector ?? 'mlp2x_gelu' },
       template: 'chat',
       optimizer: { lr: options.projectorLr },
       batchSize: 16,
