@@ -9,21 +9,14 @@ import { onlyKinds, planTask, renderItem, type Split } from './generate.js';
 import { MEDIA_TOKEN, pretrainExamples, vqaPrompt } from './lm-corpus.js';
 import { answerWithProjector, type StageExample, trainProjector } from './projector-stage.js';
 import { ITEM_KINDS, type ItemKind, PROOF_DEFAULTS, type TaskQuestion } from './task.js';
-import { writeTaskModels } from './task-models.js';
+import { type LmPretraining, lmPretraining, writeTaskModels } from './task-models.js';
 
-export interface EngineProofOptions {
+export interface EngineProofOptions extends Partial<LmPretraining> {
   seed: number;
   train: number;
   test: number;
   /** Folder for the checkpoints (lm/, vision/, audio/). */
   workDir: string;
-  /** Full-weight pretraining steps of the LM, its peak lr and batch (defaults: PROOF_DEFAULTS). */
-  lmSteps?: number;
-  lmLr?: number;
-  lmBatchSize?: number;
-  /** Extra text-only scenes and clips the LM is pretrained on (each). */
-  lmScenes?: number;
-  lmNoise?: number;
   projectorSteps?: number;
   projectorLr?: number;
   /** Break a stage on purpose: 'shuffle-features' gives every item another item's features. */
@@ -59,11 +52,7 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
   const plan = onlyKinds(planTask({ seed: options.seed, train: options.train, test: options.test }), kinds);
   const models = await writeTaskModels(plan, {
     workDir: options.workDir,
-    lmSteps: options.lmSteps ?? PROOF_DEFAULTS.lmSteps,
-    lmLr: options.lmLr ?? PROOF_DEFAULTS.lmLr,
-    lmBatchSize: options.lmBatchSize ?? PROOF_DEFAULTS.lmBatchSize,
-    lmScenes: options.lmScenes ?? PROOF_DEFAULTS.lmScenes,
-    lmNoise: options.lmNoise ?? PROOF_DEFAULTS.lmNoise,
+    ...lmPretraining(options),
     kinds,
     log,
   });

@@ -16,21 +16,37 @@ import { planTask, type TaskPlan } from './generate.js';
 import { encodeForPretraining, pretrainExamples, slotWordsOf } from './lm-corpus.js';
 import { pretrainTinyLm } from './lm-pretrain.js';
 import { FORMAT_PROMPT } from './questions.js';
-import { ITEM_KINDS, type ItemKind } from './task.js';
+import { ITEM_KINDS, type ItemKind, PROOF_DEFAULTS } from './task.js';
 import { type TinyLmSizes, writeTinyLmCheckpoint } from './tiny-lm.js';
 import { wordVocabulary, writeWordTokenizer } from './word-tokenizer.js';
 
-export interface TaskModelOptions {
-  /** Folder that receives lm/, vision/ and audio/. */
-  workDir: string;
-  /** Full-weight pretraining steps of the LM and its peak learning rate. */
+/** How the tiny LM is pretrained (every run of the proof takes these; defaults in PROOF_DEFAULTS). */
+export interface LmPretraining {
+  /** Full-weight pretraining steps of the LM, its peak learning rate and batch size. */
   lmSteps: number;
   lmLr: number;
   lmBatchSize: number;
-  /** Extra text-only scenes and clips (each) the LM reads besides the training split. */
+  /** Extra text-only scenes the LM reads besides the training split (and a quarter as many clips). */
   lmScenes: number;
   /** Noise added to the LM's slot rows while it is pretrained, as a fraction of its table's RMS. */
   lmNoise: number;
+}
+
+/** The LM settings among `options`, PROOF_DEFAULTS' for those not given. */
+export function lmPretraining(options: Partial<LmPretraining>): LmPretraining {
+  const d = PROOF_DEFAULTS;
+  return {
+    lmSteps: options.lmSteps ?? d.lmSteps,
+    lmLr: options.lmLr ?? d.lmLr,
+    lmBatchSize: options.lmBatchSize ?? d.lmBatchSize,
+    lmScenes: options.lmScenes ?? d.lmScenes,
+    lmNoise: options.lmNoise ?? d.lmNoise,
+  };
+}
+
+export interface TaskModelOptions extends LmPretraining {
+  /** Folder that receives lm/, vision/ and audio/. */
+  workDir: string;
   /** The media kinds the run covers (default both): the LM is pretrained on their questions only. */
   kinds?: readonly ItemKind[];
   log?: (line: string) => void;
@@ -77,10 +93,10 @@ export async function writeTaskModels(plan: TaskPlan, options: TaskModelOptions)
   // A quarter as many text-only clips as scenes: measured with ideal rows, the LM reads beeps and
   // pitch exactly (1.00) within 750 steps even at half the pretraining, while the picture lookups
   // were still rising at 3,000; clips are also the longer sequences (25 rows against 9).
-  const textClips = textPlan.items
-    .filter((item) => item.kind === 'audio')
-    .slice(0, Math.ceil(options.lmScenes / 4));
-  const textItems = textPlan.items.filter((item) => item.kind === 'image' || textClips.includes(item));
+  const textClips = new Set(
+    textPlan.items.filter((item) => item.kind === 'audio').slice(0, Math.ceil(options.lmScenes / 4)),
+  );
+  const textItems = textPlan.items.filter((item) => item.kind === 'image' || textClips.has(item));
   const kinds = options.kinds ?? ITEM_KINDS;
   const examples = [...pretrainExamples(plan), ...pretrainExamples({ ...textPlan, items: textItems })].filter(
     (e) => kinds.includes(e.item.kind),

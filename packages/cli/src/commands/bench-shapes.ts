@@ -114,41 +114,33 @@ export function registerBenchCommands(program: Command): void {
       mkdirSync(shapesDir, { recursive: true });
       const workDir = o.workDir ?? mkdtempSync(join(shapesDir, `seed-${o.seed}-`));
       const log = o.json ? () => {} : (line: string) => console.error(line);
+      // What both runs take: the task, the LM's pretraining, the projector stage.
+      const common = {
+        seed: o.seed,
+        train: o.train,
+        test: o.test,
+        workDir,
+        lmSteps: o.lmSteps,
+        lmLr: o.lmLr,
+        lmBatchSize: o.lmBatch,
+        lmScenes: o.lmScenes,
+        lmNoise: o.lmNoise,
+        projectorSteps: o.projectorSteps,
+        projectorLr: o.projectorLr,
+        kinds: o.kinds,
+        log,
+      };
       const result = o.engineOnly
         ? await runEngineProof({
-            seed: o.seed,
-            train: o.train,
-            test: o.test,
-            lmSteps: o.lmSteps,
-            lmLr: o.lmLr,
-            lmBatchSize: o.lmBatch,
-            lmScenes: o.lmScenes,
-            lmNoise: o.lmNoise,
-            projectorSteps: o.projectorSteps,
-            projectorLr: o.projectorLr,
-            workDir,
-            kinds: o.kinds,
+            ...common,
             ...(o.sabotage === 'shuffle-features' ? { sabotage: o.sabotage } : {}),
-            log,
           })
         : await runPipelineProof({
+            ...common,
             client: clientOf(command),
-            seed: o.seed,
-            train: o.train,
-            test: o.test,
-            workDir,
-            lmSteps: o.lmSteps,
-            lmLr: o.lmLr,
-            lmBatchSize: o.lmBatch,
-            lmScenes: o.lmScenes,
-            lmNoise: o.lmNoise,
-            projectorSteps: o.projectorSteps,
-            projectorLr: o.projectorLr,
             projector: o.projector,
             questionsPerItem: o.questionsPerItem,
             ...(o.sabotage === 'shift-captions' ? { sabotage: o.sabotage } : {}),
-            kinds: o.kinds,
-            log,
           });
       console.log(o.json ? JSON.stringify(proofJson(result)) : formatProofReport(result));
       process.exitCode = meetsTargets(result.accuracy) ? 0 : TARGET_MISSED;

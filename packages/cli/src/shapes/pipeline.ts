@@ -15,11 +15,13 @@ import type { JobRecord } from '@mmit/contracts';
 import {
   accuracyByType,
   chanceByType,
+  type EngineProofResult,
   ITEM_KINDS,
   type ItemKind,
+  type LmPretraining,
+  lmPretraining,
   onlyKinds,
   planTask,
-  type Scores,
   type TaskPlan,
   type TaskQuestion,
   vqaPrompt,
@@ -30,17 +32,12 @@ import { watchRun } from '../commands/train.js';
 import type { ApiClient } from '../http-client.js';
 import { followJob } from '../job-progress.js';
 
-export interface PipelineProofOptions {
+export interface PipelineProofOptions extends LmPretraining {
   client: ApiClient;
   seed: number;
   train: number;
   test: number;
   workDir: string;
-  lmSteps: number;
-  lmLr: number;
-  lmBatchSize: number;
-  lmScenes: number;
-  lmNoise: number;
   projectorSteps: number;
   projectorLr: number;
   /** The projector architecture the trainer learns (default mlp2x_gelu, LLaVA-1.5's). */
@@ -53,14 +50,9 @@ export interface PipelineProofOptions {
   log: (line: string) => void;
 }
 
-export interface PipelineProofResult {
-  accuracy: Scores;
-  chance: Scores;
-  lmLosses: number[];
-  projectorLosses: Partial<Record<ItemKind, number[]>>;
-  answers: { question: TaskQuestion; got: string }[];
+/** What the engine-only run reports, plus the ids the services gave and each stage's seconds. */
+export interface PipelineProofResult extends EngineProofResult {
   ids: { corpus: string; dataset: string; runs: Partial<Record<ItemKind, string>> };
-  seconds: number;
   stageSeconds: Record<string, number>;
 }
 
@@ -148,11 +140,7 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
   log('== models: random frozen encoders; the tiny LM pretrained on the task text, then frozen');
   const models = await writeTaskModels(plan, {
     workDir: join(options.workDir, 'models'),
-    lmSteps: options.lmSteps,
-    lmLr: options.lmLr,
-    lmBatchSize: options.lmBatchSize,
-    lmScenes: options.lmScenes,
-    lmNoise: options.lmNoise,
+    ...lmPretraining(options),
     kinds,
     log,
   });
@@ -221,9 +209,11 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
 
   const test = plan.questions.test;
   log(`== serve: ${test.length} held-out questions through /v1/chat/completions`);
-  const answers = await mapLimited(test, 4, async (q) =>
-    ask(client, runs[q.kind] ?? '', await questionContent(written.folders.test, q)),
-  );
+  const answers = await mapLimited(test, 4, async (q) => {
+    const model = runs[q.kind];
+    if (!model) throw new Error(`no ${q.kind} run was trained for ${q.file}`);
+    return ask(client, model, await questionContent(written.folders.test, q));
+  });
   stage('serve');
   const key = join(options.workDir, 'answers.jsonl');
   await writeFile(key, `${test.map((q, i) => JSON.stringify({ ...q, got: answers[i] })).join('\n')}\n`);
