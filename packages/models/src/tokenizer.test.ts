@@ -38,4 +38,6 @@ test('special tokens and decoding', () => {
   assert.equal(tokenizer.padTokenId, 5);
   assert.equal(tokenizer.decode(tokenizer.encode(reference.texts[0])), reference.texts[0]);
   assert.throws(() => tokenizer.tokenId('<video>'), /<video>/);
+  assert.equal(tokenizer.decode([]), '');
+  assert.equal(tokenizer.decode([], { skipSpecialTokens: true }), '');
 });

@@ -64,8 +64,10 @@ export function loadTokenizer(dir: string): Tokenizer {
     padTokenId: idOrNull(raw.pad_token_id),
     encode: (text, options = {}) =>
       Array.from(raw.encode(text, { add_special_tokens: options.addSpecialTokens ?? true })),
+    // transformers.js throws on an empty list where Python's decode([]) gives '': a model whose first
+    // generated token is end-of-sequence must answer with an empty string, not fail the request.
     decode: (ids, options = {}) =>
-      raw.decode(ids, { skip_special_tokens: options.skipSpecialTokens ?? false }),
+      ids.length === 0 ? '' : raw.decode(ids, { skip_special_tokens: options.skipSpecialTokens ?? false }),
     tokenId(token) {
       const id = raw.get_vocab().get(token);
       if (id === undefined)
