@@ -179,9 +179,13 @@ function list(parts: string[]): string {
   return parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
 }
 
-/** Every caption this scene supports; all are true of it. The first is the most complete. */
+/**
+ * Every caption this scene supports; all are true of it. The first is the most complete. Shapes
+ * are named in reading order (top row first, left to right), as a person would list them, so a
+ * caption's order follows from the picture alone.
+ */
 export function sceneCaptions(scene: Scene): string[] {
-  const { shapes } = scene;
+  const shapes = [...scene.shapes].sort((a, b) => a.row - b.row || a.column - b.column);
   const located = list(
     shapes.map(
       (s) =>
@@ -189,11 +193,13 @@ export function sceneCaptions(scene: Scene): string[] {
     ),
   );
   const captions = [capitalise(`${located} on a ${scene.background} background.`)];
-  if (shapes.length === 1) {
-    captions.push(`A simple drawing of ${phrase(shapes[0])}.`);
-  } else {
-    captions.push(capitalise(`${NUMBER_WORDS[shapes.length]} shapes: ${list(shapes.map(phrase))}.`));
-  }
+  // The count is said for one shape too ("One shape: ..."), so a caption reader learns that "How
+  // many shapes are there?" can be answered "one".
+  captions.push(
+    capitalise(
+      `${NUMBER_WORDS[shapes.length]} ${shapes.length === 1 ? 'shape' : 'shapes'}: ${list(shapes.map(phrase))}.`,
+    ),
+  );
   const colours = [...new Set(shapes.map((s) => s.colour))];
   const shapeWord =
     shapes.length === 1

@@ -52,10 +52,8 @@ function expectedForScene(scene: Scene): VqaQuestion[] {
       out.push({ type: 'position', question: vqaPhrasing.position(s.colour, s.shape), answer: place });
     }
   }
-  // Only "Two shapes: ..." / "Three shapes: ..." count; one shape gets "A simple drawing of ...".
-  if (scene.shapes.length > 1) {
-    out.push({ type: 'count', question: vqaPhrasing.count('shapes'), answer: NUMBERS[scene.shapes.length] });
-  }
+  // "One shape: ...", "Two shapes: ...", "Three shapes: ..." count.
+  out.push({ type: 'count', question: vqaPhrasing.count('shapes'), answer: NUMBERS[scene.shapes.length] });
   return out;
 }
 
