@@ -6,10 +6,10 @@ import { languageModelFromCheckpoint, loadTokenizer, openCheckpointFolder } from
 import { accuracyByType, chanceByType, type Scores } from './evaluate.js';
 import { audioFeatures, type FeatureMatrix, imageFeatures } from './features.js';
 import { onlyKinds, planTask, renderItem, type Split } from './generate.js';
-import { MEDIA_TOKEN, pretrainExamples, vqaPrompt } from './lm-corpus.js';
+import { humanTurn, MEDIA_TOKEN, pretrainExamples, vqaPrompt } from './lm-corpus.js';
 import { answerWithProjector, type StageExample, trainProjector } from './projector-stage.js';
 import { ITEM_KINDS, type ItemKind, PROOF_DEFAULTS, type TaskQuestion } from './task.js';
-import { type LmPretraining, lmPretraining, writeTaskModels } from './task-models.js';
+import { type LmPretraining, type LmSource, lmPretraining, writeTaskModels } from './task-models.js';
 
 export interface EngineProofOptions extends Partial<LmPretraining> {
   seed: number;
@@ -29,12 +29,19 @@ export interface EngineProofOptions extends Partial<LmPretraining> {
 export interface EngineProofResult {
   accuracy: Scores;
   chance: Scores;
+  /** The same question types about training items (engine-only runs): the projector's fit. */
+  seenAccuracy?: Scores;
   lmLosses: number[];
+  /** Where the frozen LM came from (pretrained in this run, or earlier and found by its key). */
+  lmFrom: LmSource;
   projectorLosses: Partial<Record<ItemKind, number[]>>;
   /** Every test question with the answer given. */
   answers: { question: TaskQuestion; got: string }[];
   seconds: number;
 }
+
+/** Training questions asked per kind for `seenAccuracy` (a sample keeps the run short). */
+const SEEN_QUESTIONS_PER_KIND = 200;
 
 /** A derangement-free rotation: item i reads item (i + 1)'s features. */
 function shuffled(m: FeatureMatrix): FeatureMatrix {
@@ -53,7 +60,6 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
   const models = await writeTaskModels(plan, {
     workDir: options.workDir,
     ...lmPretraining(options),
-    kinds,
     log,
   });
   const lm = languageModelFromCheckpoint(openCheckpointFolder(models.lm));
@@ -76,6 +82,7 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
   };
 
   const answers = new Map<TaskQuestion, string>();
+  const seenAnswers = new Map<TaskQuestion, string>();
   const projectorLosses: Partial<Record<ItemKind, number[]>> = {};
   for (const kind of kinds) {
     const mediaToken = MEDIA_TOKEN[kind];
@@ -85,7 +92,7 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
       .filter((e) => e.item.kind === kind)
       .map((e) => ({
         item: indexOf.get(`train/${e.item.name}`)!,
-        prompt: vqaPrompt(kind, e.question.question),
+        prompt: humanTurn(e),
         answer: e.question.answer,
       }));
     log(`training the ${kind} projector on ${examples.length} examples (LM frozen)`);
@@ -104,17 +111,32 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
       },
     });
     projectorLosses[kind] = projector.losses;
-    const test = plan.questions.test.filter((q) => q.kind === kind);
-    const got = await answerWithProjector({
-      lm,
-      tokenizer,
-      mediaToken,
-      projector,
-      features: kindFeatures,
-      questions: test.map((q) => ({ item: itemOf('test', q), prompt: vqaPrompt(kind, q.question) })),
-    });
-    for (const [i, q] of test.entries()) answers.set(q, got[i]);
+    const ask = async (split: Split, questions: TaskQuestion[], into: Map<TaskQuestion, string>) => {
+      const got = await answerWithProjector({
+        lm,
+        tokenizer,
+        mediaToken,
+        projector,
+        features: kindFeatures,
+        questions: questions.map((q) => ({ item: itemOf(split, q), prompt: vqaPrompt(kind, q.question) })),
+      });
+      for (const [i, q] of questions.entries()) into.set(q, got[i]);
+    };
+    await ask(
+      'test',
+      plan.questions.test.filter((q) => q.kind === kind),
+      answers,
+    );
+    // The same question types about training items: how well the projector fits what it saw,
+    // beside how well that carries over to unseen items (a fit near chance is an optimisation
+    // problem, not overfitting).
+    await ask(
+      'train',
+      plan.questions.train.filter((q) => q.kind === kind).slice(0, SEEN_QUESTIONS_PER_KIND),
+      seenAnswers,
+    );
   }
+  const seen = [...seenAnswers.keys()];
   const test = plan.questions.test;
   return {
     accuracy: accuracyByType(
@@ -122,7 +144,12 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
       test.map((q) => answers.get(q) ?? ''),
     ),
     chance: chanceByType(test),
+    seenAccuracy: accuracyByType(
+      seen,
+      seen.map((q) => seenAnswers.get(q) ?? ''),
+    ),
     lmLosses: models.lmLosses,
+    lmFrom: models.lmFrom,
     answers: test.map((q) => ({ question: q, got: answers.get(q) ?? '' })),
     projectorLosses,
     seconds: (Date.now() - started) / 1000,

@@ -4,8 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadTokenizer } from '@mmit/models';
+import { briefPool } from '@mmit/synth';
 import { planTask } from './generate.js';
-import { encodeForPretraining, MEDIA_ROWS, pretrainExamples, slotWordsOf } from './lm-corpus.js';
+import {
+  encodeForPretraining,
+  humanTurn,
+  MEDIA_ROWS,
+  MEDIA_TOKEN,
+  pretrainExamples,
+  slotWordsOf,
+} from './lm-corpus.js';
 import { allClipQuestions, allSceneQuestions, FORMAT_PROMPT } from './questions.js';
 import { AUDIO_ROWS, clipSlots, EMPTY_CELL, IMAGE_ROWS, SECONDS_PER_FRAME, sceneSlots } from './slots.js';
 import { wordVocabulary, writeWordTokenizer } from './word-tokenizer.js';
@@ -14,7 +22,7 @@ const plan = planTask({ seed: 3, train: 40, test: 10 });
 
 test('a picture is nine slot rows in raster order: the place words, then colour and shape', () => {
   const rows = sceneSlots({
-    background: 'white',
+    background: 'light grey',
     noise: 0,
     shapes: [
       { shape: 'star', colour: 'green', row: 0, column: 2, size: 0.12 },
@@ -24,8 +32,9 @@ test('a picture is nine slot rows in raster order: the place words, then colour 
   assert.equal(rows.length, IMAGE_ROWS);
   assert.deepEqual(rows[2], ['top', 'right', 'green', 'star']);
   assert.deepEqual(rows[4], ['center', 'red', 'circle']);
-  // Empty cells, named places or not, hold the empty word only.
-  for (const k of [0, 1, 3, 5, 6, 7, 8]) assert.deepEqual(rows[k], [EMPTY_CELL], `cell ${k}`);
+  // Empty cells, named places or not, hold the empty word and what they show: the background.
+  for (const k of [0, 1, 3, 5, 6, 7, 8])
+    assert.deepEqual(rows[k], [EMPTY_CELL, 'light', 'grey'], `cell ${k}`);
 });
 
 test('a clip is one slot row per encoder frame: the pitch sounding at its centre', () => {
@@ -108,4 +117,30 @@ test('a pretraining sequence puts slot rows at the media positions; targets are 
       text,
     );
   }
+});
+
+test('every caption of a training item is also a brief description, named in reading order', () => {
+  const examples = pretrainExamples(plan);
+  for (const item of plan.items.filter((i) => i.split === 'train')) {
+    const briefs = examples.filter((e) => e.item === item && e.sample === 'brief');
+    assert.deepEqual(
+      briefs.map((e) => e.question.answer),
+      item.captions,
+      item.name,
+    );
+    for (const e of briefs) {
+      assert.ok(briefPool(item.kind).includes(e.question.question), e.question.question);
+      assert.equal(humanTurn(e), `${MEDIA_TOKEN[item.kind]}\n${e.question.question}`);
+    }
+  }
+  // The first caption lists the shapes as a reader meets them: top row first, left to right.
+  const many = plan.items.find((i) => (i.scene?.shapes.length ?? 0) === 3)!;
+  const order = [...many.scene!.shapes]
+    .sort((a, b) => a.row - b.row || a.column - b.column)
+    .map((s) => `${s.colour} ${s.shape}`);
+  const at = order.map((phrase) => many.captions[0].indexOf(phrase));
+  assert.ok(
+    at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1])),
+    `${many.captions[0]} vs ${order.join(', ')}`,
+  );
 });

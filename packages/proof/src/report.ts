@@ -5,6 +5,7 @@
 import type { EngineProofResult } from './engine-proof.js';
 import type { Scores } from './evaluate.js';
 import { ITEM_KINDS, QUESTION_TYPES } from './task.js';
+import type { LmSource } from './task-models.js';
 
 /** The issue's exact-match targets per question type. */
 export const TARGETS: Scores = {
@@ -43,6 +44,10 @@ const meanOf = (xs: number[]) => (xs.length === 0 ? Number.NaN : xs.reduce((a, v
 
 const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(v * 100).toFixed(1)}%`);
 
+function lmOrigin(from: LmSource): string {
+  return from === 'this run' ? 'in this run' : `earlier, from ${from}`;
+}
+
 export function formatProofReport(result: EngineProofResult): string {
   const rows = QUESTION_TYPES.map((t) => {
     const ok = Number.isNaN(result.accuracy[t])
@@ -50,14 +55,18 @@ export function formatProofReport(result: EngineProofResult): string {
       : result.accuracy[t] >= TARGETS[t]
         ? 'pass'
         : 'FAIL';
-    return `  ${t.padEnd(9)} ${pct(result.accuracy[t]).padStart(7)}  ${pct(result.chance[t]).padStart(7)}  ${pct(TARGETS[t]).padStart(7)}  ${ok}`;
+    const seen = result.seenAccuracy ? `  ${pct(result.seenAccuracy[t]).padStart(7)}` : '';
+    return `  ${t.padEnd(9)} ${pct(result.accuracy[t]).padStart(7)}  ${pct(result.chance[t]).padStart(7)}  ${pct(TARGETS[t]).padStart(7)}${seen}  ${ok}`;
   });
   const curve = (name: string, losses: number[]) =>
     `  ${name.padEnd(18)} ${sparkline(losses)}  ${meanOf(losses.slice(0, 20)).toFixed(3)} -> ${meanOf(losses.slice(-20)).toFixed(3)} (${losses.length} steps; means of the first and last 20)`;
   return [
     'held-out test questions, exact match:',
-    `  ${'type'.padEnd(9)} ${'accuracy'.padStart(7)}  ${'chance'.padStart(7)}  ${'target'.padStart(7)}`,
+    `  ${'type'.padEnd(9)} ${'accuracy'.padStart(7)}  ${'chance'.padStart(7)}  ${'target'.padStart(7)}${result.seenAccuracy ? `  ${'seen'.padStart(7)}` : ''}`,
     ...rows,
+    ...(result.seenAccuracy
+      ? ["  (seen: the same question types about training items, the projector's fit)"]
+      : []),
     '',
     'training loss:',
     curve('LM (full weights)', result.lmLosses),
@@ -66,7 +75,7 @@ export function formatProofReport(result: EngineProofResult): string {
       return losses ? [curve(`${kind} projector`, losses)] : [];
     }),
     '',
-    'LM: pretrained here on the task text with full-weight gradients, then frozen; encoders: random weights, frozen; projectors: trained.',
+    `LM: pretrained on the task's text with full-weight gradients (${result.lmLosses.length} steps; ${lmOrigin(result.lmFrom)}), then frozen; encoders: random weights, frozen; projectors: trained.`,
     `total ${result.seconds.toFixed(1)} s; ${meetsTargets(result.accuracy) ? 'all targets met' : 'targets NOT met'}`,
   ].join('\n');
 }
@@ -75,9 +84,10 @@ export function proofJson(result: EngineProofResult) {
   return {
     accuracy: result.accuracy,
     chance: result.chance,
+    ...(result.seenAccuracy ? { seenAccuracy: result.seenAccuracy } : {}),
     targets: TARGETS,
     passed: meetsTargets(result.accuracy),
-    lm: 'pretrained on task text (full weights), frozen',
+    lm: `pretrained on task text (full weights, ${result.lmLosses.length} steps; ${lmOrigin(result.lmFrom)}), frozen`,
     loss: { lm: result.lmLosses, image: result.projectorLosses.image, audio: result.projectorLosses.audio },
     seconds: result.seconds,
   };

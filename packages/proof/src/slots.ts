@@ -29,7 +29,9 @@ export const EMPTY_CELL = 'empty';
 
 /**
  * Row k = cell (k / 3, k % 3): for a cell holding a shape, its place's words, colour and kind;
- * an empty cell holds EMPTY_CELL, so the rows that are not "empty" are the shapes (what a count reads).
+ * an empty cell holds EMPTY_CELL and the background's words (what the cell shows), so the rows
+ * that are not "empty" are the shapes (what a count reads), and a caption's "on a beige
+ * background" can be read from the picture's rows like everything else it says.
  */
 export function sceneSlots(scene: Scene): string[][] {
   const rows: string[][] = [];
@@ -37,7 +39,11 @@ export function sceneSlots(scene: Scene): string[][] {
     for (let column = 0; column < GRID; column++) {
       const shape = scene.shapes.find((s) => s.row === row && s.column === column);
       const place = POSITIONS.find((p) => p.row === row && p.column === column);
-      rows.push(shape && place ? [...place.name.split(' '), shape.colour, shape.shape] : [EMPTY_CELL]);
+      rows.push(
+        shape && place
+          ? [...place.name.split(' '), shape.colour, shape.shape]
+          : [EMPTY_CELL, ...scene.background.split(' ')],
+      );
     }
   }
   return rows;

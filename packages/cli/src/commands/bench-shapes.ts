@@ -59,12 +59,16 @@ export function registerBenchCommands(program: Command): void {
     .option('--seed <n>', 'task and initialisation seed', '1')
     .option('--train <n>', 'training pictures and clips (each)', String(d.train))
     .option('--test <n>', 'test pictures and clips (each)', String(d.test))
-    .option('--lm-steps <n>', 'tiny-LM pretraining steps', String(d.lmSteps))
+    .option(
+      '--lm-steps <n>',
+      'tiny-LM pretraining steps (the --lm-* defaults are the shipped LM; other values pretrain one in the run)',
+      String(d.lmSteps),
+    )
     .option('--lm-lr <lr>', 'tiny-LM peak learning rate', String(d.lmLr))
     .option('--lm-batch <n>', 'tiny-LM batch size', String(d.lmBatchSize))
     .option(
       '--lm-scenes <n>',
-      'extra text-only scenes the LM reads (and a quarter as many clips)',
+      'text-only scenes the LM is pretrained on (and a quarter as many clips)',
       String(d.lmScenes),
     )
     .option(

@@ -2,7 +2,7 @@
 //   task      plan and render the shapes-and-beeps corpus (train/ and test/ folders, answer key)
 //   models    random frozen encoders; the tiny LM pretrained on the task text, then frozen
 //   ingest    create a corpus and import train/ (captions from the .txt sidecars)
-//   synth     a dataset of short-answer questions (`vqa` kind) from those captions
+//   synth     a dataset of brief descriptions (`brief`) and short-answer questions (`vqa`)
 //   train     one projector per modality; the trainer asks the features service for the
 //             vision tower's and the audio encoder's features and waits for them
 //   serve     every held-out test question through /v1/chat/completions (greedy), scored
@@ -141,7 +141,6 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
   const models = await writeTaskModels(plan, {
     workDir: join(options.workDir, 'models'),
     ...lmPretraining(options),
-    kinds,
     log,
   });
   stage('models');
@@ -159,14 +158,16 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
   await succeeded(client, `/v1/jobs/${importJob.id}`, 'import', ' importing [{bar}] {value}/{total} items');
   stage('ingest');
 
-  log('== synth: short-answer questions from the captions');
+  log('== synth: brief descriptions and short-answer questions from the captions');
   const { dataset: created, job: synthJob } = await client.postJson<{ dataset: DatasetView; job: JobRecord }>(
     '/v1/datasets',
     {
       corpusId: corpus.id,
       name: `shapes-seed-${options.seed}`,
       recipe: {
-        kinds: { vqa: { perItem: options.questionsPerItem } },
+        // Every caption as a brief description (LLaVA's stage-1 data: it aligns the projector,
+        // lm-corpus.ts says why), and the short-answer questions the test asks.
+        kinds: { brief: { perItem: 3 }, vqa: { perItem: options.questionsPerItem } },
         seed: options.seed,
         split: { validation: 0.05 },
       },
@@ -223,6 +224,7 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
     accuracy: accuracyByType(test, answers),
     chance: chanceByType(test),
     lmLosses: models.lmLosses,
+    lmFrom: models.lmFrom,
     projectorLosses,
     answers: test.map((question, i) => ({ question, got: answers[i] })),
     ids: { corpus: corpus.id, dataset: datasetId, runs },
