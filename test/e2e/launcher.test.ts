@@ -3,38 +3,19 @@
 // mmit CLI), and each corpus manifest must show the expected counts. Then everything stops.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { type Launched, launch } from '../../infra/launch.js';
 import { encodeWav } from '../../packages/media/src/index.js';
 import { makeTar, makeZip } from '../../services/ingest/src/testing/archives.js';
 import { jpeg } from '../../services/ingest/src/testing/harness.js';
 import { repoRoot } from '../paths.js';
+import { servicesForThisFile } from './services.js';
 
-let launched: Launched;
-let root: string;
+const services = servicesForThisFile('mmit-e2e-');
 
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'mmit-e2e-'));
-  // Every service but the console (its own browser test builds and drives it).
-  launched = await launch({
-    services: ['ingest', 'synth', 'features', 'trainer', 'serve'],
-    gatewayPort: 0,
-    freePorts: true,
-    dataDir: join(root, 's3'),
-    env: { MMIT_INGEST_IMPORT_ROOTS: root, MMIT_LOG_LEVEL: 'warn' },
-  });
-});
-
-after(async () => {
-  await launched?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
-});
-
-const api = (path: string, init?: RequestInit) => fetch(`${launched.gatewayUrl}${path}`, init);
+const api = (path: string, init?: RequestInit) => fetch(`${services.launched.gatewayUrl}${path}`, init);
 
 async function newCorpus(name: string): Promise<string> {
   const res = await api('/v1/corpora', {
@@ -97,7 +78,7 @@ const wav = () =>
   );
 
 test('the launcher answers health checks through the gateway and refuses unknown routes', async () => {
-  for (const url of Object.values(launched.services))
+  for (const url of Object.values(services.launched.services))
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
   const res = await api('/v1/nothing-here');
   assert.equal(res.status, 404);
@@ -115,7 +96,7 @@ test('the gateway routes each API to its service', async () => {
 });
 
 test('a folder with sidecars, through the mmit CLI', async () => {
-  const folder = join(root, 'folder');
+  const folder = join(services.root, 'folder');
   await mkdir(folder, { recursive: true });
   await writeFile(join(folder, 'a.jpg'), await jpeg(300, 200, 1));
   await writeFile(join(folder, 'a.txt'), 'a gradient');
@@ -128,7 +109,7 @@ test('a folder with sidecars, through the mmit CLI', async () => {
     'tsx',
     'packages/cli/src/main.ts',
     '--url',
-    launched.gatewayUrl,
+    services.launched.gatewayUrl,
     'corpus',
     'import',
   ];
@@ -179,7 +160,7 @@ test('tar and zip uploads, WebDataset, LLaVA JSON, COCO, JSONL and CSV imports',
     audio: 0,
   });
 
-  const data = join(root, 'manifests');
+  const data = join(services.root, 'manifests');
   await mkdir(join(data, 'images'), { recursive: true });
   await writeFile(join(data, 'images', '1.jpg'), i1);
   await writeFile(join(data, 'images', '2.jpg'), i2);

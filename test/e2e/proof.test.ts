@@ -6,11 +6,9 @@
 // broken one must not: the accuracy measures the pipeline, not the question text. The LM is the
 // shipped one (packages/proof/pretrained-lm); the full-size numbers are in docs/walkthrough.md.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { type Launched, launch } from '../../infra/launch.js';
+import { test } from 'node:test';
 import { ApiClient } from '../../packages/cli/src/http-client.js';
 import { type PipelineProofOptions, runPipelineProof } from '../../packages/cli/src/shapes/pipeline.js';
 import {
@@ -19,33 +17,18 @@ import {
   QUESTION_TYPES,
   type Scores,
 } from '../../packages/proof/src/index.js';
+import { servicesForThisFile } from './services.js';
 
-let launched: Launched;
-let root: string;
-
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'mmit-proof-'));
-  // A cache of our own: the LM must come from the repository, never from a developer's cache.
+// A cache of our own: the LM must come from the repository, never from a developer's cache.
+const services = servicesForThisFile('mmit-proof-', (root) => {
   process.env.MMIT_CACHE_DIR = join(root, 'cache');
-  launched = await launch({
-    services: ['ingest', 'synth', 'features', 'trainer', 'serve'],
-    gatewayPort: 0,
-    freePorts: true,
-    dataDir: join(root, 's3'),
-    env: { MMIT_INGEST_IMPORT_ROOTS: root, MMIT_LOG_LEVEL: 'warn' },
-  });
-});
-
-after(async () => {
-  await launched?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
 });
 
 async function proof(name: string, over: Partial<PipelineProofOptions> = {}) {
-  const workDir = join(root, name);
+  const workDir = join(services.root, name);
   await mkdir(workDir, { recursive: true });
   return runPipelineProof({
-    client: new ApiClient({ url: launched.gatewayUrl }),
+    client: new ApiClient({ url: services.launched.gatewayUrl }),
     seed: 3,
     train: TRAIN,
     test: TEST,

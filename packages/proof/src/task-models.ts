@@ -73,7 +73,6 @@ export interface TaskModels {
   vision: string;
   audio: string;
   lmLosses: number[];
-  lmSeconds: number;
   /** Where the pretrained LM came from. */
   lmFrom: LmSource;
 }
@@ -179,7 +178,7 @@ export async function writeTaskModels(plan: TaskPlan, options: TaskModelOptions)
     cpSync(dir, dirs.lm, { recursive: true });
     log(`the pretrained LM comes from ${from} (${dir})`);
     const lmLosses = JSON.parse(readFileSync(join(dir, 'losses.json'), 'utf8')) as number[];
-    return { ...dirs, lmLosses, lmSeconds: 0, lmFrom: from };
+    return { ...dirs, lmLosses, lmFrom: from };
   }
   writeWordTokenizer(dirs.lm, vocabulary);
   const tokenizer = loadTokenizer(dirs.lm);
@@ -213,7 +212,7 @@ export async function writeTaskModels(plan: TaskPlan, options: TaskModelOptions)
   const cached = join(proofCacheDir(), key);
   mkdirSync(proofCacheDir(), { recursive: true });
   cpSync(dirs.lm, cached, { recursive: true });
-  return { ...dirs, lmLosses: pretrained.losses, lmSeconds: seconds, lmFrom: 'this run' };
+  return { ...dirs, lmLosses: pretrained.losses, lmFrom: 'this run' };
 }
 
 /** The key a pretrained LM folder was made for (its pretraining.json), or undefined. */
