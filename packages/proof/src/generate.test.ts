@@ -124,3 +124,32 @@ test('onlyKinds keeps the items and questions of the kinds asked for, and the pl
   }
   assert.equal(onlyKinds(plan, ['image', 'audio']), plan);
 });
+
+test('a question is novel exactly when the shape it names (a count: the picture) or its clip holds a held-out combination', () => {
+  const byName = new Map(plan.items.filter((i) => i.split === 'test').map((i) => [`${i.kind}/${i.name}`, i]));
+  const held = (colour: string, shape: string) => plan.heldOutPairs.includes(colourShapeKey(colour, shape));
+  let novel = 0;
+  for (const q of plan.questions.test) {
+    const item = byName.get(`${q.kind}/${q.file}`)!;
+    let expected: boolean;
+    if (item.clip) expected = plan.heldOutPatterns.includes(item.clip.beeps.map((b) => b.pitch).join(' '));
+    else if (q.type === 'count') expected = item.scene!.shapes.some((s) => held(s.colour, s.shape));
+    else {
+      // The question's wording names its shape; the answer is the attribute it asks for.
+      const subject = item.scene!.shapes.filter((s) =>
+        q.type === 'colour'
+          ? q.question.includes(` ${s.shape}?`) && s.colour === q.answer
+          : q.type === 'shape'
+            ? q.question.includes(` ${s.colour} `) && s.shape === q.answer
+            : q.question.includes(` ${s.colour} ${s.shape}`),
+      );
+      assert.equal(subject.length, 1, `${q.file}: ${q.question}`);
+      expected = held(subject[0].colour, subject[0].shape);
+    }
+    assert.equal(q.novel, expected, `${q.kind}/${q.file}: ${q.question}`);
+    if (q.novel) novel++;
+  }
+  // Both parts of the split are asked about.
+  assert.ok(novel > 0 && novel < plan.questions.test.length, `${novel} novel questions`);
+  assert.ok(plan.questions.train.every((q) => !q.novel));
+});

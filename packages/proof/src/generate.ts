@@ -23,7 +23,7 @@ import {
   sceneCaptions,
   shuffled,
 } from '@mmit/media';
-import { clipQuestions, sceneQuestions } from './questions.js';
+import { clipQuestions, questionSubject, sceneQuestions } from './questions.js';
 import {
   COLOUR_NAMES,
   colourShapeKey,
@@ -148,7 +148,12 @@ export function planTask(options: TaskOptions): TaskPlan {
       const scene = plannedScene(rng, (key) => split === 'test' || !heldOutPairs.includes(key), mustHold);
       const name = fileName('shapes', i, 'png');
       items.push({ split, name, kind: 'image', captions: sceneCaptions(scene), scene, heldOut: !!mustHold });
-      for (const q of sceneQuestions(scene, rng)) questions[split].push({ file: name, kind: 'image', ...q });
+      const heldPair = (s: PlacedShape) => heldOutPairs.includes(colourShapeKey(s.colour, s.shape));
+      for (const q of sceneQuestions(scene, rng)) {
+        const subject = questionSubject(scene, q);
+        const novel = subject ? heldPair(subject) : scene.shapes.some(heldPair);
+        questions[split].push({ file: name, kind: 'image', ...q, novel });
+      }
     }
     for (let i = 0; i < count; i++) {
       const mustHold =
@@ -156,7 +161,9 @@ export function planTask(options: TaskOptions): TaskPlan {
       const clip = plannedClip(rng, (p) => split === 'test' || !heldOutPatterns.includes(p), mustHold);
       const name = fileName('beeps', i, 'wav');
       items.push({ split, name, kind: 'audio', captions: beepCaptions(clip), clip, heldOut: !!mustHold });
-      for (const q of clipQuestions(clip, rng)) questions[split].push({ file: name, kind: 'audio', ...q });
+      const novel = heldOutPatterns.includes(patternOf(clip.beeps));
+      for (const q of clipQuestions(clip, rng))
+        questions[split].push({ file: name, kind: 'audio', ...q, novel });
     }
   }
   return { seed: options.seed, heldOutPairs, heldOutPatterns, items, questions };

@@ -80,6 +80,20 @@ export function allClipQuestions(clip: BeepClip): AskedQuestion[] {
   ];
 }
 
+/**
+ * The shape a colour, shape or position question is about (the one its wording names); none for
+ * a count, which is about the whole picture.
+ */
+export function questionSubject(scene: Scene, q: AskedQuestion): PlacedShape | undefined {
+  const asks = {
+    colour: (s: PlacedShape) => phrasing.colour(s.shape),
+    shape: (s: PlacedShape) => phrasing.shape(s.colour),
+    position: (s: PlacedShape) => phrasing.position(s.colour, s.shape),
+  } as Partial<Record<QuestionType, (s: PlacedShape) => string>>;
+  const wording = asks[q.type];
+  return wording ? scene.shapes.find((s) => wording(s) === q.question) : undefined;
+}
+
 /** The test questions: one of each image type the scene supports. */
 export function sceneQuestions(scene: Scene, rng: () => number): AskedQuestion[] {
   const all = allSceneQuestions(scene);

@@ -3,7 +3,7 @@
 // task's text and then frozen; the encoders are random and frozen; only projectors learn from media).
 // `proofJson` is the `--json` object.
 import type { EngineProofResult } from './engine-proof.js';
-import type { Scores } from './evaluate.js';
+import { accuracyByType, type Scores } from './evaluate.js';
 import { ITEM_KINDS, QUESTION_TYPES } from './task.js';
 import type { LmSource } from './task-models.js';
 
@@ -48,7 +48,23 @@ function lmOrigin(from: LmSource): string {
   return from === 'this run' ? 'in this run' : `earlier, from ${from}`;
 }
 
+/**
+ * Accuracy on the two parts of the test split: questions about combinations no training item
+ * holds (held-out colour-shape pairs, pitch patterns) and about unseen renders of seen ones.
+ */
+export function accuracyByPart(answers: EngineProofResult['answers']) {
+  const part = (novel: boolean) => {
+    const chosen = answers.filter((a) => a.question.novel === novel);
+    return accuracyByType(
+      chosen.map((a) => a.question),
+      chosen.map((a) => a.got),
+    );
+  };
+  return { heldOutCombinations: part(true), unseenRenders: part(false) };
+}
+
 export function formatProofReport(result: EngineProofResult): string {
+  const parts = accuracyByPart(result.answers);
   const rows = QUESTION_TYPES.map((t) => {
     const ok = Number.isNaN(result.accuracy[t])
       ? 'not asked'
@@ -56,14 +72,17 @@ export function formatProofReport(result: EngineProofResult): string {
         ? 'pass'
         : 'FAIL';
     const seen = result.seenAccuracy ? `  ${pct(result.seenAccuracy[t]).padStart(7)}` : '';
-    return `  ${t.padEnd(9)} ${pct(result.accuracy[t]).padStart(7)}  ${pct(result.chance[t]).padStart(7)}  ${pct(TARGETS[t]).padStart(7)}${seen}  ${ok}`;
+    const byPart = `  ${pct(parts.heldOutCombinations[t]).padStart(8)}  ${pct(parts.unseenRenders[t]).padStart(8)}`;
+    return `  ${t.padEnd(9)} ${pct(result.accuracy[t]).padStart(7)}  ${pct(result.chance[t]).padStart(7)}  ${pct(TARGETS[t]).padStart(7)}${byPart}${seen}  ${ok}`;
   });
   const curve = (name: string, losses: number[]) =>
     `  ${name.padEnd(18)} ${sparkline(losses)}  ${meanOf(losses.slice(0, 20)).toFixed(3)} -> ${meanOf(losses.slice(-20)).toFixed(3)} (${losses.length} steps; means of the first and last 20)`;
   return [
     'held-out test questions, exact match:',
-    `  ${'type'.padEnd(9)} ${'accuracy'.padStart(7)}  ${'chance'.padStart(7)}  ${'target'.padStart(7)}${result.seenAccuracy ? `  ${'seen'.padStart(7)}` : ''}`,
+    `  ${'type'.padEnd(9)} ${'accuracy'.padStart(7)}  ${'chance'.padStart(7)}  ${'target'.padStart(7)}  ${'held-out'.padStart(8)}  ${'renders'.padStart(8)}${result.seenAccuracy ? `  ${'seen'.padStart(7)}` : ''}`,
     ...rows,
+    '  (held-out: questions about colour-shape pairs or pitch patterns no training item holds;',
+    '   renders: unseen pictures and clips of combinations training saw)',
     ...(result.seenAccuracy
       ? ["  (seen: the same question types about training items, the projector's fit)"]
       : []),
@@ -84,6 +103,7 @@ export function proofJson(result: EngineProofResult) {
   return {
     accuracy: result.accuracy,
     chance: result.chance,
+    accuracyByPart: accuracyByPart(result.answers),
     ...(result.seenAccuracy ? { seenAccuracy: result.seenAccuracy } : {}),
     targets: TARGETS,
     passed: meetsTargets(result.accuracy),

@@ -40,6 +40,12 @@ export interface TaskQuestion {
   type: QuestionType;
   question: string;
   answer: string;
+  /**
+   * Asks about a combination no training item holds: the shape it is about is a held-out
+   * colour-shape pair (a count: the picture holds one), or the clip plays a held-out pitch
+   * pattern. The rest of the test split is unseen renders of combinations training saw.
+   */
+  novel: boolean;
 }
 
 export function countWord(n: number): string {
