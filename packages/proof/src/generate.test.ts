@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normalizeImage } from '@mmit/media';
+import { normalizeImage, type PlacedShape } from '@mmit/media';
 import { onlyKinds, planTask, renderItem } from './generate.js';
 import { ANSWERS, allColourShapePairs, colourShapeKey, POSITIONS } from './task.js';
 
@@ -127,13 +127,13 @@ test('onlyKinds keeps the items and questions of the kinds asked for, and the pl
 
 test('a question is novel exactly when the shape it names (a count: the picture) or its clip holds a held-out combination', () => {
   const byName = new Map(plan.items.filter((i) => i.split === 'test').map((i) => [`${i.kind}/${i.name}`, i]));
-  const held = (colour: string, shape: string) => plan.heldOutPairs.includes(colourShapeKey(colour, shape));
+  const held = (s: PlacedShape) => plan.heldOutPairs.includes(colourShapeKey(s.colour, s.shape));
   let novel = 0;
   for (const q of plan.questions.test) {
     const item = byName.get(`${q.kind}/${q.file}`)!;
     let expected: boolean;
     if (item.clip) expected = plan.heldOutPatterns.includes(item.clip.beeps.map((b) => b.pitch).join(' '));
-    else if (q.type === 'count') expected = item.scene!.shapes.some((s) => held(s.colour, s.shape));
+    else if (q.type === 'count') expected = item.scene!.shapes.some(held);
     else {
       // The question's wording names its shape; the answer is the attribute it asks for.
       const subject = item.scene!.shapes.filter((s) =>
@@ -144,7 +144,7 @@ test('a question is novel exactly when the shape it names (a count: the picture)
             : q.question.includes(` ${s.colour} ${s.shape}`),
       );
       assert.equal(subject.length, 1, `${q.file}: ${q.question}`);
-      expected = held(subject[0].colour, subject[0].shape);
+      expected = held(subject[0]);
     }
     assert.equal(q.novel, expected, `${q.kind}/${q.file}: ${q.question}`);
     if (q.novel) novel++;
