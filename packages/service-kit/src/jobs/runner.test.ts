@@ -303,3 +303,42 @@ test('watch follows a job run by another process through the bucket', async () =
   assert.equal(statuses.at(-1), 'succeeded');
   assert.ok(statuses.includes('running'), `seen: ${statuses.join(',')}`);
 });
+
+test('a job that ends while the store is down keeps its result: the final record is stored once the store is back', async () => {
+  // A store of its own, stopped and started again on the same port and folder.
+  const ownDir = await mkdtemp(join(tmpdir(), 'mmit-jobs-down-'));
+  let own = await startEmbeddedS3({ dir: ownDir });
+  const port = own.port;
+  const ownBucket = new Bucket({
+    ...embeddedS3Config(own, 'jobs-down'),
+    retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+  });
+  await ownBucket.ensure();
+  const g = gate();
+  const r = new JobRunner({
+    bucket: ownBucket,
+    logger,
+    service: 'down',
+    finalWriteRetry: { firstMs: 50, maxMs: 200 },
+  }).define('work', g.kind);
+  try {
+    const job = await r.submit('work', {});
+    await g.started;
+    await own.stop();
+    g.release();
+    // Several refused tries; meanwhile this process answers with the final record.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const meanwhile = await r.get(job.id);
+    assert.equal(meanwhile.status, 'succeeded');
+    own = await startEmbeddedS3({ dir: ownDir, port });
+    await r.idle();
+    const stored = await ownBucket.getJson(keys.job('down', job.id), JobRecordSchema);
+    assert.equal(stored.status, 'succeeded');
+    assert.equal(stored.result, 'released');
+    assert.ok(stored.finishedAt);
+  } finally {
+    await r.stop();
+    await own.stop();
+    await rm(ownDir, { recursive: true, force: true });
+  }
+});

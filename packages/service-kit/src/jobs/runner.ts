@@ -5,10 +5,14 @@
 // jobs a previous process left queued or running; handlers see `attempt` and the progress the
 // last attempt reached, and must be idempotent (ingest is: content-addressed, dedup on rerun).
 //
+// A job's final record is written until the bucket takes it (with growing pauses), and readers of
+// this process see it meanwhile: a store that is down when a job ends does not lose its result.
+//
 // Limits: no lease between replicas (s3rver does not enforce conditional puts), so run one
 // runner per service name, or give replicas distinct service names; a cancel reaches a job only
 // in the process running it.
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type JobProgress,
   type JobRecord,
@@ -60,6 +64,8 @@ export interface JobRunnerOptions {
   concurrency?: number;
   /** Least time between two progress writes of one job. */
   progressIntervalMs?: number;
+  /** Pauses between tries of a final record the bucket refused: doubling from `firstMs` up to `maxMs`. */
+  finalWriteRetry?: { firstMs: number; maxMs: number };
   now?: () => number;
 }
 
@@ -117,6 +123,9 @@ export class JobRunner {
   private readonly running = new Set<Promise<void>>();
   private readonly events = new EventEmitter();
   private readonly errors = new ErrorMappings();
+  private readonly finalWriteRetry: { firstMs: number; maxMs: number };
+  /** Aborted by stop(): ends the pauses between final-write tries. */
+  private readonly stopping = new AbortController();
   private stopped = false;
 
   constructor(options: JobRunnerOptions) {
@@ -126,6 +135,7 @@ export class JobRunner {
     this.concurrency = options.concurrency ?? 1;
     this.intervalMs = options.progressIntervalMs ?? 1_000;
     this.now = options.now ?? Date.now;
+    this.finalWriteRetry = options.finalWriteRetry ?? { firstMs: 1_000, maxMs: 30_000 };
     this.events.setMaxListeners(0);
   }
 
@@ -294,6 +304,7 @@ export class JobRunner {
    */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.queue.length = 0;
     for (const [id, live] of this.live) live.controller.abort(new JobInterrupted(id));
     let timer: NodeJS.Timeout | undefined;
@@ -380,9 +391,32 @@ export class JobRunner {
     };
     // Readers see the in-memory record until the final one is stored, never an older stored one.
     try {
-      await this.persist(live.record);
+      await this.persistUntilStored(live.record, logger);
     } finally {
       this.live.delete(id);
+    }
+  }
+
+  /**
+   * Writes a job's last record, trying again while the bucket refuses it. Only stop() gives up:
+   * the stored record then still says running or queued, and the next start runs the job again.
+   */
+  private async persistUntilStored(record: JobRecord, logger: Logger): Promise<void> {
+    let pause = this.finalWriteRetry.firstMs;
+    for (;;) {
+      try {
+        await this.persist(record);
+        return;
+      } catch (err) {
+        if (this.stopped) throw err;
+        logger.warn({ err, retryInMs: pause }, 'final job record not stored; trying again');
+        try {
+          await sleep(pause, undefined, { signal: this.stopping.signal });
+        } catch {
+          throw err;
+        }
+        pause = Math.min(this.finalWriteRetry.maxMs, pause * 2);
+      }
     }
   }
 
