@@ -38,6 +38,7 @@ async function proof(name: string, over: Partial<PipelineProofOptions> = {}) {
     projectorLr: PROOF_DEFAULTS.projectorLr,
     questionsPerItem: PROOF_DEFAULTS.questionsPerItem,
     log: () => {},
+    progressBars: false,
     ...over,
   });
 }

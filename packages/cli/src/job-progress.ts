@@ -16,13 +16,20 @@ export function progressBar(format: string): SingleBar {
  * drawn from `format`, which may use cli-progress's tokens plus {rate} (items/s) and {message}
  * (the job's progress message). Returns the job's record once the stream closes.
  */
-export async function followJob(client: ApiClient, jobPath: string, format: string): Promise<JobRecord> {
-  const bar = progressBar(format);
+export async function followJob(
+  client: ApiClient,
+  jobPath: string,
+  format: string,
+  options: { bar?: boolean } = {},
+): Promise<JobRecord> {
+  // Without a bar (a caller with its own output, a test) the stream is still followed to its end.
+  const bar = options.bar === false ? undefined : progressBar(format);
   let started = false;
   for await (const { event, data } of client.events(`${jobPath}/events`)) {
     if (event !== 'job') continue;
     const { done, total, rate, message } = (data as JobRecord).progress;
     const payload = { rate: rate.toFixed(1), message: message ?? '' };
+    if (!bar) continue;
     if (!started) {
       // The total can be unknown at first (an archive still being listed): start at 0, fix it later.
       bar.start(total ?? 0, done, payload);
@@ -31,6 +38,6 @@ export async function followJob(client: ApiClient, jobPath: string, format: stri
     if (total !== null) bar.setTotal(total);
     bar.update(done, payload);
   }
-  if (started) bar.stop();
+  if (started) bar?.stop();
   return client.json<JobRecord>(jobPath);
 }

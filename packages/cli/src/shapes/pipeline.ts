@@ -48,6 +48,8 @@ export interface PipelineProofOptions extends LmPretraining {
   /** The media kinds to train and ask about (default both). */
   kinds?: readonly ItemKind[];
   log: (line: string) => void;
+  /** Draw the import and synthesis jobs' progress bars on stderr (default true). */
+  progressBars?: boolean;
 }
 
 /** What the engine-only run reports, plus the ids the services gave and each stage's seconds. */
@@ -70,8 +72,14 @@ interface MetricsLine {
 
 const MEDIA_TYPE = { '.png': 'image/png', '.wav': 'audio/wav' } as const;
 
-async function succeeded(client: ApiClient, path: string, label: string, format: string): Promise<JobRecord> {
-  const job = await followJob(client, path, format);
+async function succeeded(
+  client: ApiClient,
+  path: string,
+  label: string,
+  format: string,
+  bar: boolean,
+): Promise<JobRecord> {
+  const job = await followJob(client, path, format, { bar });
   if (job.status !== 'succeeded') {
     throw new Error(`${label} ${job.id} ${job.status}: ${job.error?.detail ?? 'no detail'}`);
   }
@@ -155,7 +163,14 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
     source: { type: 'path', path: written.folders.train },
     options: {},
   });
-  await succeeded(client, `/v1/jobs/${importJob.id}`, 'import', ' importing [{bar}] {value}/{total} items');
+  const bars = options.progressBars ?? true;
+  await succeeded(
+    client,
+    `/v1/jobs/${importJob.id}`,
+    'import',
+    ' importing [{bar}] {value}/{total} items',
+    bars,
+  );
   stage('ingest');
 
   log('== synth: brief descriptions and short-answer questions from the captions');
@@ -178,6 +193,7 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
     `/v1/datasets/jobs/${synthJob.id}`,
     'synthesis',
     ' synthesizing [{bar}] {value}/{total} items',
+    bars,
   );
   const datasetId = created.id;
   stage('synth');
