@@ -11,3 +11,4 @@ export * from './keys.js';
 export * from './openapi.js';
 export * from './pagination.js';
 export * from './routes.js';
+export * from './synth.js';

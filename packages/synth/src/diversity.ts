@@ -3,9 +3,10 @@
 // plot (the instruction's first main verb and the first noun after it; instructions without a
 // main verb, like "What color is ...?", have no pair). Histograms use fixed edges so reports of
 // different datasets compare directly.
+
+import type { DiversityReport, Histogram, Sample } from '@mmit/contracts';
 import { stripMediaToken } from './draft.js';
 import { tag, wordCount } from './nlp/analyze.js';
-import type { DiversityReport, Histogram, Sample } from './schemas.js';
 
 const INSTRUCTION_EDGES = [0, 5, 10, 15, 20, 30, 50];
 const ANSWER_EDGES = [0, 5, 10, 20, 40, 80, 160, 320];

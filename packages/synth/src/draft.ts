@@ -2,8 +2,9 @@
 // toSample() turns what is left into a LLaVA record, placing the `<image>`/`<audio>` token in
 // the first remaining human turn (before or after the text, as LLaVA's data does; always before
 // for vqa, as in LLaVA-1.5's short-answer data).
+
+import type { GeneratorName, Sample, SampleKind, Split } from '@mmit/contracts';
 import type { Rng } from './random.js';
-import type { GeneratorName, Sample, SampleKind, Split } from './schemas.js';
 import type { SourceItem } from './source.js';
 
 export interface DraftTurn {

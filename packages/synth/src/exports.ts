@@ -4,7 +4,7 @@
 // - `sharegpt`: JSON lines in the multimodal ShareGPT layout LLaMA-Factory reads
 //   (`{conversations: [{from, value}], images: [path]}` or `audios`);
 // - `jsonl`: our sample records, one per line, with kind, item, split and generator.
-import type { ExportFormat, LlavaRecord, Sample } from './schemas.js';
+import type { ExportFormat, LlavaRecord, Sample } from '@mmit/contracts';
 
 export function toLlavaRecord(sample: Sample): LlavaRecord {
   return {

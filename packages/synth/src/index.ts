@@ -2,6 +2,61 @@
 // detailed, conversation, reasoning, vqa) for images and audio as LLaVA conversation records; the
 // template and LLM generators; filters with counts; the diversity report; split and exports.
 
+// The synthesis schemas live in @mmit/contracts; re-exported for the library's users.
+export {
+  type CreateDatasetRequest,
+  CreateDatasetRequestSchema,
+  type DatasetCounts,
+  DatasetCountsSchema,
+  type DatasetManifest,
+  DatasetManifestSchema,
+  type DatasetPart,
+  DatasetPartSchema,
+  DEFAULT_UNSAFE_WORDS,
+  type DiversityReport,
+  DiversityReportSchema,
+  EXPORT_FORMATS,
+  type ExportFormat,
+  ExportFormatSchema,
+  FILTER_NAMES,
+  type FilterConfig,
+  FilterConfigSchema,
+  type FilterName,
+  FilterNameSchema,
+  type FilterStats,
+  FilterStatsSchema,
+  GENERATORS,
+  type GeneratorName,
+  GeneratorNameSchema,
+  type Histogram,
+  HistogramSchema,
+  type ItemSynthOutcome,
+  ItemSynthOutcomeSchema,
+  type KindPlan,
+  KindPlanSchema,
+  type LlavaRecord,
+  LlavaRecordSchema,
+  type LlmOptions,
+  LlmOptionsSchema,
+  type LlmUsage,
+  LlmUsageSchema,
+  OUTCOME_REASONS,
+  type OutcomeReason,
+  OutcomeReasonSchema,
+  PROTECTED_WORDS,
+  type Recipe,
+  type RecipeInput,
+  RecipeSchema,
+  SAMPLE_KINDS,
+  type Sample,
+  type SampleKind,
+  SampleKindSchema,
+  SampleSchema,
+  type Split,
+  SplitSchema,
+  type Turn,
+  TurnSchema,
+} from '@mmit/contracts';
 export { DiversityAccumulator, diversityOf, verbNoun } from './diversity.js';
 export { type Draft, type DraftTurn, sampleId, stripMediaToken, toSample } from './draft.js';
 export {
@@ -54,7 +109,6 @@ export {
   detailedPool,
 } from './pools.js';
 export { createRng, hash32, type Rng, unitHash } from './random.js';
-export * from './schemas.js';
 export { type Box, type SourceItem, sourceItemFromRecord } from './source.js';
 export { type BatchResult, Synthesizer, type SynthesizerOptions, synthesize } from './synthesizer.js';
 export {

@@ -2,9 +2,10 @@
 // sampling key: its media's sha256, see source.ts), so they do not depend on corpus order, on
 // item ids or on where a resumed job restarted, and all samples of one item land in the same split
 // (no image is seen in training and validation both).
+
+import { type Recipe, SAMPLE_KINDS, type SampleKind, type Split } from '@mmit/contracts';
 import type { SceneFacts } from './nlp/facts.js';
 import { unitHash } from './random.js';
-import { type Recipe, SAMPLE_KINDS, type SampleKind, type Split } from './schemas.js';
 import { vqaQuestionsOf } from './vqa.js';
 
 export interface PlannedSample {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { RecipeSchema, type Sample, SampleSchema } from '@mmit/contracts';
 import { verbNoun } from './diversity.js';
 import { exportChunks } from './exports.js';
 import { TemplateGenerator } from './generators/template/index.js';
 import { extractFacts } from './nlp/facts.js';
 import { BRIEF_AUDIO, BRIEF_IMAGE, DETAILED_AUDIO, DETAILED_IMAGE } from './pools.js';
-import { RecipeSchema, type Sample, SampleSchema } from './schemas.js';
 import { synthesize } from './synthesizer.js';
 import { item, itemId, sampleItems } from './testing/items.js';
 

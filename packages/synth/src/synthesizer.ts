@@ -4,6 +4,7 @@
 // memory, and therefore the output, is the same however generation interleaved. Every item gets
 // an outcome that says what was made and what was not, and why.
 
+import type { DiversityReport, FilterStats, ItemSynthOutcome, Recipe, Sample } from '@mmit/contracts';
 import { diversityOf } from './diversity.js';
 import { type Draft, toSample } from './draft.js';
 import { FilterChain } from './filters/chain.js';
@@ -13,7 +14,6 @@ import type { GenerateResult, Generator } from './generators/types.js';
 import { extractFacts, type SceneFacts } from './nlp/facts.js';
 import { distinctSamples, type PlannedSample, planItem, splitOf } from './plan.js';
 import { createRng } from './random.js';
-import type { DiversityReport, FilterStats, ItemSynthOutcome, Recipe, Sample } from './schemas.js';
 import { type SourceItem, samplingKey } from './source.js';
 
 export interface BatchResult {

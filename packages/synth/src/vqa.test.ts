@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { RecipeSchema, SampleSchema } from '@mmit/contracts';
 import {
   type BeepClip,
   beepCaptions,
@@ -14,7 +15,6 @@ import { exportChunks } from './exports.js';
 import { LlmGenerator } from './generators/llm/generator.js';
 import { TemplateGenerator } from './generators/template/index.js';
 import { extractFacts } from './nlp/facts.js';
-import { RecipeSchema, SampleSchema } from './schemas.js';
 import { Synthesizer, synthesize } from './synthesizer.js';
 import { item } from './testing/items.js';
 import { VQA_FORMAT_PROMPT, type VqaQuestion, vqaPhrasing, vqaQuestions } from './vqa.js';

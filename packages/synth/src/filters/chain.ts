@@ -10,9 +10,9 @@
 // Memory grows with the samples kept (a hash, a 256-byte signature, and in `dataset` scope the
 // generated questions); a resumed job rebuilds it by remember()ing the samples already stored.
 import { createHash } from 'node:crypto';
+import type { FilterConfig, FilterName, FilterStats, Sample, SampleKind } from '@mmit/contracts';
 import { type Draft, type DraftTurn, stripMediaToken } from '../draft.js';
 import { wordCount } from '../nlp/analyze.js';
-import type { FilterConfig, FilterName, FilterStats, Sample, SampleKind } from '../schemas.js';
 import { ungroundedNouns } from './grounding.js';
 import { hedgingPhrase } from './hedging.js';
 import { isOffTarget } from './language.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { FilterConfigSchema } from '@mmit/contracts';
 import type { Draft } from '../draft.js';
-import { FilterConfigSchema } from '../schemas.js';
 import { FilterChain } from './chain.js';
 import { hedgingPhrase } from './hedging.js';
 import { detectLanguage } from './language.js';

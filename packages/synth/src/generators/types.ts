@@ -1,9 +1,10 @@
 // The one interface both generators implement: given an item (with the facts read from its
 // captions), a kind and a seeded random stream, make a draft sample or say why not.
+
+import type { GeneratorName, OutcomeReason, SampleKind } from '@mmit/contracts';
 import type { Draft } from '../draft.js';
 import type { SceneFacts } from '../nlp/facts.js';
 import type { Rng } from '../random.js';
-import type { GeneratorName, OutcomeReason, SampleKind } from '../schemas.js';
 import type { SourceItem } from '../source.js';
 
 export interface GenerateRequest {

@@ -1,6 +1,6 @@
 // What can go wrong talking to a chat endpoint, as one error class with a reason that maps to a
 // per-item outcome. `retryable` says whether another attempt could help.
-import type { OutcomeReason } from '../../schemas.js';
+import type { OutcomeReason } from '@mmit/contracts';
 
 export type LlmFailure = 'timeout' | 'http' | 'invalid_reply' | 'unreachable' | 'budget';
 

@@ -4,11 +4,12 @@
 // job's request and token budget. `brief` samples need no model: as in LLaVA stage 1, the answer
 // is the caption itself, with an instruction from the pool; nor do `vqa` samples, whose answers
 // are facts read from the captions (the template generator's questions).
+
+import type { LlmOptions, LlmUsage, SampleKind } from '@mmit/contracts';
 import { z } from 'zod';
 import type { Draft, DraftTurn } from '../../draft.js';
 import { detailedPool } from '../../pools.js';
 import { sha256Hex } from '../../random.js';
-import type { LlmOptions, LlmUsage, SampleKind } from '../../schemas.js';
 import { briefDraft } from '../template/describe.js';
 import { vqaResult } from '../template/vqa.js';
 import type { GenerateRequest, GenerateResult, Generator } from '../types.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { RecipeSchema } from '../../schemas.js';
+import { RecipeSchema } from '@mmit/contracts';
 import { synthesize } from '../../synthesizer.js';
 import { type FakeLlm, startFakeLlm } from '../../testing/fake-llm.js';
 import { item } from '../../testing/items.js';

@@ -2,8 +2,7 @@
 // instruction-data prompts (written fresh for this project): the writer model sees only symbolic
 // context (captions, and object boxes normalized to 0-1 when the item has them), answers as if it
 // perceived the media itself, asks only what has a definite answer, and replies in JSON.
-import type { Modality } from '@mmit/contracts';
-import type { SampleKind } from '../../schemas.js';
+import type { Modality, SampleKind } from '@mmit/contracts';
 import type { SourceItem } from '../../source.js';
 import type { ChatMessage } from './client.js';
 

@@ -3,21 +3,19 @@
 // one shape defined here, since it is OpenAI's and no package of ours declares it.
 export type {
   CorpusManifest,
+  DatasetManifest,
+  DiversityReport,
+  Histogram,
   ImportFormat,
   ItemRecord,
   ItemStatus,
   JobRecord,
   Page,
+  Sample,
+  SampleKind,
   UploadResponse,
 } from '@mmit/contracts';
 export type { EncoderStats, FeatureJobResult } from '@mmit/features-service';
-export type {
-  DatasetManifest,
-  DiversityReport,
-  Histogram,
-  Sample,
-  SampleKind,
-} from '@mmit/synth';
 export type { MetricsLine, RunSpecInput, RunState, RunStatus } from '@mmit/train';
 
 export interface ModelList {

@@ -1,9 +1,10 @@
 // Zod schemas and types for synthesis: the recipe (kinds, generator, seed, filters, split), the
 // LLaVA conversation record and our richer sample record, per-item outcomes, filter and diversity
-// statistics, and the dataset manifest. These describe stored objects and HTTP payloads, so they
-// belong in @mmit/contracts; they live here until that package takes them over.
-import { CorpusId, DatasetId, ItemId, JobId, ModalitySchema } from '@mmit/contracts';
+// statistics, and the dataset manifest: stored objects and the synth service's HTTP payloads.
+// @mmit/synth (the library that writes them) re-exports them.
 import { z } from 'zod';
+import { CorpusId, DatasetId, ItemId, JobId } from './ids.js';
+import { ModalitySchema } from './item.js';
 
 export const SAMPLE_KINDS = ['brief', 'detailed', 'conversation', 'reasoning', 'vqa'] as const;
 export const SampleKindSchema = z.enum(SAMPLE_KINDS);
