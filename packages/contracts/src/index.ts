@@ -3,6 +3,7 @@
 export * from './corpus.js';
 export * from './env.js';
 export * from './errors.js';
+export * from './features.js';
 export * from './ids.js';
 export * from './ingest.js';
 export * from './item.js';

@@ -1,6 +1,8 @@
 // Assembles the feature service: configuration, bucket (and S3 range reads when the endpoint is
 // known), the persistent job runner with the `extract` kind, metrics, routes, readiness, and
 // shutdown (running jobs are interrupted and stay queued; the next start resumes them).
+
+import { FeatureJobRequestSchema } from '@mmit/contracts';
 import { FeatureReader, type RangeSource, s3RangeSource } from '@mmit/features';
 import { createService, JobRunner, type RunningService, type Service } from '@mmit/service-kit';
 import { Bucket, type BucketConfig, s3ConfigFromEnv } from '@mmit/storage';
@@ -8,7 +10,6 @@ import { FEATURES_DEFAULT_PORT, featuresConfigSpec } from './config.js';
 import { runExtract } from './jobs/extract.js';
 import { createFeatureMetrics } from './metrics.js';
 import { EXTRACT_JOB, registerRoutes } from './routes.js';
-import { FeatureJobRequestSchema } from './schemas.js';
 
 export const FEATURES_VERSION = '0.1.0';
 

@@ -9,5 +9,4 @@ export {
 export { FEATURES_DEFAULT_PORT, featuresConfigSpec } from './config.js';
 export { EncoderSpecError, type ResolvedEncoder, resolveEncoder } from './encoders/resolve.js';
 export { EXTRACT_JOB } from './routes.js';
-export * from './schemas.js';
 export { corpusMedia, datasetMedia, type MediaTask, SourceNotFoundError } from './sources.js';

@@ -8,11 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { JobRecord } from '@mmit/contracts';
+import type { FeatureJobResult, JobRecord } from '@mmit/contracts';
 import { FeatureIndex, featureKeys, parseSafetensorsHeader, verifyEntries } from '@mmit/features';
 import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
 import { fixture, repoRoot } from '../../../test/paths.js';
-import type { FeatureJobResult } from './schemas.js';
 import { noisePng, writeCorpus } from './testing/corpus.js';
 import { getJson, postJson, waitForJob } from './testing/http.js';
 

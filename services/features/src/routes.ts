@@ -1,7 +1,13 @@
 // HTTP routes of the feature service: start an extraction job, follow jobs (service-kit's job
 // routes), list encoder keys with their stats, and read one item's feature block. Job routes are
 // mounted before `/v1/features/:encoderKey/...` so `jobs` is never taken for an encoder key.
-import { keys, PROBLEMS } from '@mmit/contracts';
+import {
+  type EncoderStats,
+  EncoderStatsSchema,
+  FeatureJobRequestSchema,
+  keys,
+  PROBLEMS,
+} from '@mmit/contracts';
 import {
   EncoderKeySchema,
   encodeBlock,
@@ -13,7 +19,6 @@ import {
 import { HttpError, type JobRunner, mountJobRoutes, type Service } from '@mmit/service-kit';
 import type { Bucket } from '@mmit/storage';
 import { z } from 'zod';
-import { type EncoderStats, EncoderStatsSchema, FeatureJobRequestSchema } from './schemas.js';
 
 export const EXTRACT_JOB = 'extract';
 const BASE = '/v1/features';

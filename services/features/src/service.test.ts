@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { JobRecord } from '@mmit/contracts';
+import type { FeatureJobResult, JobRecord } from '@mmit/contracts';
 import { decodeBlock, FeatureIndex, featureKeys } from '@mmit/features';
 import {
   buildWhisperEncoderGraph,
@@ -22,7 +22,6 @@ import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmi
 import { createSession, float16ToFloat32, hostTensor } from '@mmit/tensor';
 import { fixture } from '../../../test/paths.js';
 import { createFeaturesService } from './app.js';
-import type { FeatureJobResult } from './schemas.js';
 import { noisePng, type TestMedia, toneWav, writeCorpus } from './testing/corpus.js';
 import { getJson, postJson, waitForJob } from './testing/http.js';
 

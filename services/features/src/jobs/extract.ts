@@ -4,6 +4,7 @@
 // shard per batch, published shard-first. A resumed attempt therefore redoes at most the batch
 // that was in flight; everything published is a hit the second time round.
 
+import type { FeatureJobRequest, FeatureJobResult } from '@mmit/contracts';
 import {
   adoptOrphanShards,
   buildShard,
@@ -20,7 +21,6 @@ import type { ExecutionProvider } from '@mmit/tensor';
 import { type ResolvedEncoder, resolveEncoder } from '../encoders/resolve.js';
 import type { EncoderRunner } from '../encoders/runner.js';
 import type { FeatureMetrics } from '../metrics.js';
-import type { FeatureJobRequest, FeatureJobResult } from '../schemas.js';
 import { corpusMedia, datasetMedia, type MediaTask } from '../sources.js';
 
 export interface ExtractSettings {

@@ -5,6 +5,8 @@ export type {
   CorpusManifest,
   DatasetManifest,
   DiversityReport,
+  EncoderStats,
+  FeatureJobResult,
   Histogram,
   ImportFormat,
   ItemRecord,
@@ -15,7 +17,6 @@ export type {
   SampleKind,
   UploadResponse,
 } from '@mmit/contracts';
-export type { EncoderStats, FeatureJobResult } from '@mmit/features-service';
 export type { MetricsLine, RunSpecInput, RunState, RunStatus } from '@mmit/train';
 
 export interface ModelList {
