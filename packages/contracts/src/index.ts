@@ -13,3 +13,4 @@ export * from './openapi.js';
 export * from './pagination.js';
 export * from './routes.js';
 export * from './synth.js';
+export * from './training.js';

@@ -2,12 +2,13 @@
 // A (r, in) and B (out, r) trainable graph parameters, W frozen. Targets use PEFT's module names
 // (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj). A starts kaiming-uniform and B
 // at zero, as PEFT does, so an untrained adapter leaves the model unchanged.
+import type { LoraTarget } from '@mmit/contracts';
 import { add, type Graph, linear, mul, type Value } from '@mmit/tensor';
 import type { LinearFn, Linears } from './decoder.js';
 import type { LanguageModel } from './language-model.js';
 import { mulberry32 } from './projector.js';
 
-/** PEFT module name -> our linear name inside a layer. */
+/** PEFT module name (the run spec's `lora.targets`, @mmit/contracts) -> our linear name inside a layer. */
 export const loraTargetNames = {
   q_proj: 'attn.q',
   k_proj: 'attn.k',
@@ -16,8 +17,8 @@ export const loraTargetNames = {
   gate_proj: 'mlp.gate',
   up_proj: 'mlp.up',
   down_proj: 'mlp.down',
-} as const;
-export type LoraTarget = keyof typeof loraTargetNames;
+} as const satisfies Record<LoraTarget, string>;
+export type { LoraTarget };
 
 export interface LoraOptions {
   targets: LoraTarget[];

@@ -3,10 +3,11 @@
 // - linear:      linear_1
 // - mlp2x_gelu:  linear_1 -> exact-erf GELU -> linear_2 (nn.GELU(), LLaVA-1.5's projector)
 // The projector's weights are graph parameters (fed each run), so `grad` can train them.
+import { type ProjectorType, projectorTypes } from '@mmit/contracts';
 import { flatten, type Graph, gelu, linear, type Value } from '@mmit/tensor';
 
-export const projectorTypes = ['linear', 'mlp2x_gelu'] as const;
-export type ProjectorType = (typeof projectorTypes)[number];
+// The type names are part of the run spec's contract.
+export { type ProjectorType, projectorTypes };
 
 export class UnknownProjectorError extends Error {
   override name = 'UnknownProjectorError';

@@ -1,9 +1,10 @@
 // Dataset samples to training examples: the prompt template, truncation to maxSeqLen, and the
 // counts of what was cut or left out (and why), which the run's state reports.
+
+import type { RunDataCounts } from '@mmit/contracts';
 import type { Tokenizer } from '@mmit/models';
 import type { TrainExample } from './batching.js';
 import type { DatasetSample } from './dataset.js';
-import type { RunDataCounts } from './state.js';
 import { encodeChat, encodePlain, TemplateError, type TemplateOptions, truncate } from './template.js';
 
 export interface ExampleSets {

@@ -1,6 +1,31 @@
 // @mmit/train: projection-layer SFT (LLaVA stage 1, projector-only SFT, optional LoRA) as a
 // library: run spec, templates, batching, optimizer, the run loop, checkpoints in the bucket,
 // and the run orchestration the trainer service calls.
+
+// The run spec, state and metrics schemas live in @mmit/contracts; re-exported for the library's users.
+export {
+  EvalMetricsSchema,
+  type LoraTarget,
+  loraTargets,
+  type MetricsLine,
+  MetricsLineSchema,
+  type ProjectorType,
+  projectorTypes,
+  RUN_STATUSES,
+  type RunDataCounts,
+  RunDataCountsSchema,
+  RunEncoderSchema,
+  type RunSpec,
+  type RunSpecInput,
+  RunSpecSchema,
+  type RunState,
+  RunStateSchema,
+  type RunStatus,
+  RunStatusSchema,
+  StepMetricsSchema,
+  TEMPLATES,
+  TERMINAL_RUN_STATUSES,
+} from '@mmit/contracts';
 export * from './batching.js';
 export * from './checkpoint.js';
 export * from './dataset.js';
@@ -14,7 +39,6 @@ export * from './random.js';
 export * from './recorder.js';
 export * from './run.js';
 export * from './schedule.js';
-export * from './spec.js';
-export * from './state.js';
+export { initialRunState } from './state.js';
 export * from './template.js';
 export * from './weight-names.js';

@@ -2,9 +2,9 @@
 // with their own lr; biases with or without decay), total steps from epochs or steps, warm-up
 // steps from the ratio, and the loop configuration.
 
+import type { RunSpec } from '@mmit/contracts';
 import type { ParamGroup } from '@mmit/models';
 import type { LoopConfig } from './loop.js';
-import type { RunSpec } from './spec.js';
 
 export type OptimizerSpec = RunSpec['optimizer'];
 

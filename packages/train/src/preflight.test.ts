@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { newId } from '@mmit/contracts';
+import { newId, RunSpecSchema } from '@mmit/contracts';
 import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
 import { fixturesDir } from '../../../test/paths.js';
 import {
@@ -14,7 +14,6 @@ import {
   MissingImageTokenError,
   preflight,
 } from './preflight.js';
-import { RunSpecSchema } from './spec.js';
 import { TEST_ENCODER_KEY, writeTinyDataset } from './testing.js';
 
 let dir: string;

@@ -3,6 +3,7 @@
 // tokenizer has the image token, and the encoder's feature width equals the projector's input.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RunSpec } from '@mmit/contracts';
 import { readEncoderRecord } from '@mmit/features';
 import {
   type LanguageModel,
@@ -14,7 +15,6 @@ import {
 } from '@mmit/models';
 import type { Bucket } from '@mmit/storage';
 import { datasetExists, UnknownDatasetError } from './dataset.js';
-import type { RunSpec } from './spec.js';
 
 export class MissingImageTokenError extends Error {
   readonly problemCode = 'validation';

@@ -6,10 +6,9 @@
 // go out in the background, so the training loop never waits for the bucket between steps;
 // writes still land in order, and a failed one is thrown by the next awaited write (a status
 // change, a checkpoint's flush, the end of the run).
-import { keys } from '@mmit/contracts';
+import { keys, type MetricsLine, MetricsLineSchema, type RunState, RunStateSchema } from '@mmit/contracts';
 import type { Bucket } from '@mmit/storage';
 import type { EvalMetrics, StepMetrics } from './loop.js';
-import { type MetricsLine, MetricsLineSchema, type RunState, RunStateSchema } from './state.js';
 
 export type RunEvent =
   | { type: 'state'; state: RunState }

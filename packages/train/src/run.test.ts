@@ -6,14 +6,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { keys, newId } from '@mmit/contracts';
+import { keys, newId, type RunSpecInput, RunSpecSchema } from '@mmit/contracts';
 import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
 import { fixturesDir } from '../../../test/paths.js';
 import { checkpointSteps } from './checkpoint.js';
 import { loadDataset } from './dataset.js';
 import { RunRecorder, readMetrics } from './recorder.js';
 import { executeRun } from './run.js';
-import { type RunSpecInput, RunSpecSchema } from './spec.js';
 import { initialRunState } from './state.js';
 import { TEST_ENCODER_KEY, writeTinyDataset } from './testing.js';
 

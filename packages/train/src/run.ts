@@ -4,6 +4,8 @@
 // loop with its hooks writing metrics, state and checkpoints to the bucket. Cancellation and
 // shutdown arrive through `signal`; what a stop means (cancelled, or queued to resume) is the
 // caller's decision.
+
+import type { RunSpec } from '@mmit/contracts';
 import { FeatureReader } from '@mmit/features';
 import { buildLlavaStepGraph, GroupedAdamW, initLora, initProjector, type ProjectorSpec } from '@mmit/models';
 import type { Bucket } from '@mmit/storage';
@@ -17,7 +19,6 @@ import { Trainer } from './loop.js';
 import { loopConfig, paramGroups } from './plan.js';
 import { checkProjectorInput, preflight } from './preflight.js';
 import type { RunRecorder } from './recorder.js';
-import type { RunSpec } from './spec.js';
 
 export interface RunContext {
   bucket: Bucket;

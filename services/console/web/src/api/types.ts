@@ -12,12 +12,15 @@ export type {
   ItemRecord,
   ItemStatus,
   JobRecord,
+  MetricsLine,
   Page,
+  RunSpecInput,
+  RunState,
+  RunStatus,
   Sample,
   SampleKind,
   UploadResponse,
 } from '@mmit/contracts';
-export type { MetricsLine, RunSpecInput, RunState, RunStatus } from '@mmit/train';
 
 export interface ModelList {
   object: 'list';

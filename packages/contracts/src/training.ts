@@ -1,12 +1,28 @@
-// The run spec: everything a training run is asked to do, validated at the edge. Shape checks
-// only (types, ranges, one-of rules); checks that need the world (does the dataset exist, does
-// the LM have the image token, do encoder and projector widths agree) are in preflight.ts.
-// These schemas describe a stored object (`runs/<id>/spec.json`) and an HTTP payload, so they
-// belong in @mmit/contracts; they live here until that package takes them over.
-import { DatasetId } from '@mmit/contracts';
-import { EncoderKeySchema, EncoderSpecSchema } from '@mmit/features';
-import { loraTargetNames, projectorTypes } from '@mmit/models';
+// A training run's contracts: the run spec (everything a run is asked to do: a stored object,
+// `runs/<id>/spec.json`, and the trainer's POST /v1/runs payload), its state
+// (`runs/<id>/state.json`) and the lines of `runs/<id>/metrics.jsonl`. Shape checks only (types,
+// ranges, one-of rules); the checks that need the world (does the dataset exist, does the LM have
+// the image token, do encoder and projector widths agree) are @mmit/train's preflight.
 import { z } from 'zod';
+import { ProblemSchema } from './errors.js';
+import { EncoderKeySchema, EncoderSpecSchema, ExecutionProviderSchema } from './features.js';
+import { DatasetId, RunId } from './ids.js';
+
+/** LLaVA's projector types (@mmit/models builds them). */
+export const projectorTypes = ['linear', 'mlp2x_gelu'] as const;
+export type ProjectorType = (typeof projectorTypes)[number];
+
+/** PEFT's module names of the LM's linear layers a LoRA adapter can wrap. */
+export const loraTargets = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+] as const;
+export type LoraTarget = (typeof loraTargets)[number];
 
 const learningRate = (what: string) =>
   z.number().refine((v) => v > 0 && Number.isFinite(v), {
@@ -14,7 +30,6 @@ const learningRate = (what: string) =>
   });
 
 export const TEMPLATES = ['plain', 'chat'] as const;
-export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 
 export const RunEncoderSchema = z
   .object({
@@ -52,10 +67,7 @@ export const RunSpecSchema = z
       .object({
         rank: z.number().int().min(1).max(1024),
         alpha: z.number().positive(),
-        targets: z
-          .array(z.enum(Object.keys(loraTargetNames) as [keyof typeof loraTargetNames]))
-          .min(1)
-          .default(['q_proj', 'v_proj']),
+        targets: z.array(z.enum(loraTargets)).min(1).default(['q_proj', 'v_proj']),
       })
       .optional(),
     optimizer: z
@@ -111,7 +123,7 @@ export const RunSpecSchema = z
     evalEvery: z.number().int().min(0).default(0),
     /** Checkpoint every N optimizer steps (0: only at the end). */
     checkpointEvery: z.number().int().min(0).default(0),
-    ep: z.enum(EXECUTION_PROVIDERS).default('cpu'),
+    ep: ExecutionProviderSchema.default('cpu'),
     threads: z.number().int().min(1).max(256).optional(),
   })
   .refine((s) => !(s.epochs !== undefined && s.steps !== undefined), {
@@ -122,3 +134,91 @@ export const RunSpecSchema = z
 
 export type RunSpec = z.output<typeof RunSpecSchema>;
 export type RunSpecInput = z.input<typeof RunSpecSchema>;
+
+export const RUN_STATUSES = [
+  'queued',
+  'preparing',
+  'waiting_for_features',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+export const RunStatusSchema = z.enum(RUN_STATUSES);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+const Count = z.number().int().nonnegative();
+const Timestamp = z.iso.datetime();
+
+export const StepMetricsSchema = z
+  .object({
+    step: Count,
+    totalSteps: Count,
+    epoch: Count,
+    loss: z.number(),
+    lr: z.number(),
+    gradNorm: z.number(),
+    samples: Count,
+    tokens: Count,
+    stepSeconds: z.number().nonnegative(),
+    samplesPerSec: z.number().nonnegative(),
+    tokensPerSec: z.number().nonnegative(),
+    etaSec: z.number().nonnegative(),
+  })
+  .meta({ id: 'StepMetrics' });
+
+export const EvalMetricsSchema = z
+  .object({ step: Count, loss: z.number(), samples: Count, targets: Count })
+  .meta({ id: 'EvalMetrics' });
+
+export const MetricsLineSchema = z.discriminatedUnion('type', [
+  StepMetricsSchema.extend({ type: z.literal('step'), time: Timestamp }),
+  EvalMetricsSchema.extend({ type: z.literal('eval'), time: Timestamp }),
+]);
+export type MetricsLine = z.infer<typeof MetricsLineSchema>;
+
+export const RunDataCountsSchema = z
+  .object({
+    train: Count,
+    validation: Count,
+    /** Samples cut to maxSeqLen (kept). */
+    truncated: Count,
+    /** Samples left out, with the reasons counted. */
+    dropped: Count,
+    dropReasons: z.record(z.string(), Count),
+  })
+  .meta({ id: 'RunDataCounts' });
+export type RunDataCounts = z.infer<typeof RunDataCountsSchema>;
+
+export const RunStateSchema = z
+  .object({
+    id: RunId,
+    name: z.string().optional(),
+    status: RunStatusSchema,
+    /** What the run is doing now, in words (e.g. which features job it waits for). */
+    message: z.string().optional(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    startedAt: Timestamp.optional(),
+    finishedAt: Timestamp.optional(),
+    /** 1 on the first start; +1 on each resume (after a restart, or asked for). */
+    attempt: z.number().int().positive(),
+    step: Count,
+    totalSteps: Count.nullable(),
+    epoch: Count,
+    samplesSeen: Count,
+    tokensSeen: Count,
+    latest: StepMetricsSchema.nullable(),
+    lastEval: EvalMetricsSchema.nullable(),
+    lastCheckpoint: z.object({ step: Count, prefix: z.string() }).nullable(),
+    encoderKey: z.string().nullable(),
+    featuresJob: z
+      .object({ id: z.string(), status: z.string(), done: Count, total: Count.nullable() })
+      .nullable(),
+    data: RunDataCountsSchema.nullable(),
+    cancelRequested: z.boolean(),
+    error: ProblemSchema.optional(),
+  })
+  .meta({ id: 'RunState' });
+export type RunState = z.infer<typeof RunStateSchema>;
