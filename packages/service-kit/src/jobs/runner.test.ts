@@ -224,7 +224,7 @@ test('a job interrupted by stop() is resumed by the next runner, as attempt 2, s
   assert.deepEqual(await second.resumePending(), [], 'finished jobs are not picked up again');
 });
 
-test('resumePending picks up a job a crashed process left running, and fails unknown kinds clearly', async () => {
+test('resumePending picks up a job a crashed process left running, fails unknown kinds clearly, and keeps cancelled ones cancelled', async () => {
   const service = `crash${++serviceCount}`;
   const at = new Date().toISOString();
   const base = {
@@ -249,10 +249,23 @@ test('resumePending picks up a job a crashed process left running, and fails unk
     attempt: 1,
     progress: { done: 0, total: null, rate: 0, etaSec: null },
   });
+  // Cancelled while running, then the process ended before it stored the cancellation.
+  const cancelled: JobRecord = JobRecordSchema.parse({
+    ...base,
+    id: newId('job'),
+    kind: 'count',
+    attempt: 1,
+    cancelRequested: true,
+    progress: { done: 1, total: 2, rate: 0, etaSec: null },
+  });
   await bucket.putJson(keys.job(service, crashed.id), crashed);
   await bucket.putJson(keys.job(service, orphan.id), orphan);
+  await bucket.putJson(keys.job(service, cancelled.id), cancelled);
   const r = defineCount(runner({ service }));
   assert.deepEqual(await r.resumePending(), [crashed.id]);
+  const stillCancelled = await r.get(cancelled.id);
+  assert.equal(stillCancelled.status, 'cancelled');
+  assert.ok(stillCancelled.finishedAt);
   await r.idle();
   const rec = await r.get(crashed.id);
   assert.equal(rec.status, 'succeeded');
@@ -304,19 +317,39 @@ test('watch follows a job run by another process through the bucket', async () =
   assert.ok(statuses.includes('running'), `seen: ${statuses.join(',')}`);
 });
 
-test('a job that ends while the store is down keeps its result: the final record is stored once the store is back', async () => {
-  // A store of its own, stopped and started again on the same port and folder.
-  const ownDir = await mkdtemp(join(tmpdir(), 'mmit-jobs-down-'));
-  let own = await startEmbeddedS3({ dir: ownDir });
-  const port = own.port;
-  const ownBucket = new Bucket({
-    ...embeddedS3Config(own, 'jobs-down'),
+/**
+ * A store of this test's own, which it can take down and bring back on the same port and folder.
+ * Its bucket does not retry, so an unreachable store fails a write at once.
+ */
+async function ownStore(name: string) {
+  const dir = await mkdtemp(join(tmpdir(), `mmit-jobs-${name}-`));
+  let server = await startEmbeddedS3({ dir });
+  const port = server.port;
+  const own = new Bucket({
+    ...embeddedS3Config(server, name),
     retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 },
   });
-  await ownBucket.ensure();
+  await own.ensure();
+  return {
+    bucket: own,
+    down: () => server.stop(),
+    up: async () => {
+      server = await startEmbeddedS3({ dir, port });
+    },
+    remove: async () => {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('a job that ends while the store is down keeps its result: the final record is stored once the store is back', async () => {
+  const store = await ownStore('down');
   const g = gate();
   const r = new JobRunner({
-    bucket: ownBucket,
+    bucket: store.bucket,
     logger,
     service: 'down',
     finalWriteRetry: { firstMs: 50, maxMs: 200 },
@@ -324,21 +357,66 @@ test('a job that ends while the store is down keeps its result: the final record
   try {
     const job = await r.submit('work', {});
     await g.started;
-    await own.stop();
+    await store.down();
     g.release();
     // Several refused tries; meanwhile this process answers with the final record.
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    const meanwhile = await r.get(job.id);
-    assert.equal(meanwhile.status, 'succeeded');
-    own = await startEmbeddedS3({ dir: ownDir, port });
+    await pause(600);
+    assert.equal((await r.get(job.id)).status, 'succeeded');
+    await store.up();
     await r.idle();
-    const stored = await ownBucket.getJson(keys.job('down', job.id), JobRecordSchema);
+    const stored = await store.bucket.getJson(keys.job('down', job.id), JobRecordSchema);
     assert.equal(stored.status, 'succeeded');
     assert.equal(stored.result, 'released');
     assert.ok(stored.finishedAt);
   } finally {
     await r.stop();
-    await own.stop();
-    await rm(ownDir, { recursive: true, force: true });
+    await store.remove();
   }
+});
+
+test('stop() ends the wait for an unreachable store at once; the next start runs the job again', async () => {
+  const store = await ownStore('stop');
+  const g = gate();
+  const first = new JobRunner({
+    bucket: store.bucket,
+    logger,
+    service: 'stop',
+    finalWriteRetry: { firstMs: 60_000, maxMs: 60_000 },
+  }).define('work', g.kind);
+  try {
+    const job = await first.submit('work', {});
+    await g.started;
+    await store.down();
+    g.release();
+    await pause(200);
+    const started = Date.now();
+    await first.stop();
+    assert.ok(Date.now() - started < 5_000, `stop() took ${Date.now() - started} ms`);
+    await store.up();
+    assert.equal((await store.bucket.getJson(keys.job('stop', job.id), JobRecordSchema)).status, 'running');
+    const second = new JobRunner({ bucket: store.bucket, logger, service: 'stop' }).define('work', {
+      params: z.object({}),
+      run: async () => 'again',
+    });
+    assert.deepEqual(await second.resumePending(), [job.id]);
+    await second.idle();
+    const rec = await second.get(job.id);
+    assert.deepEqual([rec.status, rec.result, rec.attempt], ['succeeded', 'again', 2]);
+  } finally {
+    await store.remove();
+  }
+});
+
+test('a final record the store cannot take is stored as a failed job saying why, without retrying', async () => {
+  const r = runner({ service: 'unjson' }).define('bigint', {
+    params: z.object({}),
+    // JSON has no BigInt: the record with this result cannot be written.
+    run: async () => ({ n: 1n }),
+  });
+  const job = await r.submit('bigint', {});
+  await r.idle();
+  const stored = await bucket.getJson(keys.job('unjson', job.id), JobRecordSchema);
+  assert.equal(stored.status, 'failed');
+  assert.equal(stored.result, undefined);
+  assert.match(stored.error?.detail ?? '', /final record could not be stored: .*BigInt/);
 });

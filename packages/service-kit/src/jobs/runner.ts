@@ -5,8 +5,10 @@
 // jobs a previous process left queued or running; handlers see `attempt` and the progress the
 // last attempt reached, and must be idempotent (ingest is: content-addressed, dedup on rerun).
 //
-// A job's final record is written until the bucket takes it (with growing pauses), and readers of
-// this process see it meanwhile: a store that is down when a job ends does not lose its result.
+// A job's final record is written until the bucket takes it (with growing pauses) while the store
+// is unreachable, and readers of this process see it meanwhile: a store that is down when a job
+// ends does not lose its result. A record the store refuses (or that is not JSON) is stored as a
+// failed job instead, saying why.
 //
 // Limits: no lease between replicas (s3rver does not enforce conditional puts), so run one
 // runner per service name, or give replicas distinct service names; a cancel reaches a job only
@@ -24,7 +26,7 @@ import {
   problem,
   TERMINAL_JOB_STATUSES,
 } from '@mmit/contracts';
-import { type Bucket, StoredObjectInvalidError } from '@mmit/storage';
+import { type Bucket, StorageUnavailableError, StoredObjectInvalidError } from '@mmit/storage';
 import type { z } from 'zod';
 import { ErrorMappings } from '../errors.js';
 import type { Logger } from '../logging.js';
@@ -246,6 +248,11 @@ export class JobRunner {
         await this.persist({ ...record, status: 'failed', error, updatedAt: at, finishedAt: at });
         continue;
       }
+      // Cancelled while running, but the process ended before it stored so: it stays cancelled.
+      if (record.cancelRequested) {
+        await this.persist({ ...record, status: 'cancelled', updatedAt: at, finishedAt: at });
+        continue;
+      }
       // A job that started before (running at a crash, or interrupted by shutdown) counts an attempt.
       const resumed: JobRecord = {
         ...record,
@@ -292,7 +299,10 @@ export class JobRunner {
     return () => this.events.off('update', listener);
   }
 
-  /** Resolves when nothing is queued or running in this process. */
+  /**
+   * Resolves when nothing is queued or running in this process (a finished job whose record waits
+   * for an unreachable store still counts as running).
+   */
   async idle(): Promise<void> {
     while (this.running.size || this.queue.length) await Promise.race([...this.running]);
     await Promise.all(this.writes.values());
@@ -391,25 +401,40 @@ export class JobRunner {
     };
     // Readers see the in-memory record until the final one is stored, never an older stored one.
     try {
-      await this.persistUntilStored(live.record, logger);
+      await this.storeFinal(live, logger);
     } finally {
       this.live.delete(id);
     }
   }
 
   /**
-   * Writes a job's last record, trying again while the bucket refuses it. Only stop() gives up:
-   * the stored record then still says running or queued, and the next start runs the job again.
+   * Writes a job's last record: again and again while the store is unreachable (only stop() gives
+   * up: the stored record then still says running or queued, and the next start resumes the job);
+   * once as a failed job when the store refuses it or it is not JSON, which no retry would mend.
    */
-  private async persistUntilStored(record: JobRecord, logger: Logger): Promise<void> {
+  private async storeFinal(live: LiveJob, logger: Logger): Promise<void> {
     let pause = this.finalWriteRetry.firstMs;
+    let refused = false;
     for (;;) {
       try {
-        await this.persist(record);
+        await this.persist(live.record);
         return;
       } catch (err) {
+        if (!(err instanceof StorageUnavailableError)) {
+          if (refused) throw err;
+          refused = true;
+          logger.error({ err }, 'final job record refused; storing the job as failed instead');
+          const detail = `the job's final record could not be stored: ${err instanceof Error ? err.message : String(err)}`;
+          live.record = {
+            ...live.record,
+            status: 'failed',
+            result: undefined,
+            error: problem('job_failed', detail),
+          };
+          continue;
+        }
         if (this.stopped) throw err;
-        logger.warn({ err, retryInMs: pause }, 'final job record not stored; trying again');
+        logger.warn({ err, retryInMs: pause }, 'object store unreachable; trying the final job record again');
         try {
           await sleep(pause, undefined, { signal: this.stopping.signal });
         } catch {
