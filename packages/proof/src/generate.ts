@@ -87,6 +87,13 @@ function allPatterns(length: number): string[] {
 
 const patternOf = (beeps: Beep[]) => beeps.map((b) => b.pitch).join(' ');
 
+/** The shape a colour, shape or position question names (its wording must name one). */
+function subjectOf(scene: Scene, q: Parameters<typeof questionSubject>[1]): PlacedShape {
+  const subject = questionSubject(scene, q);
+  if (!subject) throw new Error(`no shape of the scene is what "${q.question}" asks about`);
+  return subject;
+}
+
 /** 1-3 shapes at distinct places; `mustHold` forces one shape to be that pair, `allowed` filters the rest. */
 function plannedScene(rng: () => number, allowed: (key: string) => boolean, mustHold?: string): Scene {
   const count = 1 + Math.floor(rng() * 3);
@@ -150,8 +157,7 @@ export function planTask(options: TaskOptions): TaskPlan {
       items.push({ split, name, kind: 'image', captions: sceneCaptions(scene), scene, heldOut: !!mustHold });
       const heldPair = (s: PlacedShape) => heldOutPairs.includes(colourShapeKey(s.colour, s.shape));
       for (const q of sceneQuestions(scene, rng)) {
-        const subject = questionSubject(scene, q);
-        const novel = subject ? heldPair(subject) : scene.shapes.some(heldPair);
+        const novel = q.type === 'count' ? scene.shapes.some(heldPair) : heldPair(subjectOf(scene, q));
         questions[split].push({ file: name, kind: 'image', ...q, novel });
       }
     }

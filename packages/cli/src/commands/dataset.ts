@@ -2,78 +2,28 @@
 // by default, or --synth-url / MMIT_SYNTH_URL). `create` follows the job with a progress bar and
 // ends with the dataset's report; `show` prints counts, filter statistics and the diversity report
 // as tables; `export` streams LLaVA JSON, ShareGPT JSONL or our JSONL to a file or stdout.
-//
-// The response shapes below are the parts of @mmit/synth's schemas this command reads, declared
-// here because the CLI package does not depend on @mmit/synth (swap for `import type` once it does).
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { JobRecord, Page } from '@mmit/contracts';
+import {
+  type DatasetManifest,
+  type DiversityReport,
+  EXPORT_FORMATS,
+  type Histogram,
+  type JobRecord,
+  type Page,
+  SAMPLE_KINDS,
+  type Sample,
+} from '@mmit/contracts';
 import type { Command } from 'commander';
 import { clientOf, type ServiceUrl } from '../client.js';
 import { followJob } from '../job-progress.js';
 import { formatTable } from '../table.js';
 
-const KINDS = ['brief', 'detailed', 'conversation', 'reasoning', 'vqa'] as const;
 /** LLaVA's instruction mix; `vqa` (short answers) is asked for by name. */
 const DEFAULT_KINDS = ['brief', 'detailed', 'conversation', 'reasoning'];
-const FORMATS = ['llava', 'sharegpt', 'jsonl'] as const;
 const JOBS = '/v1/datasets/jobs';
-
-interface Histogram {
-  edges: number[];
-  counts: number[];
-}
-
-export interface DiversityReportView {
-  samples: number;
-  instructions: number;
-  distinctInstructions: number;
-  distinctOpenings: number;
-  topOpenings: { opening: string; count: number }[];
-  topVerbNouns: { verb: string; noun: string; count: number }[];
-  instructionWords: Histogram;
-  answerWords: Histogram;
-  turnsPerSample: Histogram;
-}
-
-export interface DatasetView {
-  id: string;
-  name: string;
-  corpusId: string;
-  status: string;
-  jobId?: string;
-  totalItems: number | null;
-  itemsDone: number;
-  counts: {
-    items: number;
-    samples: number;
-    turns: number;
-    byKind: Partial<Record<string, number>>;
-    bySplit: { train: number; validation: number };
-    outcomes: Record<string, number>;
-    reasons: Partial<Record<string, number>>;
-  };
-  filters: {
-    considered: { samples: number; turns: number };
-    kept: { samples: number; turns: number };
-    removed: Partial<Record<string, { samples: number; turns: number }>>;
-  };
-  llm: { requests: number; tokens: number; cacheHits: number; failures: number };
-  diversity?: DiversityReportView;
-  warnings: string[];
-}
-
-interface SampleView {
-  id: string;
-  kind: string;
-  split: string;
-  image?: string;
-  audio?: string;
-  conversations: { from: string; value: string }[];
-}
-
 const SYNTH_URL: ServiceUrl = { option: 'synthUrl', env: 'MMIT_SYNTH_URL' };
 
 function histogramRows(h: Histogram): (string | number)[][] {
@@ -87,7 +37,7 @@ function histogramRows(h: Histogram): (string | number)[][] {
 }
 
 /** The diversity report as text tables: totals, top openings, top verb-noun pairs, histograms. */
-export function formatDiversityReport(report: DiversityReportView): string {
+export function formatDiversityReport(report: DiversityReport): string {
   const sections = [
     formatTable(
       ['measure', 'value'],
@@ -114,13 +64,21 @@ export function formatDiversityReport(report: DiversityReportView): string {
 }
 
 /** Counts, outcomes and filter statistics of a dataset as text tables. */
-export function formatDatasetSummary(d: DatasetView): string {
+export function formatDatasetSummary(d: DatasetManifest): string {
   const c = d.counts;
   const lines = [
     `dataset ${d.id} (${d.name}) from corpus ${d.corpusId}: ${d.status}, ${d.itemsDone}/${d.totalItems ?? '?'} items processed`,
     formatTable(
-      ['samples', ...KINDS, 'train', 'validation', 'turns'],
-      [[c.samples, ...KINDS.map((k) => c.byKind[k] ?? 0), c.bySplit.train, c.bySplit.validation, c.turns]],
+      ['samples', ...SAMPLE_KINDS, 'train', 'validation', 'turns'],
+      [
+        [
+          c.samples,
+          ...SAMPLE_KINDS.map((k) => c.byKind[k] ?? 0),
+          c.bySplit.train,
+          c.bySplit.validation,
+          c.turns,
+        ],
+      ],
     ),
     formatTable(
       ['item outcome', 'items'],
@@ -193,7 +151,7 @@ export function registerDatasetCommands(program: Command): void {
     .command('create')
     .description('create a dataset from a corpus; follows the job and prints the report')
     .argument('<corpusId>')
-    .option('--kinds <list>', `comma-separated kinds (${KINDS.join(', ')})`, DEFAULT_KINDS.join(','))
+    .option('--kinds <list>', `comma-separated kinds (${SAMPLE_KINDS.join(', ')})`, DEFAULT_KINDS.join(','))
     .option('--per-item <n>', 'samples of each kind per item', int, 1)
     .option('--generator <name>', 'template (offline) or llm (MMIT_SYNTH_LLM_* on the service)', 'template')
     .option('--seed <n>', 'seed: the same seed makes the same dataset', int, 0)
@@ -205,7 +163,7 @@ export function registerDatasetCommands(program: Command): void {
     .action(async (corpusId: string, opts: CreateOptions, command: Command) => {
       const client = clientOf(command, SYNTH_URL);
       const body = { corpusId, ...(opts.name ? { name: opts.name } : {}), recipe: await recipeOf(opts) };
-      const { dataset: created, job } = await client.postJson<{ dataset: DatasetView; job: JobRecord }>(
+      const { dataset: created, job } = await client.postJson<{ dataset: DatasetManifest; job: JobRecord }>(
         '/v1/datasets',
         body,
       );
@@ -216,7 +174,7 @@ export function registerDatasetCommands(program: Command): void {
         `${JOBS}/${job.id}`,
         ' synthesizing [{bar}] {value}/{total} items | {rate}/s | ETA {eta_formatted}',
       );
-      const d = await client.json<DatasetView>(`/v1/datasets/${created.id}`);
+      const d = await client.json<DatasetManifest>(`/v1/datasets/${created.id}`);
       console.log(formatDatasetSummary(d));
       if (d.diversity) console.log(`\n${formatDiversityReport(d.diversity)}`);
       if (finished.status !== 'succeeded') {
@@ -231,7 +189,7 @@ export function registerDatasetCommands(program: Command): void {
     .argument('<datasetId>')
     .option('--json', 'print the manifest as JSON')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
-      const d = await clientOf(command, SYNTH_URL).json<DatasetView>(`/v1/datasets/${id}`);
+      const d = await clientOf(command, SYNTH_URL).json<DatasetManifest>(`/v1/datasets/${id}`);
       if (opts.json) {
         console.log(JSON.stringify(d, null, 2));
         return;
@@ -244,12 +202,12 @@ export function registerDatasetCommands(program: Command): void {
     .command('export')
     .description('download a dataset as LLaVA JSON, ShareGPT JSONL or our JSONL')
     .argument('<datasetId>')
-    .option('--format <format>', FORMATS.join(' | '), 'llava')
+    .option('--format <format>', EXPORT_FORMATS.join(' | '), 'llava')
     .option('-o, --output <file>', 'write here instead of stdout')
     .action(async (id: string, opts: { format: string; output?: string }, command: Command) => {
-      if (!(FORMATS as readonly string[]).includes(opts.format)) {
+      if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) {
         console.error(
-          `mmit dataset export: --format must be one of ${FORMATS.join(', ')}, not ${opts.format}`,
+          `mmit dataset export: --format must be one of ${EXPORT_FORMATS.join(', ')}, not ${opts.format}`,
         );
         process.exitCode = 2;
         return;
@@ -269,14 +227,14 @@ export function registerDatasetCommands(program: Command): void {
     .command('samples')
     .description('print some samples')
     .argument('<datasetId>')
-    .option('--kind <kind>', KINDS.join(' | '))
+    .option('--kind <kind>', SAMPLE_KINDS.join(' | '))
     .option('--split <split>', 'train | validation')
     .option('--limit <n>', 'how many', int, 5)
     .action(async (id: string, opts: { kind?: string; split?: string; limit: number }, command: Command) => {
       const query = new URLSearchParams({ limit: String(opts.limit) });
       if (opts.kind) query.set('kind', opts.kind);
       if (opts.split) query.set('split', opts.split);
-      const page = await clientOf(command, SYNTH_URL).json<Page<SampleView>>(
+      const page = await clientOf(command, SYNTH_URL).json<Page<Sample>>(
         `/v1/datasets/${id}/samples?${query}`,
       );
       for (const s of page.items) {

@@ -11,7 +11,7 @@
 // media whose questions describe something else: the accuracy must fall to chance.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobRecord } from '@mmit/contracts';
+import type { DatasetManifest, JobRecord } from '@mmit/contracts';
 import {
   accuracyByType,
   chanceByType,
@@ -56,12 +56,6 @@ export interface PipelineProofOptions extends LmPretraining {
 export interface PipelineProofResult extends EngineProofResult {
   ids: { corpus: string; dataset: string; runs: Partial<Record<ItemKind, string>> };
   stageSeconds: Record<string, number>;
-}
-
-interface DatasetView {
-  id: string;
-  status: string;
-  counts?: Record<string, unknown>;
 }
 
 interface MetricsLine {
@@ -174,20 +168,20 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
   stage('ingest');
 
   log('== synth: brief descriptions and short-answer questions from the captions');
-  const { dataset: created, job: synthJob } = await client.postJson<{ dataset: DatasetView; job: JobRecord }>(
-    '/v1/datasets',
-    {
-      corpusId: corpus.id,
-      name: `shapes-seed-${options.seed}`,
-      recipe: {
-        // Every caption as a brief description (LLaVA's stage-1 data: it aligns the projector,
-        // lm-corpus.ts says why), and the short-answer questions the test asks.
-        kinds: { brief: { perItem: 3 }, vqa: { perItem: options.questionsPerItem } },
-        seed: options.seed,
-        split: { validation: 0.05 },
-      },
+  const { dataset: created, job: synthJob } = await client.postJson<{
+    dataset: DatasetManifest;
+    job: JobRecord;
+  }>('/v1/datasets', {
+    corpusId: corpus.id,
+    name: `shapes-seed-${options.seed}`,
+    recipe: {
+      // Every caption as a brief description (LLaVA's stage-1 data: it aligns the projector,
+      // lm-corpus.ts says why), and the short-answer questions the test asks.
+      kinds: { brief: { perItem: 3 }, vqa: { perItem: options.questionsPerItem } },
+      seed: options.seed,
+      split: { validation: 0.05 },
     },
-  );
+  });
   await succeeded(
     client,
     `/v1/datasets/jobs/${synthJob.id}`,
