@@ -4,13 +4,14 @@
 // Image items are read from their normalized copy; audio items from the 16 kHz mono copy.
 import {
   CorpusManifestSchema,
+  DatasetManifestSchema,
   type ItemRecord,
   ItemRecordSchema,
   keys,
   type Modality,
+  SampleSchema,
 } from '@mmit/contracts';
 import type { Bucket } from '@mmit/storage';
-import { z } from 'zod';
 
 export interface MediaTask {
   sha256: string;
@@ -85,8 +86,9 @@ export async function corpusMedia(
 
 // A dataset names its corpus in its manifest and its items in each sample; the media are the
 // corpus items that some sample uses (so the cache serves the trainer exactly what it will read).
-const DatasetSourceSchema = z.object({ corpusId: z.string() });
-const DatasetSampleItemSchema = z.object({ itemId: z.string() });
+// Only those two fields are read (and checked) of the contracts' manifest and sample.
+const DatasetSourceSchema = DatasetManifestSchema.pick({ corpusId: true });
+const DatasetSampleItemSchema = SampleSchema.pick({ itemId: true });
 
 export async function datasetMedia(
   bucket: Bucket,
