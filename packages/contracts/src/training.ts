@@ -167,6 +167,7 @@ export const StepMetricsSchema = z
     etaSec: z.number().nonnegative(),
   })
   .meta({ id: 'StepMetrics' });
+export type StepMetrics = z.infer<typeof StepMetricsSchema>;
 
 export const EvalMetricsSchema = z
   .object({ step: Count, loss: z.number(), samples: Count, targets: Count })

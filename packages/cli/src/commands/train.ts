@@ -2,50 +2,24 @@
 // follow it with a live progress bar and loss readout (server-sent events), list runs, cancel and
 // resume them. When a run ends, `watch` prints its loss curve (train and validation) as a text
 // chart. Talks HTTP to the trainer service (through the gateway at --url); payloads are the
-// service's schemas, kept loose here so the CLI does not import service code.
+// contracts' run spec, state and metrics.
 // Not here yet: `mmit export <run>` (see docs/training.md).
 import { readFileSync } from 'node:fs';
+import type { MetricsLine, RunState, StepMetrics } from '@mmit/contracts';
 import type { Command } from 'commander';
 import { clientOf } from '../client.js';
 import type { ApiClient } from '../http-client.js';
 import { progressBar } from '../job-progress.js';
 import { formatTable } from '../table.js';
 
-interface StepEvent {
-  step: number;
-  totalSteps: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  samplesPerSec: number;
-  tokensPerSec: number;
-  etaSec: number;
-}
-
-interface RunStateView {
-  id: string;
-  name?: string;
-  status: string;
-  message?: string;
-  step: number;
-  totalSteps: number | null;
-  latest: StepEvent | null;
-  lastEval: { step: number; loss: number } | null;
-  lastCheckpoint: { step: number; prefix: string } | null;
-  error?: { detail: string };
-  createdAt: string;
-}
-
-interface MetricsLine {
-  type: 'step' | 'eval';
-  step: number;
-  loss: number;
-}
-
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
 /** The loss values as a text chart: `height` rows, one column per bucket of steps; `*` train, `o` validation. */
-export function lossChart(lines: MetricsLine[], width = 60, height = 12): string {
+export function lossChart(
+  lines: Pick<MetricsLine, 'type' | 'step' | 'loss'>[],
+  width = 60,
+  height = 12,
+): string {
   const steps = lines.filter((l) => l.type === 'step' && Number.isFinite(l.loss));
   const evals = lines.filter((l) => l.type === 'eval' && Number.isFinite(l.loss));
   if (steps.length === 0) return '(no steps yet)';
@@ -81,26 +55,32 @@ function eta(seconds: number): string {
     : `${Math.floor(s / 60)}m${s % 60}s`;
 }
 
-/** Follows a run's events with a progress bar until it ends; prints the outcome and the loss curve. */
-/** Follows a run to its end; the loss chart and the final line go to `print` (default stdout). */
+/**
+ * Follows a run's events to its end with a progress bar on stderr (`bar: false`: none); then the
+ * loss chart and the outcome go to `print` (default stdout).
+ */
 export async function watchRun(
   client: ApiClient,
   id: string,
-  print: (text: string) => void = (text) => console.log(text),
-): Promise<RunStateView> {
-  const bar = progressBar(
-    ' {status} [{bar}] step {value}/{total} | loss {loss} | val {val} | lr {lr} | {sps} samples/s | {tps} tok/s | ETA {eta}',
-  );
-  let state: RunStateView | undefined;
+  options: { print?: (text: string) => void; bar?: boolean } = {},
+): Promise<RunState> {
+  const print = options.print ?? ((text: string) => console.log(text));
+  const bar =
+    options.bar === false
+      ? undefined
+      : progressBar(
+          ' {status} [{bar}] step {value}/{total} | loss {loss} | val {val} | lr {lr} | {sps} samples/s | {tps} tok/s | ETA {eta}',
+        );
+  let state: RunState | undefined;
   let started = false;
   const payload = { status: 'queued', loss: '-', val: '-', lr: '-', sps: '-', tps: '-', eta: '?' };
   for await (const { event, data } of client.events(`/v1/runs/${id}/events`)) {
     if (event === 'state') {
-      state = data as RunStateView;
+      state = data as RunState;
       payload.status = state.status;
       if (state.lastEval) payload.val = state.lastEval.loss.toFixed(4);
     } else if (event === 'step') {
-      const s = data as StepEvent;
+      const s = data as StepMetrics;
       Object.assign(payload, {
         loss: s.loss.toFixed(4),
         lr: s.lr.toExponential(2),
@@ -111,8 +91,9 @@ export async function watchRun(
     } else if (event === 'eval') {
       payload.val = (data as { loss: number }).loss.toFixed(4);
     }
+    if (!bar) continue;
     const total = state?.totalSteps ?? 0;
-    const step = event === 'step' ? (data as StepEvent).step : (state?.step ?? 0);
+    const step = event === 'step' ? (data as StepMetrics).step : (state?.step ?? 0);
     if (!started) {
       bar.start(total, step, payload);
       started = true;
@@ -120,8 +101,8 @@ export async function watchRun(
     if (total) bar.setTotal(total);
     bar.update(step, payload);
   }
-  bar.stop();
-  const final = await client.json<RunStateView>(`/v1/runs/${id}`);
+  if (started) bar?.stop();
+  const final = await client.json<RunState>(`/v1/runs/${id}`);
   const { items } = await client.json<{ items: MetricsLine[] }>(`/v1/runs/${id}/metrics`);
   print(lossChart(items));
   print(
@@ -168,7 +149,7 @@ export function registerTrainCommands(program: Command): void {
       if (options.lr !== undefined)
         spec.optimizer = { ...((spec.optimizer as object) ?? {}), lr: options.lr };
       if (options.name) spec.name = options.name;
-      const state = await client.postJson<RunStateView>('/v1/runs', spec);
+      const state = await client.postJson<RunState>('/v1/runs', spec);
       console.log(`run ${state.id} queued`);
       if (!options.detach) await watchRun(client, state.id);
     });
@@ -185,7 +166,7 @@ export function registerTrainCommands(program: Command): void {
     .command('ls')
     .description('list runs, newest first')
     .action(async (_options: unknown, command: Command) => {
-      const { items } = await clientOf(command).json<{ items: RunStateView[] }>('/v1/runs');
+      const { items } = await clientOf(command).json<{ items: RunState[] }>('/v1/runs');
       console.log(
         formatTable(
           ['id', 'name', 'status', 'step', 'loss', 'val loss', 'created'],
@@ -207,7 +188,7 @@ export function registerTrainCommands(program: Command): void {
     .description('cancel a run (its checkpoints stay; resume continues from the last)')
     .argument('<run>', 'run id')
     .action(async (id: string, _options: unknown, command: Command) => {
-      const state = await clientOf(command).postJson<RunStateView>(`/v1/runs/${id}/cancel`, {});
+      const state = await clientOf(command).postJson<RunState>(`/v1/runs/${id}/cancel`, {});
       console.log(
         `run ${id}: ${state.status}${TERMINAL.includes(state.status) ? '' : ' (stops before its next step)'}`,
       );
@@ -220,7 +201,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--detach', 'return without following the run')
     .action(async (id: string, options: { detach?: boolean }, command: Command) => {
       const client = clientOf(command);
-      const state = await client.postJson<RunStateView>(`/v1/runs/${id}/resume`, {});
+      const state = await client.postJson<RunState>(`/v1/runs/${id}/resume`, {});
       console.log(`run ${id}: ${state.status}${state.message ? ` (${state.message})` : ''}`);
       if (!options.detach) await watchRun(client, id);
     });

@@ -11,7 +11,7 @@
 // media whose questions describe something else: the accuracy must fall to chance.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DatasetManifest, JobRecord } from '@mmit/contracts';
+import type { DatasetManifest, JobRecord, MetricsLine } from '@mmit/contracts';
 import {
   accuracyByType,
   chanceByType,
@@ -48,7 +48,7 @@ export interface PipelineProofOptions extends LmPretraining {
   /** The media kinds to train and ask about (default both). */
   kinds?: readonly ItemKind[];
   log: (line: string) => void;
-  /** Draw the import and synthesis jobs' progress bars on stderr (default true). */
+  /** Draw the import, synthesis and training progress bars on stderr (default true). */
   progressBars?: boolean;
 }
 
@@ -56,12 +56,6 @@ export interface PipelineProofOptions extends LmPretraining {
 export interface PipelineProofResult extends EngineProofResult {
   ids: { corpus: string; dataset: string; runs: Partial<Record<ItemKind, string>> };
   stageSeconds: Record<string, number>;
-}
-
-interface MetricsLine {
-  type: 'step' | 'eval';
-  step: number;
-  loss: number;
 }
 
 const MEDIA_TYPE = { '.png': 'image/png', '.wav': 'audio/wav' } as const;
@@ -211,7 +205,7 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
       seed: options.seed,
     });
     runs[kind] = run.id;
-    const final = await watchRun(client, run.id, log);
+    const final = await watchRun(client, run.id, { print: log, bar: bars });
     if (final.status !== 'succeeded') throw new Error(`run ${run.id} ${final.status}`);
     const { items } = await client.json<{ items: MetricsLine[] }>(`/v1/runs/${run.id}/metrics`);
     projectorLosses[kind] = items.filter((l) => l.type === 'step').map((l) => l.loss);
