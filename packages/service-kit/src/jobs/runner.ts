@@ -66,7 +66,7 @@ export interface JobRunnerOptions {
   concurrency?: number;
   /** Least time between two progress writes of one job. */
   progressIntervalMs?: number;
-  /** Pauses between tries of a final record the bucket refused: doubling from `firstMs` up to `maxMs`. */
+  /** Pauses between tries of a job's final record while the store is unreachable: doubling from `firstMs` up to `maxMs`. */
   finalWriteRetry?: { firstMs: number; maxMs: number };
   now?: () => number;
 }
