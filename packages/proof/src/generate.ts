@@ -23,7 +23,7 @@ import {
   sceneCaptions,
   shuffled,
 } from '@mmit/media';
-import { clipQuestions, questionSubject, sceneQuestions } from './questions.js';
+import { type AskedQuestion, clipQuestions, questionSubject, sceneQuestions } from './questions.js';
 import {
   COLOUR_NAMES,
   colourShapeKey,
@@ -88,7 +88,7 @@ function allPatterns(length: number): string[] {
 const patternOf = (beeps: Beep[]) => beeps.map((b) => b.pitch).join(' ');
 
 /** The shape a colour, shape or position question names (its wording must name one). */
-function subjectOf(scene: Scene, q: Parameters<typeof questionSubject>[1]): PlacedShape {
+function subjectOf(scene: Scene, q: AskedQuestion): PlacedShape {
   const subject = questionSubject(scene, q);
   if (!subject) throw new Error(`no shape of the scene is what "${q.question}" asks about`);
   return subject;
