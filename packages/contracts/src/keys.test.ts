@@ -10,10 +10,18 @@ test('media keys are content-addressed and fanned out on the first two hex chara
   assert.equal(keys.original(sha, '.PNG'), `media/original/ab/${sha}.png`);
   assert.equal(keys.thumbnail(sha), `media/thumb/ab/${sha}.webp`);
   assert.equal(keys.audio16k(sha), `media/audio16k/ab/${sha}.wav`);
-  assert.equal(
-    keys.features('clip-vit-l14-336.l-2.f16', sha),
-    `features/clip-vit-l14-336.l-2.f16/ab/${sha}.safetensors`,
-  );
+});
+
+test('feature keys: the encoder record, shards and their index segments under the encoder key', () => {
+  const encoder = `clip-${'0'.repeat(32)}`;
+  const shard = 's-00abcdefg-0123abcd';
+  assert.equal(keys.featuresEncoder(encoder), `features/${encoder}/encoder.json`);
+  assert.equal(keys.featureShard(encoder, shard), `features/${encoder}/shards/${shard}.safetensors`);
+  assert.equal(keys.featureIndexSegment(encoder, shard), `features/${encoder}/index/${shard}.json`);
+  assert.ok(keys.featureShard(encoder, shard).startsWith(keys.featureShardsPrefix(encoder)));
+  assert.ok(keys.featureIndexSegment(encoder, shard).startsWith(keys.featureIndexPrefix(encoder)));
+  assert.throws(() => keys.featureShard(encoder, '../x'), InvalidKeyPartError);
+  assert.throws(() => keys.featureIndexSegment('../up', shard), InvalidKeyPartError);
 });
 
 test('corpus, dataset, run and job keys follow the documented layout', () => {

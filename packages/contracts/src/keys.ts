@@ -45,6 +45,14 @@ function segment(part: string, value: string): string {
   return value;
 }
 
+/** A feature shard's id: `s-` + 9 base-36 time characters + `-` + 8 hex (sorts by time). */
+export const SHARD_ID = /^s-[0-9a-z]{9}-[0-9a-f]{8}$/;
+
+function shardId(value: string): string {
+  if (!SHARD_ID.test(value)) throw new InvalidKeyPartError('shard id', value, 's-<9 base-36>-<8 hex>');
+  return value;
+}
+
 /** Content-addressed keys fan out on the first two hex characters so no prefix grows huge. */
 function fanned(prefix: string, hash: string, extension: string): string {
   const h = sha(hash);
@@ -77,12 +85,18 @@ export const keys = {
   },
 
   /**
-   * Cached encoder output for one media object. `encoderKey` names encoder + layer + preprocessing
-   * (the features package derives it); the media sha makes the cache content-addressed.
+   * Cached encoder output, per encoder key (encoder + layer + preprocessing; the features package
+   * derives it): the encoder's record, shards of many items' features (a tensor per media sha256)
+   * and one index segment per shard, written after it. Shards and segments are never overwritten.
    */
-  features: (encoderKey: string, mediaSha256: string, extension = 'safetensors') =>
-    fanned(`features/${segment('encoder key', encoderKey)}`, mediaSha256, extension),
   featuresPrefix: (encoderKey: string) => `features/${segment('encoder key', encoderKey)}/`,
+  featuresEncoder: (encoderKey: string) => `features/${segment('encoder key', encoderKey)}/encoder.json`,
+  featureShardsPrefix: (encoderKey: string) => `features/${segment('encoder key', encoderKey)}/shards/`,
+  featureShard: (encoderKey: string, shard: string) =>
+    `features/${segment('encoder key', encoderKey)}/shards/${shardId(shard)}.safetensors`,
+  featureIndexPrefix: (encoderKey: string) => `features/${segment('encoder key', encoderKey)}/index/`,
+  featureIndexSegment: (encoderKey: string, shard: string) =>
+    `features/${segment('encoder key', encoderKey)}/index/${shardId(shard)}.json`,
 
   runPrefix: (runId: string) => `runs/${id('run', runId)}/`,
   runSpec: (runId: string) => `runs/${id('run', runId)}/spec.json`,

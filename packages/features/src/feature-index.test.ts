@@ -1,16 +1,18 @@
 // The index and the reader against the real embedded S3 server: publish order, later copies
 // winning, orphan shards adopted, corrupt bytes refused, range reads.
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { keys } from '@mmit/contracts';
 import { Bucket, type BucketConfig, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
 import { hostTensor } from '@mmit/tensor';
 import type { FeatureBlock } from './block.js';
 import { adoptOrphanShards, FeatureIndex, publishShard } from './feature-index.js';
-import { featureKeys, newShardId } from './layout.js';
+import { newShardId } from './layout.js';
 import {
   FeatureChecksumError,
   FeatureNotFoundError,
@@ -110,12 +112,12 @@ test('a shard written without its segment (a crash between the two writes) is ve
     { sha256: sha('o2'), block: block(2) },
   ]);
   await bucket.putBuffer(segment.shardKey, bytes);
-  await bucket.putBuffer(featureKeys.shard(key, newShardId(3001)), Buffer.from('not a shard'));
+  await bucket.putBuffer(keys.featureShard(key, newShardId(3001)), Buffer.from('not a shard'));
   const index = new FeatureIndex(bucket, key);
   const adopted = await adoptOrphanShards(bucket, index);
   assert.deepEqual(adopted.adopted, [segment.shardId]);
   assert.equal(adopted.unreadable.length, 1);
   assert.deepEqual([...index.all()].map((e) => e.sha256).sort(), [sha('o1'), sha('o2')].sort());
-  assert.ok(await bucket.exists(featureKeys.segment(key, segment.shardId)));
+  assert.ok(await bucket.exists(keys.featureIndexSegment(key, segment.shardId)));
   assert.deepEqual((await adoptOrphanShards(bucket, index)).adopted, []);
 });

@@ -4,10 +4,11 @@
 // or a corrupt copy was recomputed), the entry from the later shard id wins, whatever order the
 // segments were read in. Writers publish through `publishShard` (shard first, then its segment);
 // `adoptOrphanShards` indexes shards whose writer died between the two writes.
+import { keys } from '@mmit/contracts';
 import type { Bucket } from '@mmit/storage';
 import { z } from 'zod';
 import { EncoderIdentitySchema } from './encoder-key.js';
-import { featureKeys, isShardId, shardIdOfKey } from './layout.js';
+import { isShardId, shardIdOfKey } from './layout.js';
 import {
   type FeatureEntry,
   type IndexSegment,
@@ -46,7 +47,7 @@ export class FeatureIndex {
 
   /** Reads segments published since the last refresh; returns how many were new. */
   async refresh(): Promise<number> {
-    const prefix = featureKeys.indexPrefix(this.encoderKey);
+    const prefix = keys.featureIndexPrefix(this.encoderKey);
     const fresh: string[] = [];
     for await (const obj of this.bucket.list(prefix)) {
       const shardId = shardIdOfKey(obj.key);
@@ -100,7 +101,11 @@ export class FeatureIndex {
 export async function publishShard(bucket: Bucket, bytes: Buffer, segment: IndexSegment): Promise<void> {
   await bucket.putBuffer(segment.shardKey, bytes, { contentType: 'application/octet-stream' });
   // Segment keys are new and never rewritten, so a plain PUT is the publish: the key appears whole or not at all.
-  await bucket.putJson(featureKeys.segment(segment.encoderKey, segment.shardId), segment, IndexSegmentSchema);
+  await bucket.putJson(
+    keys.featureIndexSegment(segment.encoderKey, segment.shardId),
+    segment,
+    IndexSegmentSchema,
+  );
 }
 
 export interface AdoptedShards {
@@ -119,13 +124,13 @@ export interface AdoptedShards {
 export async function adoptOrphanShards(bucket: Bucket, index: FeatureIndex): Promise<AdoptedShards> {
   await index.refresh();
   const result: AdoptedShards = { adopted: [], corrupt: [], unreadable: [] };
-  for await (const obj of bucket.list(featureKeys.shardsPrefix(index.encoderKey))) {
+  for await (const obj of bucket.list(keys.featureShardsPrefix(index.encoderKey))) {
     const shardId = shardIdOfKey(obj.key);
     if (!shardId || !isShardId(shardId) || index.hasSegment(shardId)) continue;
     const bytes = await bucket.getBuffer(obj.key);
     try {
       const { segment, corrupt } = segmentFromShard(index.encoderKey, shardId, bytes);
-      await bucket.putJson(featureKeys.segment(index.encoderKey, shardId), segment, IndexSegmentSchema);
+      await bucket.putJson(keys.featureIndexSegment(index.encoderKey, shardId), segment, IndexSegmentSchema);
       index.apply(segment);
       result.adopted.push(shardId);
       result.corrupt.push(...corrupt);
@@ -140,7 +145,7 @@ export async function adoptOrphanShards(bucket: Bucket, index: FeatureIndex): Pr
 
 /** Writes `encoder.json` unless it exists (the identity is the same for everyone who reaches the key). */
 export async function recordEncoder(bucket: Bucket, record: EncoderRecord): Promise<void> {
-  const key = featureKeys.encoder(record.encoderKey);
+  const key = keys.featuresEncoder(record.encoderKey);
   if (await bucket.exists(key)) return;
   await bucket.publishJson(key, record, EncoderRecordSchema);
 }
@@ -149,5 +154,5 @@ export async function readEncoderRecord(
   bucket: Bucket,
   encoderKey: string,
 ): Promise<EncoderRecord | undefined> {
-  return bucket.getJsonIfExists(featureKeys.encoder(encoderKey), EncoderRecordSchema);
+  return bucket.getJsonIfExists(keys.featuresEncoder(encoderKey), EncoderRecordSchema);
 }

@@ -1,4 +1,4 @@
-// Where features live in the bucket, under `features/<encoderKey>/` (the prefix contracts owns):
+// Where features live in the bucket, under `features/<encoderKey>/` (keys.feature* in contracts):
 //   encoder.json                  the encoder's identity and the spec that first produced it
 //   shards/<shardId>.safetensors  many items' features, one tensor per item (+ `<sha>.mask`)
 //   index/<shardId>.json          the index segment for that shard: sha256 -> byte range, shape, checksum
@@ -6,9 +6,7 @@
 // segment after it, so an index entry only ever names a complete shard. Shard ids sort by time,
 // which is how a recomputed item's newer entry wins over a corrupt older one.
 import { randomBytes } from 'node:crypto';
-import { keys } from '@mmit/contracts';
-
-const SHARD_ID = /^s-[0-9a-z]{9}-[0-9a-f]{8}$/;
+import { SHARD_ID } from '@mmit/contracts';
 
 export function newShardId(now: number = Date.now()): string {
   return `s-${now.toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
@@ -17,16 +15,6 @@ export function newShardId(now: number = Date.now()): string {
 export function isShardId(value: string): boolean {
   return SHARD_ID.test(value);
 }
-
-export const featureKeys = {
-  prefix: (encoderKey: string) => keys.featuresPrefix(encoderKey),
-  encoder: (encoderKey: string) => `${keys.featuresPrefix(encoderKey)}encoder.json`,
-  shardsPrefix: (encoderKey: string) => `${keys.featuresPrefix(encoderKey)}shards/`,
-  shard: (encoderKey: string, shardId: string) =>
-    `${keys.featuresPrefix(encoderKey)}shards/${shardId}.safetensors`,
-  indexPrefix: (encoderKey: string) => `${keys.featuresPrefix(encoderKey)}index/`,
-  segment: (encoderKey: string, shardId: string) => `${keys.featuresPrefix(encoderKey)}index/${shardId}.json`,
-} as const;
 
 /** The shard id in a shard or segment key, or undefined for anything else under the prefix. */
 export function shardIdOfKey(key: string): string | undefined {

@@ -3,7 +3,9 @@
 // The trainer reads through this; the feature service's GET route too. Range reads go through a
 // RangeSource: `s3RangeSource` asks S3 for the range; `wholeObjectRangeSource` (any Bucket) reads
 // whole shards and keeps a few in memory, which suits reading a shard's items in order.
+
 import type { Readable } from 'node:stream';
+import { keys } from '@mmit/contracts';
 import {
   type Bucket,
   type BucketConfig,
@@ -13,7 +15,6 @@ import {
 } from '@mmit/storage';
 import type { FeatureBlock } from './block.js';
 import { FeatureIndex } from './feature-index.js';
-import { featureKeys } from './layout.js';
 import { blockFromEntryBytes, entryBytesValid, type FeatureEntry } from './shard.js';
 
 /** Reads `length` bytes at `offset` of an object. */
@@ -133,7 +134,7 @@ export class FeatureReader {
   }
 
   private bytesOf(entry: FeatureEntry): Promise<Uint8Array> {
-    return this.ranges(featureKeys.shard(this.encoderKey, entry.shardId), entry.offset, entry.length);
+    return this.ranges(keys.featureShard(this.encoderKey, entry.shardId), entry.offset, entry.length);
   }
 }
 
@@ -158,7 +159,7 @@ export async function verifyEntries(
   for (const [shardId, group] of byShard) {
     let bytes: Buffer;
     try {
-      bytes = await bucket.getBuffer(featureKeys.shard(index.encoderKey, shardId));
+      bytes = await bucket.getBuffer(keys.featureShard(index.encoderKey, shardId));
     } catch (err) {
       if (!(err instanceof ObjectNotFoundError)) throw err;
       outcome.corrupt.push(...group);

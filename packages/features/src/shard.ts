@@ -3,12 +3,13 @@
 // one contiguous range and one range read fetches it. Each item's sha256 checksum (over that
 // range) is in the shard's own metadata as well as in the index segment, so a shard whose index
 // segment was never written (a crash between the two writes) can be verified and indexed later.
+
 import { createHash } from 'node:crypto';
+import { keys } from '@mmit/contracts';
 import { bytesOf, type HostTensor } from '@mmit/tensor';
 import { z } from 'zod';
 import type { FeatureBlock } from './block.js';
 import { FEATURE_FORMAT_VERSION } from './encoder-key.js';
-import { featureKeys } from './layout.js';
 import {
   encodeSafetensors,
   parseSafetensorsHeader,
@@ -105,7 +106,7 @@ export function buildShard(
     format: FEATURE_FORMAT_VERSION,
     encoderKey,
     shardId,
-    shardKey: featureKeys.shard(encoderKey, shardId),
+    shardKey: keys.featureShard(encoderKey, shardId),
     bytes: bytes.length,
     sha256: sha256Of(bytes),
     createdAt: now.toISOString(),
@@ -192,7 +193,7 @@ export function segmentFromShard(
     format: FEATURE_FORMAT_VERSION,
     encoderKey,
     shardId,
-    shardKey: featureKeys.shard(encoderKey, shardId),
+    shardKey: keys.featureShard(encoderKey, shardId),
     bytes: bytes.byteLength,
     sha256: sha256Of(bytes),
     createdAt: now.toISOString(),

@@ -2,6 +2,7 @@
 // writing shards, and is started again. The job resumes (attempt 2) and finishes; what was
 // published before the kill is reused, no item is stored twice, and every index entry points at
 // a shard that exists and passes its checksum.
+
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FeatureJobResult, JobRecord } from '@mmit/contracts';
-import { FeatureIndex, featureKeys, parseSafetensorsHeader, verifyEntries } from '@mmit/features';
+import { keys } from '@mmit/contracts';
+import { FeatureIndex, parseSafetensorsHeader, verifyEntries } from '@mmit/features';
 import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
 import { fixture, repoRoot } from '../../../test/paths.js';
 import { noisePng, writeCorpus } from './testing/corpus.js';
@@ -123,7 +125,7 @@ test('kill -9 mid-job, restart: the job resumes, reuses its shards, stores nothi
 
   // No item stored twice, across all shards of both attempts (orphans included).
   const stored = new Map<string, number>();
-  for await (const obj of bucket.list(featureKeys.shardsPrefix(result.encoderKey))) {
+  for await (const obj of bucket.list(keys.featureShardsPrefix(result.encoderKey))) {
     const header = parseSafetensorsHeader(await bucket.getBuffer(obj.key));
     for (const name of Object.keys(header.placements)) stored.set(name, (stored.get(name) ?? 0) + 1);
   }

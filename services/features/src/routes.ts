@@ -13,7 +13,6 @@ import {
   encodeBlock,
   FeatureIndex,
   type FeatureReader,
-  featureKeys,
   readEncoderRecord,
 } from '@mmit/features';
 import { HttpError, type JobRunner, mountJobRoutes, type Service } from '@mmit/service-kit';
@@ -110,7 +109,6 @@ export function registerRoutes(service: Service, deps: RouteDeps): void {
         409: { description: 'The cached copy fails its checksum; a features job recomputes it' },
       },
       handler: async ({ params, res }) => {
-        keys.features(params.encoderKey, params.sha256); // validates both parts as the layout requires
         const reader = deps.readerFor(params.encoderKey);
         const block = await reader.read(params.sha256);
         const bytes = encodeBlock(block, { encoderKey: params.encoderKey, sha256: params.sha256 });
@@ -118,7 +116,7 @@ export function registerRoutes(service: Service, deps: RouteDeps): void {
         res.setHeader('x-mmit-feature-dtype', block.features.dtype);
         res.setHeader(
           'x-mmit-shard',
-          featureKeys.shard(params.encoderKey, reader.index.get(params.sha256)?.shardId ?? ''),
+          keys.featureShard(params.encoderKey, reader.index.get(params.sha256)?.shardId ?? ''),
         );
         res.status(200).type('application/octet-stream').send(bytes);
         return undefined;

@@ -2,13 +2,15 @@
 // engine's direct forward, a second job is all cache hits, a corrupt shard is caught by its
 // checksum and recomputed, undecodable media fail alone, audio is windowed with a mask, and fp16
 // storage gets its own encoder key.
+
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FeatureJobResult, JobRecord } from '@mmit/contracts';
-import { decodeBlock, FeatureIndex, featureKeys } from '@mmit/features';
+import { keys } from '@mmit/contracts';
+import { decodeBlock, FeatureIndex } from '@mmit/features';
 import {
   buildWhisperEncoderGraph,
   clipImageFeatures,
@@ -140,7 +142,7 @@ test('a corrupt shard is detected by its checksum, the damaged item is recompute
   const index = new FeatureIndex(bucket, clipKey);
   await index.refresh();
   const victim = index.get(corpus.items[4].media!.sha256)!;
-  const shardKey = featureKeys.shard(clipKey, victim.shardId);
+  const shardKey = keys.featureShard(clipKey, victim.shardId);
   const bytes = Buffer.from(await bucket.getBuffer(shardKey));
   bytes[victim.offset + 17] ^= 0x40;
   await bucket.putBuffer(shardKey, bytes);
