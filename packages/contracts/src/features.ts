@@ -3,6 +3,7 @@
 // (@mmit/features computes both), the job request and result, and the per-encoder stats.
 import { z } from 'zod';
 import { CorpusId, DatasetId } from './ids.js';
+import { Sha256Schema } from './item.js';
 
 export const featureSelects = ['patch', 'cls_patch', 'default', 'full'] as const;
 export const storageDTypes = ['float32', 'float16'] as const;
@@ -40,7 +41,7 @@ export const EncoderIdentitySchema = z
     kind: EncoderKindSchema,
     modality: z.enum(['image', 'audio']),
     /** sha256 over the encoder's own tensors (names, dtypes, shapes, bytes), not the whole checkpoint. */
-    weightsSha256: z.string().regex(/^[0-9a-f]{64}$/),
+    weightsSha256: Sha256Schema,
     /** The architecture sizes read from config.json. */
     architecture: z.record(z.string(), z.unknown()),
     /** Vision: hidden_states index or indexes; audio: null (last_hidden_state). */
@@ -130,3 +131,55 @@ export const EncoderStatsSchema = z
   })
   .meta({ id: 'FeatureEncoderStats' });
 export type EncoderStats = z.infer<typeof EncoderStatsSchema>;
+
+// The cache's stored objects under `features/<encoderKey>/` (keys.feature*).
+
+const PlacementSchema = z.object({
+  dtype: z.enum(['float32', 'float16', 'uint8', 'int32']),
+  shape: z.array(z.number().int().nonnegative()),
+  offset: z.number().int().nonnegative(),
+  length: z.number().int().nonnegative(),
+});
+
+/** One item in the index: which shard, which bytes, what shape, and the checksum of those bytes. */
+export const FeatureEntrySchema = z
+  .object({
+    sha256: Sha256Schema,
+    shardId: z.string(),
+    /** The item's byte range in the shard (features, then mask). */
+    offset: z.number().int().nonnegative(),
+    length: z.number().int().nonnegative(),
+    checksum: Sha256Schema,
+    features: PlacementSchema,
+    mask: PlacementSchema.optional(),
+  })
+  .meta({ id: 'FeatureEntry' });
+export type FeatureEntry = z.infer<typeof FeatureEntrySchema>;
+
+/** `index/<shardId>.json`: the entries of one shard, written after the shard. */
+export const IndexSegmentSchema = z
+  .object({
+    format: z.number().int().positive(),
+    encoderKey: z.string(),
+    shardId: z.string(),
+    shardKey: z.string(),
+    /** Size and sha256 of the whole shard object. */
+    bytes: z.number().int().nonnegative(),
+    sha256: Sha256Schema,
+    createdAt: z.iso.datetime(),
+    entries: z.array(FeatureEntrySchema),
+  })
+  .meta({ id: 'FeatureIndexSegment' });
+export type IndexSegment = z.infer<typeof IndexSegmentSchema>;
+
+/** `encoder.json`: what an encoder key stands for, for people and for `stats`. */
+export const EncoderRecordSchema = z
+  .object({
+    encoderKey: z.string(),
+    identity: EncoderIdentitySchema,
+    /** The spec of the job that first wrote this key (others may reach the same key another way). */
+    spec: z.record(z.string(), z.unknown()),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'EncoderRecord' });
+export type EncoderRecord = z.infer<typeof EncoderRecordSchema>;

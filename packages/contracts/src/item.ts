@@ -5,7 +5,11 @@ import { z } from 'zod';
 import { RejectionCodeSchema, RejectionSchema } from './errors.js';
 import { CorpusId, ItemId } from './ids.js';
 
-const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, { message: 'expected 64 lowercase hex characters' });
+/** A sha256 digest as 64 lowercase hex characters. */
+export const Sha256Schema = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, { message: 'expected 64 lowercase hex characters' });
+const Sha256 = Sha256Schema;
 
 export const ModalitySchema = z.enum(['image', 'audio']);
 export type Modality = z.infer<typeof ModalitySchema>;

@@ -4,10 +4,9 @@
 // or a corrupt copy was recomputed), the entry from the later shard id wins, whatever order the
 // segments were read in. Writers publish through `publishShard` (shard first, then its segment);
 // `adoptOrphanShards` indexes shards whose writer died between the two writes.
-import { keys } from '@mmit/contracts';
+import { type EncoderRecord, EncoderRecordSchema, keys } from '@mmit/contracts';
 import type { Bucket } from '@mmit/storage';
 import { z } from 'zod';
-import { EncoderIdentitySchema } from './encoder-key.js';
 import { isShardId, shardIdOfKey } from './layout.js';
 import {
   type FeatureEntry,
@@ -17,17 +16,8 @@ import {
   segmentFromShard,
 } from './shard.js';
 
-/** `encoder.json`: what an encoder key stands for, for people and for `stats`. */
-export const EncoderRecordSchema = z
-  .object({
-    encoderKey: z.string(),
-    identity: EncoderIdentitySchema,
-    /** The spec of the job that first wrote this key (others may reach the same key another way). */
-    spec: z.record(z.string(), z.unknown()),
-    createdAt: z.iso.datetime(),
-  })
-  .meta({ id: 'EncoderRecord' });
-export type EncoderRecord = z.infer<typeof EncoderRecordSchema>;
+// The encoder record's schema lives in @mmit/contracts; re-exported for this package's users.
+export { type EncoderRecord, EncoderRecordSchema };
 
 export interface ShardSummary {
   shardId: string;

@@ -5,7 +5,14 @@
 // segment was never written (a crash between the two writes) can be verified and indexed later.
 
 import { createHash } from 'node:crypto';
-import { keys } from '@mmit/contracts';
+import {
+  type FeatureEntry,
+  FeatureEntrySchema,
+  type IndexSegment,
+  IndexSegmentSchema,
+  keys,
+  Sha256Schema,
+} from '@mmit/contracts';
 import { bytesOf, type HostTensor } from '@mmit/tensor';
 import { z } from 'zod';
 import type { FeatureBlock } from './block.js';
@@ -18,45 +25,8 @@ import {
   tensorAt,
 } from './safetensors-bytes.js';
 
-const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
-
-const PlacementSchema = z.object({
-  dtype: z.enum(['float32', 'float16', 'uint8', 'int32']),
-  shape: z.array(z.number().int().nonnegative()),
-  offset: z.number().int().nonnegative(),
-  length: z.number().int().nonnegative(),
-});
-
-/** One item in the index: which shard, which bytes, what shape, and the checksum of those bytes. */
-export const FeatureEntrySchema = z
-  .object({
-    sha256: Sha256,
-    shardId: z.string(),
-    /** The item's byte range in the shard (features, then mask). */
-    offset: z.number().int().nonnegative(),
-    length: z.number().int().nonnegative(),
-    checksum: Sha256,
-    features: PlacementSchema,
-    mask: PlacementSchema.optional(),
-  })
-  .meta({ id: 'FeatureEntry' });
-export type FeatureEntry = z.infer<typeof FeatureEntrySchema>;
-
-/** `index/<shardId>.json`: the entries of one shard, written after the shard. */
-export const IndexSegmentSchema = z
-  .object({
-    format: z.number().int().positive(),
-    encoderKey: z.string(),
-    shardId: z.string(),
-    shardKey: z.string(),
-    /** Size and sha256 of the whole shard object. */
-    bytes: z.number().int().nonnegative(),
-    sha256: Sha256,
-    createdAt: z.iso.datetime(),
-    entries: z.array(FeatureEntrySchema),
-  })
-  .meta({ id: 'FeatureIndexSegment' });
-export type IndexSegment = z.infer<typeof IndexSegmentSchema>;
+// The index's stored schemas live in @mmit/contracts; re-exported for this package's users.
+export { type FeatureEntry, FeatureEntrySchema, type IndexSegment, IndexSegmentSchema };
 
 const SHARD_FORMAT = `mmit-features/${FEATURE_FORMAT_VERSION}`;
 
@@ -178,7 +148,7 @@ export function segmentFromShard(
       `shard ${shardId}: metadata says ${metadata.format}/${metadata.encoderKey}/${metadata.shardId}, expected ${SHARD_FORMAT}/${encoderKey}/${shardId}`,
     );
   }
-  const checksums = z.record(Sha256, Sha256).parse(JSON.parse(metadata.checksums ?? '{}'));
+  const checksums = z.record(Sha256Schema, Sha256Schema).parse(JSON.parse(metadata.checksums ?? '{}'));
   const entries: FeatureEntry[] = [];
   const corrupt: string[] = [];
   for (const [sha256, checksum] of Object.entries(checksums)) {
