@@ -7,14 +7,42 @@ import { SingleBar } from 'cli-progress';
 import type { ApiClient } from './http-client.js';
 
 /** A bar on stderr; when stderr is not a terminal it prints a plain line every 2 s instead of redrawing. */
-export function progressBar(format: string): SingleBar {
+function progressBar(format: string): SingleBar {
   return new SingleBar({ format, hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 });
+}
+
+/** A progress bar fed from an event stream; `show: false` draws nothing (a caller with its own output, a test). */
+export interface StreamBar {
+  /** `total` may be unknown at first (an archive still being listed): the bar starts at 0 and takes it later. */
+  update(value: number, total: number | null, payload: Record<string, string>): void;
+  /** Ends the bar if it was drawn. */
+  stop(): void;
+}
+
+export function streamBar(format: string, show = true): StreamBar {
+  const bar = show ? progressBar(format) : undefined;
+  let started = false;
+  return {
+    update(value, total, payload) {
+      if (!bar) return;
+      if (!started) {
+        bar.start(total ?? 0, value, payload);
+        started = true;
+      }
+      if (total !== null) bar.setTotal(total);
+      bar.update(value, payload);
+    },
+    stop() {
+      if (started) bar?.stop();
+    },
+  };
 }
 
 /**
  * Follows the job whose record lives at `jobPath` (its events at `${jobPath}/events`) with a bar
  * drawn from `format`, which may use cli-progress's tokens plus {rate} (items/s) and {message}
- * (the job's progress message). Returns the job's record once the stream closes.
+ * (the job's progress message). Returns the job's record once the stream closes; without a bar
+ * the stream is still followed to its end.
  */
 export async function followJob(
   client: ApiClient,
@@ -22,22 +50,12 @@ export async function followJob(
   format: string,
   options: { bar?: boolean } = {},
 ): Promise<JobRecord> {
-  // Without a bar (a caller with its own output, a test) the stream is still followed to its end.
-  const bar = options.bar === false ? undefined : progressBar(format);
-  let started = false;
+  const bar = streamBar(format, options.bar !== false);
   for await (const { event, data } of client.events(`${jobPath}/events`)) {
     if (event !== 'job') continue;
     const { done, total, rate, message } = (data as JobRecord).progress;
-    const payload = { rate: rate.toFixed(1), message: message ?? '' };
-    if (!bar) continue;
-    if (!started) {
-      // The total can be unknown at first (an archive still being listed): start at 0, fix it later.
-      bar.start(total ?? 0, done, payload);
-      started = true;
-    }
-    if (total !== null) bar.setTotal(total);
-    bar.update(done, payload);
+    bar.update(done, total, { rate: rate.toFixed(1), message: message ?? '' });
   }
-  if (started) bar?.stop();
+  bar.stop();
   return client.json<JobRecord>(jobPath);
 }

@@ -9,7 +9,7 @@ import type { MetricsLine, RunState, StepMetrics } from '@mmit/contracts';
 import type { Command } from 'commander';
 import { clientOf } from '../client.js';
 import type { ApiClient } from '../http-client.js';
-import { progressBar } from '../job-progress.js';
+import { streamBar } from '../job-progress.js';
 import { formatTable } from '../table.js';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -65,14 +65,11 @@ export async function watchRun(
   options: { print?: (text: string) => void; bar?: boolean } = {},
 ): Promise<RunState> {
   const print = options.print ?? ((text: string) => console.log(text));
-  const bar =
-    options.bar === false
-      ? undefined
-      : progressBar(
-          ' {status} [{bar}] step {value}/{total} | loss {loss} | val {val} | lr {lr} | {sps} samples/s | {tps} tok/s | ETA {eta}',
-        );
+  const bar = streamBar(
+    ' {status} [{bar}] step {value}/{total} | loss {loss} | val {val} | lr {lr} | {sps} samples/s | {tps} tok/s | ETA {eta}',
+    options.bar !== false,
+  );
   let state: RunState | undefined;
-  let started = false;
   const payload = { status: 'queued', loss: '-', val: '-', lr: '-', sps: '-', tps: '-', eta: '?' };
   for await (const { event, data } of client.events(`/v1/runs/${id}/events`)) {
     if (event === 'state') {
@@ -91,17 +88,10 @@ export async function watchRun(
     } else if (event === 'eval') {
       payload.val = (data as { loss: number }).loss.toFixed(4);
     }
-    if (!bar) continue;
-    const total = state?.totalSteps ?? 0;
     const step = event === 'step' ? (data as StepMetrics).step : (state?.step ?? 0);
-    if (!started) {
-      bar.start(total, step, payload);
-      started = true;
-    }
-    if (total) bar.setTotal(total);
-    bar.update(step, payload);
+    bar.update(step, state?.totalSteps ?? null, payload);
   }
-  if (started) bar?.stop();
+  bar.stop();
   const final = await client.json<RunState>(`/v1/runs/${id}`);
   const { items } = await client.json<{ items: MetricsLine[] }>(`/v1/runs/${id}/metrics`);
   print(lossChart(items));
