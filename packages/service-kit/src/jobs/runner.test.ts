@@ -345,20 +345,30 @@ async function ownStore(name: string) {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test('a job that ends while the store is down keeps its result: the final record is stored once the store is back', async () => {
-  const store = await ownStore('down');
+/** A runner on a store of its own (service `name`) whose one gated job ends while that store is down. */
+async function jobEndingWhileStoreIsDown(name: string, finalWriteRetry: { firstMs: number; maxMs: number }) {
+  const store = await ownStore(name);
   const g = gate();
-  const r = new JobRunner({
-    bucket: store.bucket,
-    logger,
-    service: 'down',
-    finalWriteRetry: { firstMs: 50, maxMs: 200 },
-  }).define('work', g.kind);
+  const runner = new JobRunner({ bucket: store.bucket, logger, service: name, finalWriteRetry }).define(
+    'work',
+    g.kind,
+  );
   try {
-    const job = await r.submit('work', {});
+    const job = await runner.submit('work', {});
     await g.started;
     await store.down();
     g.release();
+    return { store, runner, job };
+  } catch (err) {
+    await runner.stop();
+    await store.remove();
+    throw err;
+  }
+}
+
+test('a job that ends while the store is down keeps its result: the final record is stored once the store is back', async () => {
+  const { store, runner: r, job } = await jobEndingWhileStoreIsDown('down', { firstMs: 50, maxMs: 200 });
+  try {
     // Several refused tries; meanwhile this process answers with the final record.
     await pause(600);
     assert.equal((await r.get(job.id)).status, 'succeeded');
@@ -375,19 +385,12 @@ test('a job that ends while the store is down keeps its result: the final record
 });
 
 test('stop() ends the wait for an unreachable store at once; the next start runs the job again', async () => {
-  const store = await ownStore('stop');
-  const g = gate();
-  const first = new JobRunner({
-    bucket: store.bucket,
-    logger,
-    service: 'stop',
-    finalWriteRetry: { firstMs: 60_000, maxMs: 60_000 },
-  }).define('work', g.kind);
+  const {
+    store,
+    runner: first,
+    job,
+  } = await jobEndingWhileStoreIsDown('stop', { firstMs: 60_000, maxMs: 60_000 });
   try {
-    const job = await first.submit('work', {});
-    await g.started;
-    await store.down();
-    g.release();
     await pause(200);
     const started = Date.now();
     await first.stop();
