@@ -5,16 +5,25 @@
 import { languageModelFromCheckpoint, loadTokenizer, openCheckpointFolder } from '@mmit/models';
 import { accuracyByType, chanceByType, type Scores } from './evaluate.js';
 import { audioFeatures, type FeatureMatrix, imageFeatures } from './features.js';
-import { onlyKinds, planTask, renderItem, type Split } from './generate.js';
+import {
+  type HeldOutCombinations,
+  heldOutOf,
+  onlyKinds,
+  planTask,
+  renderItem,
+  type Split,
+} from './generate.js';
 import { humanTurn, MEDIA_TOKEN, pretrainExamples, vqaPrompt } from './lm-corpus.js';
 import { answerWithProjector, type StageExample, trainProjector } from './projector-stage.js';
-import { ITEM_KINDS, type ItemKind, PROOF_DEFAULTS, type TaskQuestion } from './task.js';
+import { type HeldOutKind, ITEM_KINDS, type ItemKind, PROOF_DEFAULTS, type TaskQuestion } from './task.js';
 import { type LmPretraining, type LmSource, lmPretraining, writeTaskModels } from './task-models.js';
 
 export interface EngineProofOptions extends Partial<LmPretraining> {
   seed: number;
   train: number;
   test: number;
+  /** What the pictures' held-out combinations combine (default 'places'). */
+  heldOut?: HeldOutKind;
   /** Folder for the checkpoints (lm/, vision/, audio/). */
   workDir: string;
   projectorSteps?: number;
@@ -27,6 +36,8 @@ export interface EngineProofOptions extends Partial<LmPretraining> {
 }
 
 export interface EngineProofResult {
+  /** What the test split holds out. */
+  heldOut: HeldOutCombinations;
   accuracy: Scores;
   chance: Scores;
   /** The same question types about training items (engine-only runs): the projector's fit. */
@@ -56,7 +67,10 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
   const started = Date.now();
   const log = options.log ?? (() => {});
   const kinds = options.kinds ?? ITEM_KINDS;
-  const plan = onlyKinds(planTask({ seed: options.seed, train: options.train, test: options.test }), kinds);
+  const plan = onlyKinds(
+    planTask({ seed: options.seed, train: options.train, test: options.test, heldOut: options.heldOut }),
+    kinds,
+  );
   const models = await writeTaskModels(plan, {
     workDir: options.workDir,
     ...lmPretraining(options),
@@ -139,6 +153,7 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
   const seen = [...seenAnswers.keys()];
   const test = plan.questions.test;
   return {
+    heldOut: heldOutOf(plan),
     accuracy: accuracyByType(
       test,
       test.map((q) => answers.get(q) ?? ''),

@@ -1,41 +1,115 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normalizeImage, type PlacedShape } from '@mmit/media';
-import { onlyKinds, planTask, renderItem } from './generate.js';
-import { ANSWERS, allColourShapePairs, colourShapeKey, POSITIONS } from './task.js';
+import { type Colour, normalizeImage, type PlacedShape, SHAPES, type Shape } from '@mmit/media';
+import { onlyKinds, planTask, renderItem, type TaskPlan } from './generate.js';
+import {
+  ANSWERS,
+  allColourShapePairs,
+  COLOUR_NAMES,
+  colourPlaceKey,
+  colourShapeKey,
+  type HeldOutKind,
+  POSITIONS,
+  shapePlaceKey,
+} from './task.js';
 
 const plan = planTask({ seed: 7, train: 120, test: 40 });
-const pairsOf = (split: 'train' | 'test') =>
-  plan.items
-    .filter((i) => i.split === split && i.scene)
-    .flatMap((i) => i.scene!.shapes.map((s) => colourShapeKey(s.colour, s.shape)));
+const pairsPlan = planTask({ seed: 7, train: 120, test: 40, heldOut: 'colour-shape' });
+
+const placeOf = (s: PlacedShape) => POSITIONS.find((p) => p.row === s.row && p.column === s.column)!.name;
+/** Every combination of both kinds each shape of a split holds. */
+const combinationsIn = (p: TaskPlan, split: 'train' | 'test') =>
+  new Set(
+    p.items
+      .filter((i) => i.split === split && i.scene)
+      .flatMap((i) =>
+        i.scene!.shapes.flatMap((s) => [
+          colourShapeKey(s.colour, s.shape),
+          colourPlaceKey(s.colour, placeOf(s)),
+          shapePlaceKey(s.shape, placeOf(s)),
+        ]),
+      ),
+  );
+const heldOutItemsHoldTheirCombination = (p: TaskPlan) => {
+  const testImages = p.items.filter((i) => i.split === 'test' && i.kind === 'image');
+  assert.equal(testImages.filter((i) => i.heldOut).length, testImages.length / 2);
+  const test = combinationsIn(p, 'test');
+  for (const key of p.heldOutCombinations) assert.ok(test.has(key), `${key} never tested`);
+  for (const item of testImages.filter((i) => i.heldOut)) {
+    const held = item.scene!.shapes.flatMap((s) => [
+      colourShapeKey(s.colour, s.shape),
+      colourPlaceKey(s.colour, placeOf(s)),
+      shapePlaceKey(s.shape, placeOf(s)),
+    ]);
+    assert.ok(
+      held.some((key) => p.heldOutCombinations.includes(key)),
+      item.name,
+    );
+  }
+};
 
 test('the same seed plans the same task; another seed another', () => {
   assert.deepEqual(planTask({ seed: 7, train: 120, test: 40 }), plan);
   assert.notDeepEqual(planTask({ seed: 8, train: 120, test: 40 }).questions.test, plan.questions.test);
 });
 
+test('held-out places: a colour or a shape never at its place in training, and in half the test pictures', () => {
+  assert.equal(plan.heldOutKind, 'places');
+  assert.equal(plan.heldOutCombinations.length, 4);
+  const train = combinationsIn(plan, 'train');
+  for (const key of plan.heldOutCombinations) assert.ok(!train.has(key), `${key} leaked into training`);
+  // Two colours and two shapes, each at a place of its own.
+  const [what, where] = [0, 1].map((side) => plan.heldOutCombinations.map((key) => key.split(' at ')[side]));
+  assert.equal(what.filter((w) => COLOUR_NAMES.includes(w as Colour)).length, 2);
+  assert.equal(what.filter((w) => SHAPES.includes(w as Shape)).length, 2);
+  assert.equal(new Set(where).size, 4);
+  // Every colour, every shape and every place is still taught, and every colour-shape pair.
+  for (const c of COLOUR_NAMES)
+    assert.ok(
+      [...train].some((k) => k.startsWith(`${c} at `)),
+      `no ${c}`,
+    );
+  for (const s of SHAPES)
+    assert.ok(
+      [...train].some((k) => k.startsWith(`${s} at `)),
+      `no ${s}`,
+    );
+  for (const p of POSITIONS)
+    assert.ok(
+      [...train].some((k) => k.endsWith(` at ${p.name}`)),
+      `nothing at ${p.name}`,
+    );
+  for (const pair of allColourShapePairs()) assert.ok(train.has(pair), `${pair} not taught`);
+  heldOutItemsHoldTheirCombination(plan);
+});
+
 test('held-out colour-shape pairs never appear in training and appear in half the test pictures', () => {
-  assert.equal(plan.heldOutPairs.length, 4);
-  const train = new Set(pairsOf('train'));
-  for (const pair of plan.heldOutPairs) assert.ok(!train.has(pair), `${pair} leaked into training`);
+  assert.equal(pairsPlan.heldOutKind, 'colour-shape');
+  assert.equal(pairsPlan.heldOutCombinations.length, 4);
+  const train = combinationsIn(pairsPlan, 'train');
+  for (const pair of pairsPlan.heldOutCombinations)
+    assert.ok(!train.has(pair), `${pair} leaked into training`);
   // Every colour and every shape is still taught.
-  for (const pair of allColourShapePairs().filter((p) => !plan.heldOutPairs.includes(p))) {
-    const [colour, shape] = pair.split(' ');
+  for (const c of COLOUR_NAMES)
     assert.ok(
-      pairsOf('train').some((p) => p.startsWith(`${colour} `)),
-      `no ${colour} in training`,
+      [...train].some((k) => k.startsWith(`${c} at `)),
+      `no ${c}`,
     );
+  for (const s of SHAPES)
     assert.ok(
-      pairsOf('train').some((p) => p.endsWith(` ${shape}`)),
-      `no ${shape} in training`,
+      [...train].some((k) => k.startsWith(`${s} at `)),
+      `no ${s}`,
     );
-  }
-  const testImages = plan.items.filter((i) => i.split === 'test' && i.kind === 'image');
-  assert.equal(testImages.filter((i) => i.heldOut).length, testImages.length / 2);
-  for (const item of testImages.filter((i) => i.heldOut)) {
-    assert.ok(item.scene!.shapes.some((s) => plan.heldOutPairs.includes(colourShapeKey(s.colour, s.shape))));
-  }
+  heldOutItemsHoldTheirCombination(pairsPlan);
+});
+
+test('a plan refuses held-out combinations it cannot read', () => {
+  const fixed = (combinations: string[], heldOut: HeldOutKind) =>
+    planTask({ seed: 1, train: 2, test: 2, heldOut, fixedHeldOut: { combinations, patterns: [] } });
+  assert.throws(() => fixed(['red at the moon'], 'places'), /names no place/);
+  assert.throws(() => fixed(['huge at top left'], 'places'), /neither a colour nor a shape/);
+  assert.throws(() => fixed(['red at top left'], 'colour-shape'), /not a colour-shape pair/);
+  assert.equal(fixed(['red at top left'], 'places').heldOutCombinations[0], 'red at top left');
 });
 
 test('held-out beep patterns appear only in test clips', () => {
@@ -125,31 +199,41 @@ test('onlyKinds keeps the items and questions of the kinds asked for, and the pl
   assert.equal(onlyKinds(plan, ['image', 'audio']), plan);
 });
 
-test('a question is novel exactly when the shape it names (a count: the picture) or its clip holds a held-out combination', () => {
-  const byName = new Map(plan.items.filter((i) => i.split === 'test').map((i) => [`${i.kind}/${i.name}`, i]));
-  const held = (s: PlacedShape) => plan.heldOutPairs.includes(colourShapeKey(s.colour, s.shape));
-  let novel = 0;
-  for (const q of plan.questions.test) {
-    const item = byName.get(`${q.kind}/${q.file}`)!;
-    let expected: boolean;
-    if (item.clip) expected = plan.heldOutPatterns.includes(item.clip.beeps.map((b) => b.pitch).join(' '));
-    else if (q.type === 'count') expected = item.scene!.shapes.some(held);
-    else {
-      // The question's wording names its shape; the answer is the attribute it asks for.
-      const subject = item.scene!.shapes.filter((s) =>
-        q.type === 'colour'
-          ? q.question.includes(` ${s.shape}?`) && s.colour === q.answer
-          : q.type === 'shape'
-            ? q.question.includes(` ${s.colour} `) && s.shape === q.answer
-            : q.question.includes(` ${s.colour} ${s.shape}`),
-      );
-      assert.equal(subject.length, 1, `${q.file}: ${q.question}`);
-      expected = held(subject[0]);
+for (const [kind, plan] of [
+  ['places', planTask({ seed: 7, train: 120, test: 40 })],
+  ['colour-shape', planTask({ seed: 7, train: 120, test: 40, heldOut: 'colour-shape' })],
+] as const)
+  test(`a question is novel exactly when the shape it names (a count: the picture) or its clip holds a held-out combination (${kind})`, () => {
+    const byName = new Map(
+      plan.items.filter((i) => i.split === 'test').map((i) => [`${i.kind}/${i.name}`, i]),
+    );
+    const held = (s: PlacedShape) =>
+      (kind === 'places'
+        ? [colourPlaceKey(s.colour, placeOf(s)), shapePlaceKey(s.shape, placeOf(s))]
+        : [colourShapeKey(s.colour, s.shape)]
+      ).some((key) => plan.heldOutCombinations.includes(key));
+    let novel = 0;
+    for (const q of plan.questions.test) {
+      const item = byName.get(`${q.kind}/${q.file}`)!;
+      let expected: boolean;
+      if (item.clip) expected = plan.heldOutPatterns.includes(item.clip.beeps.map((b) => b.pitch).join(' '));
+      else if (q.type === 'count') expected = item.scene!.shapes.some(held);
+      else {
+        // The question's wording names its shape; the answer is the attribute it asks for.
+        const subject = item.scene!.shapes.filter((s) =>
+          q.type === 'colour'
+            ? q.question.includes(` ${s.shape}?`) && s.colour === q.answer
+            : q.type === 'shape'
+              ? q.question.includes(` ${s.colour} `) && s.shape === q.answer
+              : q.question.includes(` ${s.colour} ${s.shape}`),
+        );
+        assert.equal(subject.length, 1, `${q.file}: ${q.question}`);
+        expected = held(subject[0]);
+      }
+      assert.equal(q.novel, expected, `${q.kind}/${q.file}: ${q.question}`);
+      if (q.novel) novel++;
     }
-    assert.equal(q.novel, expected, `${q.kind}/${q.file}: ${q.question}`);
-    if (q.novel) novel++;
-  }
-  // Both parts of the split are asked about.
-  assert.ok(novel > 0 && novel < plan.questions.test.length, `${novel} novel questions`);
-  assert.ok(plan.questions.train.every((q) => !q.novel));
-});
+    // Both parts of the split are asked about.
+    assert.ok(novel > 0 && novel < plan.questions.test.length, `${novel} novel questions`);
+    assert.ok(plan.questions.train.every((q) => !q.novel));
+  });

@@ -1,7 +1,8 @@
 // The synthetic corpus, deterministic per seed: pictures of 1-3 shapes at five places, clips of
 // 1-3 beeps, their captions (from @mmit/media, so always true), and questions with exact answers.
 // The test split holds renders never seen in training and, in every other item, combinations
-// never seen in training at all: colour-shape pairs for pictures, three-beep pitch patterns for clips.
+// never seen in training at all: for pictures a colour or a shape at a place training never shows
+// it at (or, asked for, colour-shape pairs), for clips three-beep pitch patterns.
 // Planning (what is in each item) is separate from rendering (bytes), so tests and the LM's
 // corpus text can use the plan without paying for sharp.
 import {
@@ -23,14 +24,24 @@ import {
   sceneCaptions,
   shuffled,
 } from '@mmit/media';
-import { type AskedQuestion, clipQuestions, questionSubject, sceneQuestions } from './questions.js';
+import {
+  type AskedQuestion,
+  clipQuestions,
+  positionName,
+  questionSubject,
+  sceneQuestions,
+} from './questions.js';
 import {
   COLOUR_NAMES,
+  colourPlaceKey,
   colourShapeKey,
+  type HeldOutKind,
   ITEM_KINDS,
   type ItemKind,
   PITCH_NAMES,
   POSITIONS,
+  type PositionName,
+  shapePlaceKey,
   type TaskQuestion,
 } from './task.js';
 
@@ -50,8 +61,10 @@ export interface PlannedItem {
 
 export interface TaskPlan {
   seed: number;
-  /** Colour-shape pairs that appear only in test pictures. */
-  heldOutPairs: string[];
+  /** What the pictures' held-out combinations combine. */
+  heldOutKind: HeldOutKind;
+  /** Combinations that appear only in test pictures ('red at top left', or 'green square'). */
+  heldOutCombinations: string[];
   /** Three-beep pitch patterns ('high low high') that appear only in test clips. */
   heldOutPatterns: string[];
   items: PlannedItem[];
@@ -64,20 +77,61 @@ export interface TaskOptions {
   train: number;
   /** Pictures and clips in the test split (each). */
   test: number;
-  /** Held-out colour-shape pairs: at most 4, so every colour and shape still appears in training. */
-  heldOutPairs?: number;
-  /** Use these held-out combinations instead of drawing them (text-only corpora for the same task). */
-  heldOut?: { pairs: string[]; patterns: string[] };
+  /** What the pictures' held-out combinations combine (default 'places'). */
+  heldOut?: HeldOutKind;
+  /** Hold out exactly these combinations instead of drawing them (text-only corpora: none). */
+  fixedHeldOut?: { combinations: string[]; patterns: string[] };
 }
 
 const BACKGROUNDS: Scene['background'][] = ['white', 'light grey', 'beige'];
 
-/** Pairs with distinct colours and distinct shapes, so training still shows every colour and every shape. */
-function chooseHeldOutPairs(rng: () => number, count: number): string[] {
-  if (count > SHAPES.length) throw new RangeError(`heldOutPairs ${count} exceeds ${SHAPES.length}`);
+/** A held-out combination: the attributes a shape must have to hold it. */
+interface Combination {
+  key: string;
+  colour?: Colour;
+  shape?: Shape;
+  place?: PositionName;
+}
+
+/** The combinations a placed shape holds, as keys. */
+function combinationsOf(s: PlacedShape, kind: HeldOutKind): string[] {
+  if (kind === 'colour-shape') return [colourShapeKey(s.colour, s.shape)];
+  const place = positionName(s);
+  return [colourPlaceKey(s.colour, place), shapePlaceKey(s.shape, place)];
+}
+
+/** Reads a combination's key back into the attributes it fixes. */
+function combination(key: string, kind: HeldOutKind): Combination {
+  if (kind === 'colour-shape') {
+    const [colour, shape] = key.split(' ') as [Colour, Shape];
+    if (!COLOUR_NAMES.includes(colour) || !SHAPES.includes(shape))
+      throw new RangeError(`"${key}" is not a colour-shape pair`);
+    return { key, colour, shape };
+  }
+  const [what, place] = key.split(' at ') as [string, PositionName];
+  if (!POSITIONS.some((p) => p.name === place)) throw new RangeError(`"${key}" names no place of the task`);
+  if (COLOUR_NAMES.includes(what as Colour)) return { key, colour: what as Colour, place };
+  if (SHAPES.includes(what as Shape)) return { key, shape: what as Shape, place };
+  throw new RangeError(`"${key}" names neither a colour nor a shape`);
+}
+
+/**
+ * Four held-out combinations with distinct colours and distinct shapes (and, for places, at
+ * distinct places), so training still shows every colour and every shape, and every place.
+ * `rng` draws the colours and shapes; places come from their own stream (`placeRng`), so adding
+ * them left every other draw of a plan, and so the corpus the shipped LM learned from, as it was.
+ */
+function chooseHeldOut(rng: () => number, placeRng: () => number, kind: HeldOutKind): string[] {
   const colours = shuffled(rng, COLOUR_NAMES);
   const shapes = shuffled(rng, SHAPES);
-  return Array.from({ length: count }, (_, i) => colourShapeKey(colours[i], shapes[i]));
+  if (kind === 'colour-shape') return shapes.map((shape, i) => colourShapeKey(colours[i], shape));
+  const places = shuffled(placeRng, POSITIONS).map((p) => p.name);
+  return [
+    colourPlaceKey(colours[0], places[0]),
+    colourPlaceKey(colours[1], places[1]),
+    shapePlaceKey(shapes[0], places[2]),
+    shapePlaceKey(shapes[1], places[3]),
+  ];
 }
 
 function allPatterns(length: number): string[] {
@@ -94,24 +148,31 @@ function subjectOf(scene: Scene, q: AskedQuestion): PlacedShape {
   return subject;
 }
 
-/** 1-3 shapes at distinct places; `mustHold` forces one shape to be that pair, `allowed` filters the rest. */
-function plannedScene(rng: () => number, allowed: (key: string) => boolean, mustHold?: string): Scene {
+/**
+ * 1-3 shapes at distinct places. `mustHold` makes the first shape hold that combination (what it
+ * leaves open is drawn); `allowed` filters every other shape.
+ */
+function plannedScene(
+  rng: () => number,
+  allowed: (s: PlacedShape) => boolean,
+  mustHold?: Combination,
+): Scene {
   const count = 1 + Math.floor(rng() * 3);
-  const places = shuffled(rng, POSITIONS).slice(0, count);
+  let places = shuffled(rng, POSITIONS).slice(0, count);
+  const forcedPlace = mustHold?.place && POSITIONS.find((p) => p.name === mustHold.place);
+  if (forcedPlace) places = [forcedPlace, ...places.filter((p) => p !== forcedPlace)].slice(0, count);
   const shapes: PlacedShape[] = places.map((place, i) => {
-    let colour: Colour;
-    let shape: Shape;
-    if (i === 0 && mustHold) {
-      const [c, s] = mustHold.split(' ');
-      colour = c as Colour;
-      shape = s as Shape;
-    } else {
-      do {
-        colour = pick(rng, COLOUR_NAMES);
-        shape = pick(rng, SHAPES);
-      } while (!allowed(colourShapeKey(colour, shape)));
-    }
-    return { shape, colour, row: place.row, column: place.column, size: 0.11 + rng() * 0.05 };
+    const forced = i === 0 ? mustHold : undefined;
+    let drawn: Pick<PlacedShape, 'colour' | 'shape' | 'row' | 'column'>;
+    do {
+      drawn = {
+        colour: forced?.colour ?? pick(rng, COLOUR_NAMES),
+        shape: forced?.shape ?? pick(rng, SHAPES),
+        row: place.row,
+        column: place.column,
+      };
+    } while (!forced && !allowed({ ...drawn, size: 0 }));
+    return { ...drawn, size: 0.11 + rng() * 0.05 };
   });
   return {
     shapes: shuffled(rng, shapes),
@@ -137,11 +198,15 @@ const fileName = (stem: string, index: number, ext: string) =>
 
 /** What every item holds and what is asked about it; no rendering. */
 export function planTask(options: TaskOptions): TaskPlan {
+  const heldOutKind = options.heldOut ?? 'places';
   const rng = createRng(options.seed);
-  const drawnPairs = chooseHeldOutPairs(rng, options.heldOutPairs ?? 4);
+  const drawnCombinations = chooseHeldOut(rng, createRng(options.seed + PLACE_STREAM), heldOutKind);
   const drawnPatterns = shuffled(rng, allPatterns(3)).slice(0, 2);
-  const heldOutPairs = options.heldOut?.pairs ?? drawnPairs;
-  const heldOutPatterns = options.heldOut?.patterns ?? drawnPatterns;
+  const heldOutCombinations = options.fixedHeldOut?.combinations ?? drawnCombinations;
+  const heldOutPatterns = options.fixedHeldOut?.patterns ?? drawnPatterns;
+  const forcing = heldOutCombinations.map((key) => combination(key, heldOutKind));
+  const holdsHeldOut = (s: PlacedShape) =>
+    combinationsOf(s, heldOutKind).some((key) => heldOutCombinations.includes(key));
   const items: PlannedItem[] = [];
   const questions: Record<Split, TaskQuestion[]> = { train: [], test: [] };
   const splits: [Split, number][] = [
@@ -150,14 +215,13 @@ export function planTask(options: TaskOptions): TaskPlan {
   ];
   for (const [split, count] of splits) {
     for (let i = 0; i < count; i++) {
-      const mustHold =
-        split === 'test' && i % 2 === 0 ? heldOutPairs[(i / 2) % heldOutPairs.length] : undefined;
-      const scene = plannedScene(rng, (key) => split === 'test' || !heldOutPairs.includes(key), mustHold);
+      const mustHold = split === 'test' && i % 2 === 0 ? forcing[(i / 2) % forcing.length] : undefined;
+      const scene = plannedScene(rng, (s) => split === 'test' || !holdsHeldOut(s), mustHold);
       const name = fileName('shapes', i, 'png');
       items.push({ split, name, kind: 'image', captions: sceneCaptions(scene), scene, heldOut: !!mustHold });
-      const heldPair = (s: PlacedShape) => heldOutPairs.includes(colourShapeKey(s.colour, s.shape));
       for (const q of sceneQuestions(scene, rng)) {
-        const novel = q.type === 'count' ? scene.shapes.some(heldPair) : heldPair(subjectOf(scene, q));
+        const novel =
+          q.type === 'count' ? scene.shapes.some(holdsHeldOut) : holdsHeldOut(subjectOf(scene, q));
         questions[split].push({ file: name, kind: 'image', ...q, novel });
       }
     }
@@ -172,8 +236,24 @@ export function planTask(options: TaskOptions): TaskPlan {
         questions[split].push({ file: name, kind: 'audio', ...q, novel });
     }
   }
-  return { seed: options.seed, heldOutPairs, heldOutPatterns, items, questions };
+  return { seed: options.seed, heldOutKind, heldOutCombinations, heldOutPatterns, items, questions };
 }
+
+/** What a plan holds out, as reports name it. */
+export interface HeldOutCombinations {
+  kind: HeldOutKind;
+  /** The pictures' held-out combinations. */
+  combinations: string[];
+  /** The clips' held-out pitch patterns. */
+  patterns: string[];
+}
+
+export function heldOutOf(plan: TaskPlan): HeldOutCombinations {
+  return { kind: plan.heldOutKind, combinations: plan.heldOutCombinations, patterns: plan.heldOutPatterns };
+}
+
+/** Offset of the seed of the held-out places' own random stream. */
+const PLACE_STREAM = 0x5eed;
 
 export interface RenderedItem extends PlannedItem {
   bytes: Uint8Array;

@@ -5,7 +5,7 @@
 // it is the only one of its colour, by both only when no other shape has the pair.
 import { type BeepClip, type PlacedShape, pick, type Scene } from '@mmit/media';
 import { VQA_FORMAT_PROMPT, vqaPhrasing } from '@mmit/synth';
-import { countWord, POSITIONS, type QuestionType } from './task.js';
+import { countWord, POSITIONS, type PositionName, type QuestionType } from './task.js';
 
 export interface AskedQuestion {
   type: QuestionType;
@@ -26,7 +26,7 @@ export const phrasing = {
   pitch: (which: 'first' | 'last') => vqaPhrasing.quality('pitch', which, 'beep'),
 };
 
-export function positionName(shape: Pick<PlacedShape, 'row' | 'column'>): string {
+export function positionName(shape: Pick<PlacedShape, 'row' | 'column'>): PositionName {
   const place = POSITIONS.find((p) => p.row === shape.row && p.column === shape.column);
   if (!place) {
     throw new RangeError(

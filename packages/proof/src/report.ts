@@ -4,6 +4,7 @@
 // `proofJson` is the `--json` object.
 import type { EngineProofResult } from './engine-proof.js';
 import { accuracyByType, type Scores } from './evaluate.js';
+import type { HeldOutCombinations } from './generate.js';
 import { ITEM_KINDS, QUESTION_TYPES } from './task.js';
 import type { LmSource } from './task-models.js';
 
@@ -63,6 +64,15 @@ export function accuracyByPart(answers: EngineProofResult['answers']) {
   return { heldOutCombinations: part(true), unseenRenders: part(false) };
 }
 
+/** "red at top left, star at center (places); high low high (pitch patterns)" */
+function heldOutLine(h: HeldOutCombinations): string {
+  const parts = [
+    ...(h.combinations.length ? [`${h.combinations.join(', ')} (${h.kind})`] : []),
+    ...(h.patterns.length ? [`${h.patterns.join(', ')} (pitch patterns)`] : []),
+  ];
+  return parts.join('; ') || 'none';
+}
+
 export function formatProofReport(result: EngineProofResult): string {
   const parts = accuracyByPart(result.answers);
   const rows = QUESTION_TYPES.map((t) => {
@@ -81,7 +91,7 @@ export function formatProofReport(result: EngineProofResult): string {
     'held-out test questions, exact match:',
     `  ${'type'.padEnd(9)} ${'accuracy'.padStart(7)}  ${'chance'.padStart(7)}  ${'target'.padStart(7)}  ${'held-out'.padStart(8)}  ${'renders'.padStart(8)}${result.seenAccuracy ? `  ${'seen'.padStart(7)}` : ''}`,
     ...rows,
-    '  (held-out: questions about colour-shape pairs or pitch patterns no training item holds;',
+    `  (held-out: questions about combinations no training item holds: ${heldOutLine(result.heldOut)};`,
     '   renders: unseen pictures and clips of combinations training saw)',
     ...(result.seenAccuracy
       ? ["  (seen: the same question types about training items, the projector's fit)"]
@@ -101,6 +111,7 @@ export function formatProofReport(result: EngineProofResult): string {
 
 export function proofJson(result: EngineProofResult) {
   return {
+    heldOut: result.heldOut,
     accuracy: result.accuracy,
     chance: result.chance,
     accuracyByPart: accuracyByPart(result.answers),

@@ -97,7 +97,7 @@ export function lmCorpus(lmScenes: number) {
     seed: LM_CORPUS_SEED,
     train: lmScenes,
     test: 0,
-    heldOut: { pairs: [], patterns: [] },
+    fixedHeldOut: { combinations: [], patterns: [] },
   });
   const clips = new Set(
     textPlan.items.filter((item) => item.kind === 'audio').slice(0, Math.ceil(lmScenes / 4)),

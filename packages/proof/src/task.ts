@@ -41,9 +41,9 @@ export interface TaskQuestion {
   question: string;
   answer: string;
   /**
-   * Asks about a combination no training item holds: the shape it is about is a held-out
-   * colour-shape pair (a count: the picture holds one), or the clip plays a held-out pitch
-   * pattern. The rest of the test split is unseen renders of combinations training saw.
+   * Asks about a combination no training item holds: the shape it is about holds a held-out
+   * combination (a count: the picture holds one), or the clip plays a held-out pitch pattern.
+   * The rest of the test split is unseen renders of combinations training saw.
    */
   novel: boolean;
 }
@@ -56,6 +56,26 @@ export function countWord(n: number): string {
 
 export function colourShapeKey(colour: Colour, shape: Shape): string {
   return `${colour} ${shape}`;
+}
+
+/**
+ * What the pictures' held-out combinations combine.
+ * - `places`: a colour at a place, or a shape at a place ("red at top left": training never shows
+ *   a red shape there). The clips' held-out pitch patterns are the same kind of combination: a
+ *   pitch at a beep's place in the clip. This is the default.
+ * - `colour-shape`: a colour-shape pair ("green square": training shows green shapes and squares,
+ *   never a green square). Telling colour from shape in a pair never seen takes features that
+ *   hold them apart; the random frozen tower does not (docs/walkthrough.md measures it).
+ */
+export const HELD_OUT_KINDS = ['places', 'colour-shape'] as const;
+export type HeldOutKind = (typeof HELD_OUT_KINDS)[number];
+
+export function colourPlaceKey(colour: Colour, place: PositionName): string {
+  return `${colour} at ${place}`;
+}
+
+export function shapePlaceKey(shape: Shape, place: PositionName): string {
+  return `${shape} at ${place}`;
 }
 
 /** Every colour-shape pair, in a fixed order (the held-out split draws from these). */

@@ -5,7 +5,7 @@
 // split never imports the answers.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderItem, type Split, type TaskPlan } from './generate.js';
+import { heldOutOf, renderItem, type Split, type TaskPlan } from './generate.js';
 
 export interface WrittenTask {
   dir: string;
@@ -30,8 +30,7 @@ export async function writeTaskFolder(dir: string, plan: TaskPlan): Promise<Writ
   }
   const summary = {
     seed: plan.seed,
-    heldOutPairs: plan.heldOutPairs,
-    heldOutPatterns: plan.heldOutPatterns,
+    heldOut: heldOutOf(plan),
     items: {
       train: plan.items.filter((i) => i.split === 'train').length,
       test: plan.items.filter((i) => i.split === 'test').length,

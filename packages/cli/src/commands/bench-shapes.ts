@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   formatProofReport,
+  HELD_OUT_KINDS,
   ITEM_KINDS,
   meetsTargets,
   PROOF_DEFAULTS,
@@ -26,6 +27,7 @@ const ShapesOptionsSchema = z.object({
   seed: z.coerce.number().int().min(0),
   train: z.coerce.number().int().min(8).max(100_000),
   test: z.coerce.number().int().min(2).max(100_000),
+  heldOut: z.enum(HELD_OUT_KINDS).default('places'),
   lmSteps: z.coerce.number().int().min(1),
   lmLr: z.coerce.number().positive(),
   lmBatch: z.coerce.number().int().min(1),
@@ -59,6 +61,11 @@ export function registerBenchCommands(program: Command): void {
     .option('--seed <n>', 'task and initialisation seed', '1')
     .option('--train <n>', 'training pictures and clips (each)', String(d.train))
     .option('--test <n>', 'test pictures and clips (each)', String(d.test))
+    .option(
+      '--held-out <kind>',
+      "what the test pictures' held-out combinations combine: places (a colour or a shape at a place training never shows it at) or colour-shape (pairs training never shows)",
+      'places',
+    )
     .option(
       '--lm-steps <n>',
       'tiny-LM pretraining steps (the --lm-* defaults are the shipped LM; other values pretrain one in the run)',
@@ -123,6 +130,7 @@ export function registerBenchCommands(program: Command): void {
         seed: o.seed,
         train: o.train,
         test: o.test,
+        heldOut: o.heldOut,
         workDir,
         lmSteps: o.lmSteps,
         lmLr: o.lmLr,

@@ -16,6 +16,8 @@ import {
   accuracyByType,
   chanceByType,
   type EngineProofResult,
+  type HeldOutKind,
+  heldOutOf,
   ITEM_KINDS,
   type ItemKind,
   type LmPretraining,
@@ -37,6 +39,8 @@ export interface PipelineProofOptions extends LmPretraining {
   seed: number;
   train: number;
   test: number;
+  /** What the pictures' held-out combinations combine (default 'places'). */
+  heldOut?: HeldOutKind;
   workDir: string;
   projectorSteps: number;
   projectorLr: number;
@@ -127,10 +131,15 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
 
   log(`== task: seed ${options.seed}, ${options.train} training and ${options.test} test pictures and clips`);
   const kinds = options.kinds ?? ITEM_KINDS;
-  const plan = onlyKinds(planTask({ seed: options.seed, train: options.train, test: options.test }), kinds);
+  const plan = onlyKinds(
+    planTask({ seed: options.seed, train: options.train, test: options.test, heldOut: options.heldOut }),
+    kinds,
+  );
   const written = await writeTaskFolder(join(options.workDir, 'task'), plan);
   if (options.sabotage === 'shift-captions') await shiftCaptions(plan, written.folders.train);
-  log(`   held out: ${plan.heldOutPairs.join(', ')}; ${plan.heldOutPatterns.join(', ')}`);
+  log(
+    `   held out (${plan.heldOutKind}): ${plan.heldOutCombinations.join(', ')}; ${plan.heldOutPatterns.join(', ')}`,
+  );
   stage('task');
 
   log('== models: random frozen encoders; the tiny LM pretrained on the task text, then frozen');
@@ -225,6 +234,7 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
   log(`   every question with its answer: ${key}`);
 
   return {
+    heldOut: heldOutOf(plan),
     accuracy: accuracyByType(test, answers),
     chance: chanceByType(test),
     lmLosses: models.lmLosses,
