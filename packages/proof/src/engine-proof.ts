@@ -5,14 +5,7 @@
 import { languageModelFromCheckpoint, loadTokenizer, openCheckpointFolder } from '@mmit/models';
 import { accuracyByType, chanceByType, type Scores } from './evaluate.js';
 import { audioFeatures, type FeatureMatrix, imageFeatures } from './features.js';
-import {
-  type HeldOutCombinations,
-  heldOutOf,
-  onlyKinds,
-  planTask,
-  renderItem,
-  type Split,
-} from './generate.js';
+import { type HeldOutSummary, heldOutOf, onlyKinds, planTask, renderItem, type Split } from './generate.js';
 import { humanTurn, MEDIA_TOKEN, pretrainExamples, vqaPrompt } from './lm-corpus.js';
 import { answerWithProjector, type StageExample, trainProjector } from './projector-stage.js';
 import { type HeldOutKind, ITEM_KINDS, type ItemKind, PROOF_DEFAULTS, type TaskQuestion } from './task.js';
@@ -37,7 +30,7 @@ export interface EngineProofOptions extends Partial<LmPretraining> {
 
 export interface EngineProofResult {
   /** What the test split holds out. */
-  heldOut: HeldOutCombinations;
+  heldOut: HeldOutSummary;
   accuracy: Scores;
   chance: Scores;
   /** The same question types about training items (engine-only runs): the projector's fit. */

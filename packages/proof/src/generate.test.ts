@@ -237,3 +237,21 @@ for (const [kind, plan] of [
     assert.ok(novel > 0 && novel < plan.questions.test.length, `${novel} novel questions`);
     assert.ok(plan.questions.train.every((q) => !q.novel));
   });
+
+test('a plan refuses held-out combinations that leave a place no shape training may put there', () => {
+  const everyColourAtTopLeft = COLOUR_NAMES.map((c) => colourPlaceKey(c, 'top left'));
+  assert.throws(
+    () =>
+      planTask({
+        seed: 1,
+        train: 4,
+        test: 2,
+        fixedHeldOut: { combinations: everyColourAtTopLeft, patterns: [] },
+      }),
+    /no shape training may put at top left/,
+  );
+  assert.throws(
+    () => planTask({ seed: 1, train: 4, test: 2, heldOut: 'everything' as HeldOutKind }),
+    /valid kinds/,
+  );
+});

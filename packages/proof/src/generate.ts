@@ -35,6 +35,7 @@ import {
   COLOUR_NAMES,
   colourPlaceKey,
   colourShapeKey,
+  HELD_OUT_KINDS,
   type HeldOutKind,
   ITEM_KINDS,
   type ItemKind,
@@ -79,7 +80,10 @@ export interface TaskOptions {
   test: number;
   /** What the pictures' held-out combinations combine (default 'places'). */
   heldOut?: HeldOutKind;
-  /** Hold out exactly these combinations instead of drawing them (text-only corpora: none). */
+  /**
+   * Hold out exactly these combinations instead of drawing them (text-only corpora: none). The
+   * keys are of `heldOut`'s kind: 'red at top left' for places, 'green square' for colour-shape.
+   */
   fixedHeldOut?: { combinations: string[]; patterns: string[] };
 }
 
@@ -100,6 +104,17 @@ function combinationsOf(s: PlacedShape, kind: HeldOutKind): string[] {
   return [colourPlaceKey(s.colour, place), shapePlaceKey(s.shape, place)];
 }
 
+/** A training picture must be able to put some shape at every place, or planning never ends. */
+function refuseFullPlaces(holdsHeldOut: (s: PlacedShape) => boolean): void {
+  for (const place of POSITIONS) {
+    const open = COLOUR_NAMES.some((colour) =>
+      SHAPES.some((shape) => !holdsHeldOut({ colour, shape, row: place.row, column: place.column, size: 0 })),
+    );
+    if (!open)
+      throw new RangeError(`the held-out combinations leave no shape training may put at ${place.name}`);
+  }
+}
+
 /** Reads a combination's key back into the attributes it fixes. */
 function combination(key: string, kind: HeldOutKind): Combination {
   if (kind === 'colour-shape') {
@@ -116,11 +131,18 @@ function combination(key: string, kind: HeldOutKind): Combination {
 }
 
 /**
- * Four held-out combinations with distinct colours and distinct shapes (and, for places, at
- * distinct places), so training still shows every colour and every shape, and every place.
- * `rng` draws the colours and shapes; places come from their own stream (`placeRng`), so adding
- * them left every other draw of a plan, and so the corpus the shipped LM learned from, as it was.
+ * Four held-out combinations (one per shape) with distinct colours and distinct shapes (and,
+ * for places, at distinct places), so training still shows every colour, every shape and every
+ * place. `rng` draws the colours and shapes; places come from their own stream (`placeRng`), so
+ * adding them left every other draw of a plan, and so the corpus the shipped LM learned from,
+ * as it was.
  */
+/**
+ * Offset of the seed of the held-out places' own random stream (seed s's place stream is seed
+ * s + PLACE_STREAM's main stream: harmless, as they draw different things).
+ */
+const PLACE_STREAM = 0x5eed;
+
 function chooseHeldOut(rng: () => number, placeRng: () => number, kind: HeldOutKind): string[] {
   const colours = shuffled(rng, COLOUR_NAMES);
   const shapes = shuffled(rng, SHAPES);
@@ -199,6 +221,10 @@ const fileName = (stem: string, index: number, ext: string) =>
 /** What every item holds and what is asked about it; no rendering. */
 export function planTask(options: TaskOptions): TaskPlan {
   const heldOutKind = options.heldOut ?? 'places';
+  if (!HELD_OUT_KINDS.includes(heldOutKind))
+    throw new RangeError(
+      `heldOut ${JSON.stringify(heldOutKind)}: valid kinds are ${HELD_OUT_KINDS.join(', ')}`,
+    );
   const rng = createRng(options.seed);
   const drawnCombinations = chooseHeldOut(rng, createRng(options.seed + PLACE_STREAM), heldOutKind);
   const drawnPatterns = shuffled(rng, allPatterns(3)).slice(0, 2);
@@ -207,6 +233,7 @@ export function planTask(options: TaskOptions): TaskPlan {
   const forcing = heldOutCombinations.map((key) => combination(key, heldOutKind));
   const holdsHeldOut = (s: PlacedShape) =>
     combinationsOf(s, heldOutKind).some((key) => heldOutCombinations.includes(key));
+  refuseFullPlaces(holdsHeldOut);
   const items: PlannedItem[] = [];
   const questions: Record<Split, TaskQuestion[]> = { train: [], test: [] };
   const splits: [Split, number][] = [
@@ -240,7 +267,7 @@ export function planTask(options: TaskOptions): TaskPlan {
 }
 
 /** What a plan holds out, as reports name it. */
-export interface HeldOutCombinations {
+export interface HeldOutSummary {
   kind: HeldOutKind;
   /** The pictures' held-out combinations. */
   combinations: string[];
@@ -248,12 +275,9 @@ export interface HeldOutCombinations {
   patterns: string[];
 }
 
-export function heldOutOf(plan: TaskPlan): HeldOutCombinations {
+export function heldOutOf(plan: TaskPlan): HeldOutSummary {
   return { kind: plan.heldOutKind, combinations: plan.heldOutCombinations, patterns: plan.heldOutPatterns };
 }
-
-/** Offset of the seed of the held-out places' own random stream. */
-const PLACE_STREAM = 0x5eed;
 
 export interface RenderedItem extends PlannedItem {
   bytes: Uint8Array;

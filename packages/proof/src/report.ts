@@ -4,7 +4,7 @@
 // `proofJson` is the `--json` object.
 import type { EngineProofResult } from './engine-proof.js';
 import { accuracyByType, type Scores } from './evaluate.js';
-import type { HeldOutCombinations } from './generate.js';
+import type { HeldOutSummary } from './generate.js';
 import { ITEM_KINDS, QUESTION_TYPES } from './task.js';
 import type { LmSource } from './task-models.js';
 
@@ -51,7 +51,8 @@ function lmOrigin(from: LmSource): string {
 
 /**
  * Accuracy on the two parts of the test split: questions about combinations no training item
- * holds (held-out colour-shape pairs, pitch patterns) and about unseen renders of seen ones.
+ * holds (a colour or a shape at a held-out place, or held-out colour-shape pairs; pitch
+ * patterns) and about unseen renders of seen ones.
  */
 export function accuracyByPart(answers: EngineProofResult['answers']) {
   const part = (novel: boolean) => {
@@ -65,7 +66,7 @@ export function accuracyByPart(answers: EngineProofResult['answers']) {
 }
 
 /** "red at top left, star at center (places); high low high (pitch patterns)" */
-function heldOutLine(h: HeldOutCombinations): string {
+function heldOutLine(h: HeldOutSummary): string {
   const parts = [
     ...(h.combinations.length ? [`${h.combinations.join(', ')} (${h.kind})`] : []),
     ...(h.patterns.length ? [`${h.patterns.join(', ')} (pitch patterns)`] : []),

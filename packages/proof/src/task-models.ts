@@ -3,9 +3,9 @@
 // seeded by the run), and the tiny LM, pretrained with the engine on text-only scenes and clips
 // from the task's generator, then frozen. The LM plays the part a hub checkpoint plays for real
 // runs: its corpus has a seed of its own, so one LM serves every seed, and it never sees a run's
-// pictures, clips or features. The text-only scenes draw from every colour-shape pair, as a real
-// LM's text has seen "orange circle" somewhere: what is held out is the pictures and clips the
-// projectors learn from, never the words.
+// pictures, clips or features. The text-only scenes draw from every combination (each colour-shape
+// pair, each colour and shape at each place), as a real LM's text has seen "orange circle"
+// somewhere: what is held out is the pictures and clips the projectors learn from, never the words.
 // The pretrained LM is found by a key of everything that decides it (sizes, schedule, corpus):
 // first under MMIT_CACHE_DIR (default ~/.cache/mmit)/proof-lm/<key>, then in the repository
 // (packages/proof/pretrained-lm, made with PROOF_DEFAULTS' settings, see its README); when

@@ -78,7 +78,7 @@ export function shapePlaceKey(shape: Shape, place: PositionName): string {
   return `${shape} at ${place}`;
 }
 
-/** Every colour-shape pair, in a fixed order (the held-out split draws from these). */
+/** Every colour-shape pair, in a fixed order. */
 export function allColourShapePairs(): string[] {
   return COLOUR_NAMES.flatMap((c) => SHAPES.map((s) => colourShapeKey(c, s)));
 }
