@@ -92,7 +92,7 @@ export function allColourShapePairs(): string[] {
 export const PROOF_DEFAULTS = {
   train: 200,
   test: 40,
-  lmSteps: 10_000,
+  lmSteps: 20_000,
   lmLr: 5e-3,
   lmBatchSize: 64,
   lmScenes: 2000,
