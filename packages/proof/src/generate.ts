@@ -91,7 +91,6 @@ const BACKGROUNDS: Scene['background'][] = ['white', 'light grey', 'beige'];
 
 /** A held-out combination: the attributes a shape must have to hold it. */
 interface Combination {
-  key: string;
   colour?: Colour;
   shape?: Shape;
   place?: PositionName;
@@ -121,12 +120,12 @@ function combination(key: string, kind: HeldOutKind): Combination {
     const [colour, shape] = key.split(' ') as [Colour, Shape];
     if (!COLOUR_NAMES.includes(colour) || !SHAPES.includes(shape))
       throw new RangeError(`"${key}" is not a colour-shape pair`);
-    return { key, colour, shape };
+    return { colour, shape };
   }
   const [what, place] = key.split(' at ') as [string, PositionName];
   if (!POSITIONS.some((p) => p.name === place)) throw new RangeError(`"${key}" names no place of the task`);
-  if (COLOUR_NAMES.includes(what as Colour)) return { key, colour: what as Colour, place };
-  if (SHAPES.includes(what as Shape)) return { key, shape: what as Shape, place };
+  if (COLOUR_NAMES.includes(what as Colour)) return { colour: what as Colour, place };
+  if (SHAPES.includes(what as Shape)) return { shape: what as Shape, place };
   throw new RangeError(`"${key}" names neither a colour nor a shape`);
 }
 
