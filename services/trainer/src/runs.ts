@@ -148,7 +148,10 @@ export class RunManager {
       await unwinding;
       state = await this.get(id);
     }
-    if (this.live.has(id) || this.queue.includes(id)) {
+    // The stored status counts too: a run just resumed leaves the queue before execute() marks
+    // it live (it reads its spec first), and a second resume in that gap must still be refused.
+    const active = !TERMINAL_RUN_STATUSES.includes(state.status);
+    if (active || this.live.has(id) || this.queue.includes(id)) {
       throw new RunConflictError(
         `run ${id} is already ${state.status}; only cancelled or failed runs can be resumed`,
       );
