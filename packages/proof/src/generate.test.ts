@@ -30,6 +30,13 @@ const combinationsIn = (p: TaskPlan, split: 'train' | 'test') =>
         ]),
       ),
   );
+const everyColourAndShapeTaught = (train: Set<string>) => {
+  for (const what of [...COLOUR_NAMES, ...SHAPES])
+    assert.ok(
+      [...train].some((k) => k.startsWith(`${what} at `)),
+      `no ${what}`,
+    );
+};
 const heldOutItemsHoldTheirCombination = (p: TaskPlan) => {
   const testImages = p.items.filter((i) => i.split === 'test' && i.kind === 'image');
   assert.equal(testImages.filter((i) => i.heldOut).length, testImages.length / 2);
@@ -64,16 +71,7 @@ test('held-out places: a colour or a shape never at its place in training, and i
   assert.equal(what.filter((w) => SHAPES.includes(w as Shape)).length, 2);
   assert.equal(new Set(where).size, 4);
   // Every colour, every shape and every place is still taught, and every colour-shape pair.
-  for (const c of COLOUR_NAMES)
-    assert.ok(
-      [...train].some((k) => k.startsWith(`${c} at `)),
-      `no ${c}`,
-    );
-  for (const s of SHAPES)
-    assert.ok(
-      [...train].some((k) => k.startsWith(`${s} at `)),
-      `no ${s}`,
-    );
+  everyColourAndShapeTaught(train);
   for (const p of POSITIONS)
     assert.ok(
       [...train].some((k) => k.endsWith(` at ${p.name}`)),
@@ -90,16 +88,7 @@ test('held-out colour-shape pairs never appear in training and appear in half th
   for (const pair of pairsPlan.heldOutCombinations)
     assert.ok(!train.has(pair), `${pair} leaked into training`);
   // Every colour and every shape is still taught.
-  for (const c of COLOUR_NAMES)
-    assert.ok(
-      [...train].some((k) => k.startsWith(`${c} at `)),
-      `no ${c}`,
-    );
-  for (const s of SHAPES)
-    assert.ok(
-      [...train].some((k) => k.startsWith(`${s} at `)),
-      `no ${s}`,
-    );
+  everyColourAndShapeTaught(train);
   heldOutItemsHoldTheirCombination(pairsPlan);
 });
 
