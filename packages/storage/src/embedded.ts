@@ -9,7 +9,7 @@
 // (If-None-Match) are accepted but not enforced, so nothing here relies on them. s3rver does not check SigV4
 // signatures at all (any credentials work), which is one more reason it only listens on loopback.
 // Its writes are made atomic here (s3rver-atomic.ts): unpatched, a GET right after a PUT can
-// read a truncated object.
+// read a truncated object, and a GET racing an overwrite can answer 500.
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import S3rver from 's3rver';

@@ -3,7 +3,9 @@
 // read a truncated object (seen here: job records read back as half a JSON document). Copies
 // are plain file copies with the same problem. These replacements write to a staging file and
 // rename it into place, so a reader sees the old bytes or the new ones, and the PUT is answered
-// only once the bytes are on disk. Metadata files are written before the rename. A GET stats the
+// only once the bytes are on disk. Metadata files are written before the rename, and they too are
+// staged and renamed: s3rver rewrites metadata.json in place, and a GET that parsed it mid-write
+// answered 500 (a quarter of reads racing two writers did, in a stress run). A GET stats the
 // file and then opens it; a rename in between would pair the old length with the new file, so
 // the GET is redone when the opened file's size differs from the length it reported.
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,6 +25,30 @@ type Store = S3rver['store'];
 
 export function makeWritesAtomic(store: Store, stagingDir: string): void {
   const staged = () => join(stagingDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+
+  // s3rver's own putMetadata picks the allowed headers and writes two files through
+  // getResourcePath; run it against staging paths, then rename each file into place.
+  const writeMetadata = store.putMetadata;
+  store.putMetadata = async (bucket, key, metadata, md5) => {
+    await mkdir(stagingDir, { recursive: true });
+    const moves = new Map<string, string>();
+    const stagingStore = {
+      getResourcePath: (b: string, k: string | undefined, resource: string) => {
+        const tmp = staged();
+        moves.set(tmp, store.getResourcePath(b, k, resource));
+        return tmp;
+      },
+    };
+    try {
+      await writeMetadata.call(stagingStore as Store, bucket, key, metadata, md5);
+      for (const [tmp, finalPath] of moves) {
+        await mkdir(dirname(finalPath), { recursive: true });
+        await rename(tmp, finalPath);
+      }
+    } finally {
+      await Promise.all([...moves.keys()].map((tmp) => rm(tmp, { force: true })));
+    }
+  };
 
   store.putObject = async (object) => {
     await mkdir(stagingDir, { recursive: true });
@@ -63,26 +89,34 @@ export function makeWritesAtomic(store: Store, stagingDir: string): void {
     }
   };
 
+  // A copy lands like a write: staged, then renamed, metadata first.
+  const copyIntoPlace = async (src: string, dest: string) => {
+    const tmp = staged();
+    try {
+      await copyFile(src, tmp);
+      await mkdir(dirname(dest), { recursive: true });
+      await rename(tmp, dest);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  };
+  const ignoreMissing = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  };
+
   store.copyObject = async (srcBucket, srcKey, destBucket, destKey, replacementMetadata) => {
     const src = store.getResourcePath(srcBucket, srcKey, 'object');
     const dest = store.getResourcePath(destBucket, destKey, 'object');
     if (src !== dest) {
       await mkdir(stagingDir, { recursive: true });
-      const tmp = staged();
-      try {
-        await copyFile(src, tmp);
-        await mkdir(dirname(dest), { recursive: true });
-        await copyFile(`${src}.md5`, `${dest}.md5`).catch(() => {});
-        if (!replacementMetadata) {
-          await copyFile(
-            store.getResourcePath(srcBucket, srcKey, 'metadata.json'),
-            store.getResourcePath(destBucket, destKey, 'metadata.json'),
-          ).catch(() => {});
-        }
-        await rename(tmp, dest);
-      } finally {
-        await rm(tmp, { force: true });
+      await copyIntoPlace(`${src}.md5`, `${dest}.md5`).catch(ignoreMissing);
+      if (!replacementMetadata) {
+        await copyIntoPlace(
+          store.getResourcePath(srcBucket, srcKey, 'metadata.json'),
+          store.getResourcePath(destBucket, destKey, 'metadata.json'),
+        ).catch(ignoreMissing);
       }
+      await copyIntoPlace(src, dest);
     }
     if (replacementMetadata) await store.putMetadata(destBucket, destKey, replacementMetadata);
     return store.getMetadata(destBucket, destKey);
