@@ -2,7 +2,12 @@
 // tiny LM as checkpoint folders, pretrain the LM on the training text (then frozen), compute
 // features, train one projector per modality, and score the test questions. No services: this is
 // the early check that the targets are reachable, and what `mmit bench shapes --engine-only` runs.
-import { languageModelFromCheckpoint, loadTokenizer, openCheckpointFolder } from '@mmit/models';
+import {
+  languageModelFromCheckpoint,
+  loadTokenizer,
+  openCheckpointFolder,
+  type ProjectorType,
+} from '@mmit/models';
 import { accuracyByType, chanceByType, type Scores } from './evaluate.js';
 import { audioFeatures, type FeatureMatrix, imageFeatures } from './features.js';
 import { type HeldOutSummary, heldOutOf, onlyKinds, planTask, renderItem, type Split } from './generate.js';
@@ -19,6 +24,8 @@ export interface EngineProofOptions extends Partial<LmPretraining> {
   heldOut?: HeldOutKind;
   /** Folder for the checkpoints (lm/, vision/, audio/). */
   workDir: string;
+  /** LLaVA-1.5's mlp2x_gelu unless set. */
+  projector?: ProjectorType;
   projectorSteps?: number;
   projectorLr?: number;
   /** Break a stage on purpose: 'shuffle-features' gives every item another item's features. */
@@ -109,6 +116,7 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
       mediaToken,
       features: kindFeatures,
       examples,
+      ...(options.projector ? { projector: options.projector } : {}),
       steps: options.projectorSteps ?? PROOF_DEFAULTS.projectorSteps,
       batchSize: 16,
       lr: options.projectorLr ?? PROOF_DEFAULTS.projectorLr,

@@ -15,6 +15,7 @@ import {
   type LanguageModel,
   llavaStepFeeds,
   type ProjectorSpec,
+  type ProjectorType,
   projectorParams,
   type Tokenizer,
 } from '@mmit/models';
@@ -37,6 +38,8 @@ export interface ProjectorStageOptions {
   mediaToken: string;
   features: FeatureMatrix;
   examples: StageExample[];
+  /** LLaVA-1.5's mlp2x_gelu unless set. */
+  projector?: ProjectorType;
   steps: number;
   batchSize: number;
   lr: number;
@@ -75,10 +78,10 @@ function stackItems(features: FeatureMatrix, items: number[]): HostTensor<'float
   return { dtype: 'float32', dims: [items.length, features.tokens, features.dim], data };
 }
 
-/** Trains an mlp2x_gelu projector with AdamW on a cosine schedule; the LM stays frozen. */
+/** Trains a projector with AdamW on a cosine schedule; the LM stays frozen. */
 export async function trainProjector(options: ProjectorStageOptions): Promise<TrainedProjector> {
   const spec: ProjectorSpec = {
-    type: 'mlp2x_gelu',
+    type: options.projector ?? 'mlp2x_gelu',
     inputDim: options.features.dim,
     outputDim: options.lm.config.hiddenSize,
   };

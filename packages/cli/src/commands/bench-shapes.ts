@@ -137,6 +137,7 @@ export function registerBenchCommands(program: Command): void {
         lmBatchSize: o.lmBatch,
         lmScenes: o.lmScenes,
         lmNoise: o.lmNoise,
+        projector: o.projector,
         projectorSteps: o.projectorSteps,
         projectorLr: o.projectorLr,
         kinds: o.kinds,
@@ -150,7 +151,6 @@ export function registerBenchCommands(program: Command): void {
         : await runPipelineProof({
             ...common,
             client: clientOf(command),
-            projector: o.projector,
             questionsPerItem: o.questionsPerItem,
             ...(o.sabotage === 'shift-captions' ? { sabotage: o.sabotage } : {}),
           });
