@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRng } from '@mmit/media';
 import { type HostTensor, writeSafetensors } from '@mmit/tensor';
+import { gaussian } from './gaussian.js';
 
 export const VISION_SIZES = {
   hiddenSize: 128,
@@ -84,10 +85,7 @@ class Init {
   }
   /** nn.Embedding default: N(0, 1), or N(0, scale^2). */
   normal(name: string, dims: number[], scale = 1) {
-    this.put(name, dims, () => {
-      const r = Math.sqrt(-2 * Math.log(1 - this.rng()));
-      return scale * r * Math.cos(2 * Math.PI * this.rng());
-    });
+    this.put(name, dims, () => gaussian(this.rng, scale));
   }
   layerNorm(name: string, size: number) {
     this.put(`${name}.weight`, [size], () => 1);

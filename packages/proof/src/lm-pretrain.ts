@@ -32,6 +32,7 @@ import {
   type Value,
 } from '@mmit/tensor';
 import { lrMultiplier } from '@mmit/train';
+import { gaussian } from './gaussian.js';
 import { initTinyLm, type TinyLmSizes, type TinyLmTokens, tinyLmConfig, tinyLmWeights } from './tiny-lm.js';
 
 export interface LmTrainGraph {
@@ -181,10 +182,7 @@ function slotNoiseTensor(batch: LmSequence[], length: number, d: number, scale: 
   batch.forEach((s, b) => {
     s.media.forEach((isMedia, t) => {
       if (!isMedia) return;
-      for (let i = 0; i < d; i++) {
-        const r = Math.sqrt(-2 * Math.log(1 - rng()));
-        data[(b * length + t) * d + i] = scale * r * Math.cos(2 * Math.PI * rng());
-      }
+      for (let i = 0; i < d; i++) data[(b * length + t) * d + i] = gaussian(rng, scale);
     });
   });
   return hostTensor('float32', [batch.length, length, d], data);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createRng } from '@mmit/media';
 import { ourWeightName } from '@mmit/models';
 import { type HostTensor, writeSafetensors } from '@mmit/tensor';
+import { gaussians } from './gaussian.js';
 
 export interface TinyLmSizes {
   vocabSize: number;
@@ -95,18 +96,6 @@ export function tinyLmWeights(sizes: TinyLmSizes): TinyLmWeight[] {
   });
 }
 
-/** Box-Muller normals from the seeded uniform generator. */
-function normals(rng: () => number, count: number, std: number): Float32Array {
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - rng()));
-    const angle = 2 * Math.PI * rng();
-    out[i] = r * Math.cos(angle) * std;
-    if (i + 1 < count) out[i + 1] = r * Math.sin(angle) * std;
-  }
-  return out;
-}
-
 /** transformers' Llama initialisation: N(0, 0.02) matrices and embeddings, norms at one. Keyed by our names. */
 export function initTinyLm(sizes: TinyLmSizes, seed: number): Record<string, Float32Array> {
   const rng = createRng(seed);
@@ -115,7 +104,7 @@ export function initTinyLm(sizes: TinyLmSizes, seed: number): Record<string, Flo
     const count = w.dims.reduce((a, b) => a * b, 1);
     out[w.ours] = w.ours.endsWith('norm.weight')
       ? new Float32Array(count).fill(1)
-      : normals(rng, count, 0.02);
+      : gaussians(rng, count, 0.02);
   }
   return out;
 }
