@@ -130,18 +130,18 @@ function combination(key: string, kind: HeldOutKind): Combination {
 }
 
 /**
+ * Offset of the seed of the held-out places' own random stream (seed s's place stream is seed
+ * s + PLACE_STREAM's main stream: harmless, as they draw different things).
+ */
+const PLACE_STREAM = 0x5eed;
+
+/**
  * Four held-out combinations (one per shape) with distinct colours and distinct shapes (and,
  * for places, at distinct places), so training still shows every colour, every shape and every
  * place. `rng` draws the colours and shapes; places come from their own stream (`placeRng`), so
  * adding them left every other draw of a plan, and so the corpus the shipped LM learned from,
  * as it was.
  */
-/**
- * Offset of the seed of the held-out places' own random stream (seed s's place stream is seed
- * s + PLACE_STREAM's main stream: harmless, as they draw different things).
- */
-const PLACE_STREAM = 0x5eed;
-
 function chooseHeldOut(rng: () => number, placeRng: () => number, kind: HeldOutKind): string[] {
   const colours = shuffled(rng, COLOUR_NAMES);
   const shapes = shuffled(rng, SHAPES);

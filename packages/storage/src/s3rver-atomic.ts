@@ -25,6 +25,22 @@ type Store = S3rver['store'];
 
 export function makeWritesAtomic(store: Store, stagingDir: string): void {
   const staged = () => join(stagingDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+  /** Renames a staged file over `dest`: a reader sees the old file or the new one. */
+  const moveIntoPlace = async (tmp: string, dest: string) => {
+    await mkdir(dirname(dest), { recursive: true });
+    await rename(tmp, dest);
+  };
+  /** Lands `dest` through a staging file: `fill` writes it (and whatever must land first), then one rename. */
+  const landStaged = async (dest: string, fill: (tmp: string) => Promise<void>) => {
+    await mkdir(stagingDir, { recursive: true });
+    const tmp = staged();
+    try {
+      await fill(tmp);
+      await moveIntoPlace(tmp, dest);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  };
 
   // s3rver's own putMetadata picks the allowed headers and writes two files through
   // getResourcePath; run it against staging paths, then rename each file into place.
@@ -41,18 +57,13 @@ export function makeWritesAtomic(store: Store, stagingDir: string): void {
     };
     try {
       await writeMetadata.call(stagingStore as Store, bucket, key, metadata, md5);
-      for (const [tmp, finalPath] of moves) {
-        await mkdir(dirname(finalPath), { recursive: true });
-        await rename(tmp, finalPath);
-      }
+      for (const [tmp, dest] of moves) await moveIntoPlace(tmp, dest);
     } finally {
       await Promise.all([...moves.keys()].map((tmp) => rm(tmp, { force: true })));
     }
   };
 
   store.putObject = async (object) => {
-    await mkdir(stagingDir, { recursive: true });
-    const tmp = staged();
     const md5 = createHash('md5');
     let size = 0;
     const measure = new Transform({
@@ -63,17 +74,13 @@ export function makeWritesAtomic(store: Store, stagingDir: string): void {
       },
     });
     const body = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
-    try {
+    let digest = '';
+    await landStaged(store.getResourcePath(object.bucket, object.key, 'object'), async (tmp) => {
       await pipeline(body, measure, createWriteStream(tmp));
-      const finalPath = store.getResourcePath(object.bucket, object.key, 'object');
-      await mkdir(dirname(finalPath), { recursive: true });
-      const digest = md5.digest('hex');
+      digest = md5.digest('hex');
       await store.putMetadata(object.bucket, object.key, object.metadata, digest);
-      await rename(tmp, finalPath);
-      return { size, md5: digest };
-    } finally {
-      await rm(tmp, { force: true });
-    }
+    });
+    return { size, md5: digest };
   };
 
   const getObject = store.getObject.bind(store);
@@ -90,16 +97,7 @@ export function makeWritesAtomic(store: Store, stagingDir: string): void {
   };
 
   // A copy lands like a write: staged, then renamed, metadata first.
-  const copyIntoPlace = async (src: string, dest: string) => {
-    const tmp = staged();
-    try {
-      await copyFile(src, tmp);
-      await mkdir(dirname(dest), { recursive: true });
-      await rename(tmp, dest);
-    } finally {
-      await rm(tmp, { force: true });
-    }
-  };
+  const copyIntoPlace = (src: string, dest: string) => landStaged(dest, (tmp) => copyFile(src, tmp));
   const ignoreMissing = (err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
   };
@@ -108,7 +106,6 @@ export function makeWritesAtomic(store: Store, stagingDir: string): void {
     const src = store.getResourcePath(srcBucket, srcKey, 'object');
     const dest = store.getResourcePath(destBucket, destKey, 'object');
     if (src !== dest) {
-      await mkdir(stagingDir, { recursive: true });
       await copyIntoPlace(`${src}.md5`, `${dest}.md5`).catch(ignoreMissing);
       if (!replacementMetadata) {
         await copyIntoPlace(
