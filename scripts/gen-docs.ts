@@ -21,7 +21,12 @@ interface DocSource {
 
 // The services are built, not started: construction reads the env and registers routes; it opens
 // no connection. The endpoint below is never contacted.
-const env = { MMIT_S3_ENDPOINT: 'http://127.0.0.1:9', MMIT_LOG_LEVEL: 'silent' } as NodeJS.ProcessEnv;
+const env = {
+  MMIT_S3_ENDPOINT: 'http://127.0.0.1:9',
+  MMIT_S3_ACCESS_KEY: 'docs',
+  MMIT_S3_SECRET_KEY: 'docs',
+  MMIT_LOG_LEVEL: 'silent',
+} as NodeJS.ProcessEnv;
 
 interface BuiltService {
   service: {

@@ -3,10 +3,14 @@
 // listing as an async iterator across continuation pages, retries on transient failures, and
 // errors that name the key. minio's own retry is switched off so retry policy lives here alone.
 //
+// Conditional writes (create-if-absent, replace-if-unchanged) are what replicas coordinate with:
+// leases on job records, compare-and-swap of manifests, exactly-once publishes. updateJson wraps
+// them into a read-modify-write that retries when another writer got there first.
+//
 // Limits: streamed uploads (putStream) are not retried, since a consumed stream cannot be replayed;
 // callers that need it retry the whole item. There is no per-request timeout beyond the socket's.
 import { createHash, randomBytes } from 'node:crypto';
-import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
@@ -17,11 +21,14 @@ import type { z } from 'zod';
 import { type S3Config, s3ConfigFromEnv } from './config.js';
 import {
   BucketNotFoundError,
+  ConditionalWritesUnsupportedError,
   describe,
   ObjectNotFoundError,
+  PreconditionFailedError,
   StorageError,
   StorageUnavailableError,
   StoredObjectInvalidError,
+  UpdateConflictError,
 } from './errors.js';
 import { partsOf } from './parts.js';
 import {
@@ -64,7 +71,15 @@ export interface ListOptions {
   pageSize?: number;
 }
 
+/** A stored value and the etag of the version it was read from (for replace-if-unchanged). */
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound']);
+/** Attempts of one updateJson before UpdateConflictError (each lost race re-reads). */
+const UPDATE_ATTEMPTS = 50;
 /** S3 rejects multipart parts under 5 MiB (except the last). */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -134,30 +149,179 @@ export class Bucket {
    */
   async putBuffer(key: string, body: Buffer | string, options: PutOptions = {}): Promise<{ etag: string }> {
     const buffer = typeof body === 'string' ? Buffer.from(body) : body;
-    if (!this.client.enableSHA256) {
-      const info = await this.call('put', key, () =>
-        this.client.putObject(this.name, key, buffer, buffer.length, headers(options)),
-      );
-      return { etag: info.etag };
+    return this.call('put', key, () => this.sendPut(key, buffer, options, {}));
+  }
+
+  /**
+   * Creates `key` only if no object has it (`If-None-Match: *`). Throws PreconditionFailedError when
+   * one exists. Two writers racing for one key: exactly one succeeds.
+   */
+  async putIfAbsent(key: string, body: Buffer | string, options: PutOptions = {}): Promise<{ etag: string }> {
+    return this.conditionalPut('putIfAbsent', key, body, options, { 'If-None-Match': '*' });
+  }
+
+  /**
+   * Replaces `key` only if it still holds the version `etag` names (`If-Match`). Throws
+   * PreconditionFailedError when another write came first, ObjectNotFoundError when it was deleted.
+   */
+  async putIfMatch(
+    key: string,
+    body: Buffer | string,
+    etag: string,
+    options: PutOptions = {},
+  ): Promise<{ etag: string }> {
+    return this.conditionalPut('putIfMatch', key, body, options, { 'If-Match': `"${unquote(etag)}"` });
+  }
+
+  /** putIfAbsent of a JSON value (checked by `schema` first when given). */
+  async putJsonIfAbsent<T>(key: string, value: T, schema?: z.ZodType<T>): Promise<{ etag: string }> {
+    const checked = schema ? schema.parse(value) : value;
+    return this.putIfAbsent(key, JSON.stringify(checked), { contentType: 'application/json' });
+  }
+
+  /** putIfMatch of a JSON value (checked by `schema` first when given). */
+  async putJsonIfMatch<T>(
+    key: string,
+    value: T,
+    etag: string,
+    schema?: z.ZodType<T>,
+  ): Promise<{ etag: string }> {
+    const checked = schema ? schema.parse(value) : value;
+    return this.putIfMatch(key, JSON.stringify(checked), etag, { contentType: 'application/json' });
+  }
+
+  /**
+   * Read-modify-write of one JSON object by compare-and-swap: reads it (undefined when absent), asks
+   * `change` for the next value, and writes it only if nobody wrote in between; otherwise reads again
+   * and asks again. `change` returning undefined leaves the object as it is. Because `change` may run
+   * several times, it must be a pure function of what it is given.
+   */
+  async updateJson<S extends z.ZodType>(
+    key: string,
+    schema: S,
+    change: (current: z.output<S> | undefined) => z.output<S> | undefined,
+  ): Promise<Versioned<z.output<S>> | undefined> {
+    for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
+      const current = await this.getJsonVersioned(key, schema);
+      const next = change(current?.value);
+      if (next === undefined) return current;
+      try {
+        const { etag } = current
+          ? await this.putJsonIfMatch(key, next, current.etag, schema)
+          : await this.putJsonIfAbsent(key, next, schema);
+        return { value: schema.parse(next), etag };
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError)) throw err;
+        // Lost a race: back off a little (more as it repeats) so writers stop colliding.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * attempt)));
+      }
     }
-    const sha256 = options.sha256 ?? createHash('sha256').update(buffer).digest('hex');
-    return this.call('put', key, async () => {
-      const response = await this.client.makeRequestStreamAsync(
-        {
-          method: 'PUT',
-          bucketName: this.name,
-          objectName: key,
-          headers: { ...headers(options), 'Content-Length': String(buffer.length) },
+    throw new UpdateConflictError(key, UPDATE_ATTEMPTS);
+  }
+
+  /**
+   * Checks once that the server enforces conditional writes (an old or partial S3 would accept
+   * `If-None-Match: *` over an existing object, and leases would silently stop excluding each
+   * other). Throws ConditionalWritesUnsupportedError naming the server.
+   */
+  async verifyConditionalWrites(): Promise<void> {
+    const key = keys.staging(
+      'conditional-write-check',
+      `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`,
+    );
+    const { etag } = await this.putIfAbsent(key, 'first');
+    try {
+      const refusedCreate = await this.putIfAbsent(key, 'second').then(
+        () => false,
+        (err) => {
+          if (err instanceof PreconditionFailedError) return true;
+          throw err;
         },
-        buffer,
-        sha256,
-        [200],
+      );
+      const refusedReplace = await this.putIfMatch(key, 'third', `${etag.slice(0, -1)}0`).then(
+        () => false,
+        (err) => {
+          if (err instanceof PreconditionFailedError) return true;
+          throw err;
+        },
+      );
+      if (!refusedCreate || !refusedReplace) {
+        throw new ConditionalWritesUnsupportedError(this.endpoint, await this.serverName());
+      }
+    } finally {
+      await this.delete(key).catch(() => {});
+    }
+  }
+
+  /** The `Server` header the endpoint answers with (e.g. MinIO, AmazonS3), for messages. */
+  private async serverName(): Promise<string> {
+    try {
+      const response = await this.client.makeRequestAsync(
+        { method: 'HEAD', bucketName: this.name },
         '',
+        [200],
       );
       response.resume();
-      await finished(response);
-      return { etag: String(response.headers.etag ?? '').replace(/^"|"$/g, '') };
+      return String(response.headers.server ?? 'unknown server');
+    } catch {
+      return 'unknown server';
+    }
+  }
+
+  private async conditionalPut(
+    op: string,
+    key: string,
+    body: Buffer | string,
+    options: PutOptions,
+    condition: Record<string, string>,
+  ): Promise<{ etag: string }> {
+    const buffer = typeof body === 'string' ? Buffer.from(body) : body;
+    const md5 = createHash('md5').update(buffer).digest('hex');
+    return this.call(op, key, async (attempt) => {
+      try {
+        return await this.sendPut(key, buffer, options, condition);
+      } catch (err) {
+        // A retried conditional write can be refused because its own earlier attempt landed and
+        // only the answer was lost. If the object now holds exactly these bytes, that write was ours.
+        if (attempt > 1 && (err as { code?: unknown }).code === 'PreconditionFailed') {
+          const now = await this.client.statObject(this.name, key).catch(() => undefined);
+          if (now && unquote(now.etag) === md5) return { etag: md5 };
+        }
+        throw err;
+      }
     });
+  }
+
+  /** The PUT itself, without retries or error mapping (see putBuffer for the two paths). */
+  private async sendPut(
+    key: string,
+    buffer: Buffer,
+    options: PutOptions,
+    extraHeaders: Record<string, string>,
+  ): Promise<{ etag: string }> {
+    if (!this.client.enableSHA256) {
+      const info = await this.client.putObject(this.name, key, buffer, buffer.length, {
+        ...headers(options),
+        ...extraHeaders,
+      });
+      return { etag: unquote(info.etag) };
+    }
+    const sha256 = options.sha256 ?? createHash('sha256').update(buffer).digest('hex');
+    const response = await this.client.makeRequestStreamAsync(
+      {
+        method: 'PUT',
+        bucketName: this.name,
+        objectName: key,
+        headers: { ...headers(options), ...extraHeaders, 'Content-Length': String(buffer.length) },
+      },
+      buffer,
+      sha256,
+      [200],
+      '',
+    );
+    response.resume();
+    await finished(response);
+    return { etag: unquote(String(response.headers.etag ?? '')) };
   }
 
   /**
@@ -261,23 +425,7 @@ export class Bucket {
   async getJson<S extends z.ZodType>(key: string, schema: S): Promise<z.output<S>>;
   async getJson(key: string, schema?: z.ZodType): Promise<unknown> {
     const body = await this.call('get', key, async () => text(await this.client.getObject(this.name, key)));
-    let value: unknown;
-    try {
-      value = JSON.parse(body);
-    } catch (err) {
-      throw new StoredObjectInvalidError(key, `not JSON (${describe(err)})`, err);
-    }
-    if (!schema) return value;
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      const first = parsed.error.issues[0];
-      throw new StoredObjectInvalidError(
-        key,
-        `does not match its schema: ${first.path.join('.') || '(root)'}: ${first.message}`,
-        parsed.error,
-      );
-    }
-    return parsed.data;
+    return parseJson(key, body, schema);
   }
 
   /** Like getJson, but undefined when the object does not exist. */
@@ -290,6 +438,24 @@ export class Bucket {
       if (err instanceof ObjectNotFoundError) return undefined;
       throw err;
     }
+  }
+
+  /** Reads a JSON object with the etag of the version read; undefined when it does not exist. */
+  async getJsonVersioned<S extends z.ZodType>(
+    key: string,
+    schema: S,
+  ): Promise<Versioned<z.output<S>> | undefined> {
+    let read: { body: string; etag: string };
+    try {
+      read = await this.call('get', key, async () => {
+        const response = (await this.client.getObject(this.name, key)) as IncomingMessage;
+        return { etag: unquote(String(response.headers.etag ?? '')), body: await text(response) };
+      });
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
+    return { value: parseJson(key, read.body, schema) as z.output<S>, etag: read.etag };
   }
 
   async stat(key: string): Promise<ObjectStat> {
@@ -385,7 +551,7 @@ export class Bucket {
   private async call<T>(
     op: string,
     key: string | undefined,
-    fn: () => Promise<T>,
+    fn: (attempt: number) => Promise<T>,
     opts = { retry: true },
   ): Promise<T> {
     try {
@@ -397,6 +563,9 @@ export class Bucket {
       if (err instanceof StorageError) throw err;
       const code = (err as { code?: unknown }).code;
       if (err instanceof S3Error && code === 'NoSuchBucket') throw new BucketNotFoundError(op, this.name);
+      if (err instanceof S3Error && code === 'PreconditionFailed' && key) {
+        throw new PreconditionFailedError(op, key);
+      }
       if (err instanceof S3Error && typeof code === 'string' && NOT_FOUND_CODES.has(code) && key) {
         throw new ObjectNotFoundError(op, key, this.name);
       }
@@ -406,6 +575,31 @@ export class Bucket {
       });
     }
   }
+}
+
+/** ETags travel quoted (`"abc"`); compare them bare. */
+function unquote(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+function parseJson(key: string, body: string, schema?: z.ZodType): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (err) {
+    throw new StoredObjectInvalidError(key, `not JSON (${describe(err)})`, err);
+  }
+  if (!schema) return value;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new StoredObjectInvalidError(
+      key,
+      `does not match its schema: ${first.path.join('.') || '(root)'}: ${first.message}`,
+      parsed.error,
+    );
+  }
+  return parsed.data;
 }
 
 function headers(options: PutOptions): Record<string, string> {

@@ -9,8 +9,12 @@ export const STORAGE_ENV: readonly EnvVarDoc[] = [
     name: 'MMIT_S3_ENDPOINT',
     description: 'S3 endpoint URL, e.g. http://minio:9000. Unset: the launcher starts the embedded server.',
   },
-  { name: 'MMIT_S3_ACCESS_KEY', default: 'S3RVER', description: 'S3 access key.' },
-  { name: 'MMIT_S3_SECRET_KEY', default: 'S3RVER', description: 'S3 secret key.' },
+  {
+    name: 'MMIT_S3_ACCESS_KEY',
+    description:
+      'S3 access key (required with MMIT_S3_ENDPOINT). The embedded server generates its keys once per data folder (`data/.s3.credentials.json`, mode 0600) and the launcher hands them to the services.',
+  },
+  { name: 'MMIT_S3_SECRET_KEY', description: 'S3 secret key (required with MMIT_S3_ENDPOINT).' },
   {
     name: 'MMIT_S3_BUCKET',
     default: 'mmit',
@@ -26,8 +30,8 @@ export const STORAGE_ENV: readonly EnvVarDoc[] = [
 
 export const S3ConfigSchema = z.object({
   endpoint: z.url({ protocol: /^https?$/, message: 'MMIT_S3_ENDPOINT must be an http(s) URL' }),
-  accessKey: z.string().min(1),
-  secretKey: z.string().min(1),
+  accessKey: z.string({ message: 'required: the access key of the S3 endpoint' }).min(1),
+  secretKey: z.string({ message: 'required: the secret key of the S3 endpoint' }).min(1),
   bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
     message: 'bucket names are 3-63 characters of [a-z0-9.-]',
   }),
@@ -59,8 +63,8 @@ export function s3ConfigFromEnv(
 ): S3Config {
   const parsed = S3ConfigSchema.safeParse({
     endpoint: env.MMIT_S3_ENDPOINT,
-    accessKey: env.MMIT_S3_ACCESS_KEY || 'S3RVER',
-    secretKey: env.MMIT_S3_SECRET_KEY || 'S3RVER',
+    accessKey: env.MMIT_S3_ACCESS_KEY || undefined,
+    secretKey: env.MMIT_S3_SECRET_KEY || undefined,
     bucket: env.MMIT_S3_BUCKET || 'mmit',
     region: env.MMIT_S3_REGION || 'us-east-1',
     retry: { ...retry, retries: env.MMIT_S3_RETRIES ? Number(env.MMIT_S3_RETRIES) : retry.retries },

@@ -60,3 +60,40 @@ export function describe(err: unknown): string {
   }
   return String(err);
 }
+
+/**
+ * A conditional write found the key not as it expected: it exists (create-if-absent) or holds
+ * another version (replace-if-unchanged). The caller re-reads and decides again.
+ */
+export class PreconditionFailedError extends StorageError {
+  constructor(op: string, key: string) {
+    super(`${op} ${key}: the object changed (it exists, or its etag differs from the one expected)`, op, key);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+/** A read-modify-write of one key lost every race it ran (many writers at once). */
+export class UpdateConflictError extends StorageError {
+  constructor(key: string, attempts: number) {
+    super(`gave up updating ${key}: another writer changed it ${attempts} times in a row`, 'update', key);
+    this.name = 'UpdateConflictError';
+  }
+}
+
+/**
+ * The S3 server accepted a conditional write it should have refused, so leases and
+ * compare-and-swap would silently be unsafe. mmit refuses to run on it rather than fall back.
+ */
+export class ConditionalWritesUnsupportedError extends StorageError {
+  constructor(
+    readonly endpoint: string,
+    readonly server: string,
+  ) {
+    super(
+      `the S3 server at ${endpoint} (${server}) does not enforce conditional writes (If-None-Match: * was accepted over an existing object). mmit coordinates replicas with them: use AWS S3, MinIO (2024 or later), GCS, Cloudflare R2 or Backblaze B2, or the embedded server`,
+      'check',
+      undefined,
+    );
+    this.name = 'ConditionalWritesUnsupportedError';
+  }
+}

@@ -5,21 +5,16 @@
 // rename it into place, so a reader sees the old bytes or the new ones, and the PUT is answered
 // only once the bytes are on disk. Metadata files are written before the rename, and they too are
 // staged and renamed: s3rver rewrites metadata.json in place, and a GET that parsed it mid-write
-// answered 500 (a quarter of reads racing two writers did, in a stress run). A GET stats the
-// file and then opens it; a rename in between would pair the old length with the new file, so
-// the GET is redone when the opened file's size differs from the length it reported.
+// answered 500 (a quarter of reads racing two writers did, in a stress run). A GET reads the
+// metadata and then opens the file; the guard (s3rver-guard.ts) holds the key's read lock across
+// both, so no rename lands in between and a body is always served with its own length and etag.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, fstat } from 'node:fs';
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import type S3rver from 's3rver';
-
-const fstatAsync = promisify(fstat);
-/** A GET that keeps losing the race to writers is served as is after this many tries. */
-const GET_TRIES = 5;
 
 type Store = S3rver['store'];
 
@@ -83,17 +78,24 @@ export function makeWritesAtomic(store: Store, stagingDir: string): void {
     return { size, md5: digest };
   };
 
-  const getObject = store.getObject.bind(store);
-  store.getObject = async (bucket, key, options) => {
-    for (let attempt = 1; ; attempt++) {
-      const object = await getObject(bucket, key, options);
-      // s3rver opens a fs.ReadStream, whose `fd` is set once open (the untyped part here).
-      const stream = object?.content as (Readable & { fd?: number | null }) | null | undefined;
-      if (!object || !stream || typeof stream.fd !== 'number' || attempt === GET_TRIES) return object;
-      const { size } = await fstatAsync(stream.fd);
-      if (size === Number(object.metadata['content-length'])) return object;
-      stream.destroy();
-    }
+  // s3rver pipes a part's body with an error handler on the wrong stream: a body that fails (the
+  // guard's hash check) left the request hanging. pipeline() carries the failure to the answer.
+  store.putPart = async (bucket, uploadId, partNumber, content) => {
+    const partPath = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, String(partNumber));
+    await mkdir(dirname(partPath), { recursive: true });
+    const md5 = createHash('md5');
+    let size = 0;
+    const measure = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    await pipeline(content, measure, createWriteStream(partPath));
+    const digest = md5.digest('hex');
+    await writeFile(`${partPath}.md5`, digest);
+    return { size, md5: digest };
   };
 
   // A copy lands like a write: staged, then renamed, metadata first.

@@ -23,7 +23,7 @@ declare module 's3rver' {
     metadata: Record<string, string>;
   }
 
-  /** s3rver's filesystem store (lib/stores/filesystem.js); the launcher replaces three methods. */
+  /** s3rver's filesystem store (lib/stores/filesystem.js); s3rver-atomic.ts replaces some of its methods. */
   interface FilesystemStore {
     getResourcePath(bucket: string, key: string | undefined, resource: string): string;
     getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
@@ -34,6 +34,12 @@ declare module 's3rver' {
     ): Promise<{ content: Readable | null; metadata: Record<string, unknown> } | null>;
     putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
     putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+    putPart(
+      bucket: string,
+      uploadId: string,
+      partNumber: number | string,
+      content: Readable,
+    ): Promise<{ size: number; md5: string }>;
     copyObject(
       srcBucket: string,
       srcKey: string,
@@ -47,6 +53,9 @@ declare module 's3rver' {
     constructor(options?: S3rverOptions);
     httpServer: Server | undefined;
     store: FilesystemStore;
+    /** Koa's middleware list (s3rver is a Koa app); the guard is inserted before the router. */
+    // biome-ignore lint/suspicious/noExplicitAny: Koa middleware signatures are not typed here.
+    middleware: ((ctx: any, next: () => Promise<void>) => Promise<void>)[];
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
   }

@@ -48,6 +48,8 @@ function startChild(): Promise<{ child: ChildProcess; url: string }> {
       env: {
         ...process.env,
         MMIT_S3_ENDPOINT: s3.endpoint,
+        MMIT_S3_ACCESS_KEY: s3.accessKey,
+        MMIT_S3_SECRET_KEY: s3.secretKey,
         MMIT_S3_BUCKET: 'mmit',
         MMIT_FEATURES_PORT: '0',
         MMIT_FEATURES_BATCH_SIZE: String(BATCH),
