@@ -31,6 +31,29 @@ export const JobProgressSchema = z
   .meta({ id: 'JobProgress' });
 export type JobProgress = z.infer<typeof JobProgressSchema>;
 
+/**
+ * Who runs a job (or a unit of one) now. The owner rewrites the record at least every third of the
+ * lease; a replica that sees the record unchanged for a whole lease (by its own clock, so clocks
+ * need not agree) takes the job over. `instance` tells a restarted process from its previous life
+ * under the same replica id, whose work it takes back at once.
+ */
+export const JobLeaseSchema = z
+  .object({
+    owner: z.string().min(1),
+    instance: z.string().min(1),
+    renewedAt: Timestamp,
+    ttlSec: z.number().positive(),
+  })
+  .meta({ id: 'JobLease' });
+export type JobLease = z.infer<typeof JobLeaseSchema>;
+
+/** A split job's units: how many, and which have finished (kept by the job's owner). */
+export const JobUnitsSummarySchema = z.object({
+  total: z.number().int().nonnegative(),
+  succeeded: z.array(z.number().int().nonnegative()),
+  running: z.number().int().nonnegative().default(0),
+});
+
 export const JobRecordSchema = z
   .object({
     id: JobId,
@@ -49,9 +72,45 @@ export const JobRecordSchema = z
     startedAt: Timestamp.optional(),
     finishedAt: Timestamp.optional(),
     cancelRequested: z.boolean().default(false),
+    /** Absent while queued, and when the owner let go (shutdown): then any replica may claim it at once. */
+    lease: JobLeaseSchema.optional(),
+    /** Present once a split job is planned. */
+    units: JobUnitsSummarySchema.optional(),
   })
   .meta({ id: 'JobRecord' });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
+
+export const JobUnitStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed']);
+
+/** One unit of a split job (`job-units/<service>/<job>/unit-<n>.json`), claimed by one replica at a time. */
+export const JobUnitSchema = z.object({
+  jobId: JobId,
+  n: z.number().int().nonnegative(),
+  status: JobUnitStatusSchema,
+  attempt: z.number().int().positive(),
+  lease: JobLeaseSchema.optional(),
+  progress: z.object({
+    done: z.number().int().nonnegative(),
+    failed: z.number().int().nonnegative(),
+    total: z.number().int().nonnegative().nullable(),
+  }),
+  result: z.unknown().optional(),
+  error: ProblemSchema.optional(),
+  updatedAt: Timestamp,
+});
+export type JobUnit = z.infer<typeof JobUnitSchema>;
+
+/** A split job's plan: the units' inputs and expected sizes, written once by whoever planned it. */
+export const JobPlanSchema = z.object({
+  jobId: JobId,
+  units: z.array(z.object({ input: z.unknown(), size: z.number().int().nonnegative() })),
+  /** What every unit and the finish step share (the kind's own shape). */
+  shared: z.unknown(),
+  /** Progress counted as done before any unit ran. */
+  done: z.number().int().nonnegative().default(0),
+  createdAt: Timestamp,
+});
+export type JobPlan = z.infer<typeof JobPlanSchema>;
 
 /** One server-sent event on a job's progress stream (`event: job`, data = the record). */
 export const JobEventSchema = z.object({ event: z.literal('job'), data: JobRecordSchema });

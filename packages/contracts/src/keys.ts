@@ -110,6 +110,21 @@ export const keys = {
 
   jobsPrefix: (service: string) => `jobs/${segment('service', service)}/`,
   job: (service: string, jobId: string) => `jobs/${segment('service', service)}/${id('job', jobId)}.json`,
+  /**
+   * An empty marker per job that has not ended yet: replicas look for work by listing these (a
+   * handful) rather than every job record ever written. Removed when the job ends.
+   */
+  jobsOpenPrefix: (service: string) => `jobs-open/${segment('service', service)}/`,
+  jobOpen: (service: string, jobId: string) => `jobs-open/${segment('service', service)}/${id('job', jobId)}`,
+  /** A split job's work units: the plan (written once) and one state object per unit claimed. */
+  jobUnitsPrefix: (service: string, jobId: string) =>
+    `job-units/${segment('service', service)}/${id('job', jobId)}/`,
+  jobPlan: (service: string, jobId: string) =>
+    `job-units/${segment('service', service)}/${id('job', jobId)}/plan.json`,
+  jobUnit: (service: string, jobId: string, n: number) => {
+    if (!Number.isInteger(n) || n < 0) throw new InvalidKeyPartError('unit', String(n), 'an integer >= 0');
+    return `job-units/${segment('service', service)}/${id('job', jobId)}/unit-${String(n).padStart(6, '0')}.json`;
+  },
 
   /** An archive or file uploaded for a later import job. */
   upload: (uploadId: string, filename: string) =>
@@ -127,6 +142,8 @@ export const KEY_PREFIXES = [
   'features/',
   'runs/',
   'jobs/',
+  'jobs-open/',
+  'job-units/',
   'uploads/',
   'tmp/',
 ] as const;

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ProblemSchema } from './errors.js';
 import { EncoderKeySchema, EncoderSpecSchema, ExecutionProviderSchema } from './features.js';
-import { DatasetId, RunId } from './ids.js';
+import { DatasetId, JobId, RunId } from './ids.js';
 
 /** LLaVA's projector types (@mmit/models builds them). */
 export const projectorTypes = ['linear', 'mlp2x_gelu'] as const;
@@ -220,6 +220,8 @@ export const RunStateSchema = z
     data: RunDataCountsSchema.nullable(),
     cancelRequested: z.boolean(),
     error: ProblemSchema.optional(),
+    /** The trainer job that executes the run (its record says which replica holds it). */
+    jobId: JobId.optional(),
   })
   .meta({ id: 'RunState' });
 export type RunState = z.infer<typeof RunStateSchema>;

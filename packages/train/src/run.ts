@@ -46,7 +46,11 @@ async function requestFeatures(ctx: RunContext, why: string): Promise<string> {
       `${why}, and ${!ctx.features ? 'no features service is configured (MMIT_FEATURES_URL)' : 'the spec gives no encoder.spec to compute them with'}`,
     );
   }
-  const job = await ctx.features.requestDataset(spec.datasetId, spec.encoder.spec);
+  const onWaiting = (detail: string) => recorder.update({ status: 'waiting_for_features', message: detail });
+  const job = await ctx.features.requestDataset(spec.datasetId, spec.encoder.spec, {
+    signal: ctx.signal,
+    onWaiting,
+  });
   const done = await ctx.features.waitFor(
     job.id,
     ctx.signal,
@@ -57,6 +61,7 @@ async function requestFeatures(ctx: RunContext, why: string): Promise<string> {
         featuresJob: { id: j.id, status: j.status, done: j.progress.done, total: j.progress.total },
       }),
     ctx.featuresPollMs,
+    onWaiting,
   );
   if (!done.result) throw new FeaturesServiceError(`features job ${job.id} succeeded without a result`);
   return done.result.encoderKey;

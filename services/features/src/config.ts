@@ -1,11 +1,12 @@
 // The feature service's own environment variables (on top of service-kit's shared ones and the
 // MMIT_S3_* storage variables); validated at start-up, rendered into docs/features.md.
-import { envVar } from '@mmit/service-kit';
+import { envVar, jobsConfigSpec } from '@mmit/service-kit';
 import { z } from 'zod';
 
 export const FEATURES_DEFAULT_PORT = 7073;
 
 export const featuresConfigSpec = {
+  ...jobsConfigSpec,
   ep: envVar(
     'MMIT_FEATURES_EP',
     z.enum(['cpu', 'webgpu', 'cuda']).default('cpu'),

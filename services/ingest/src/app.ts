@@ -1,15 +1,20 @@
 // Assembles the ingest service: configuration, bucket, corpus store, the job runner with the
 // import job, routes (corpora, uploads, imports, and the runner's job routes under /v1/jobs),
-// readiness (bucket reachable) and shutdown (running imports checkpoint and stay queued for the
-// next start; job records the bucket refused are written out).
+// readiness (bucket reachable) and shutdown (running imports checkpoint and let go of their
+// leases, so another replica or the next start carries on).
 
 import { configureImagePipeline } from '@mmit/media';
-import { createService, JobRunner, type RunningService, type Service } from '@mmit/service-kit';
+import {
+  createService,
+  JobRunner,
+  jobRunnerSettings,
+  type RunningService,
+  type Service,
+} from '@mmit/service-kit';
 import { Bucket, type BucketConfig } from '@mmit/storage';
 import { INGEST_DEFAULT_PORT, ingestConfigSpec } from './config.js';
 import { CorpusStore } from './corpus/store.js';
 import { IMPORT_JOB, importJob } from './jobs/import-job.js';
-import { outageTolerantRecords } from './jobs/outage-tolerant-records.js';
 import { registerRoutes } from './routes.js';
 
 export const INGEST_VERSION = '0.1.0';
@@ -52,21 +57,18 @@ export function createIngestService(options: IngestServiceOptions = {}): IngestS
     importRoots: config.importRoots,
     concurrency: config.concurrency,
   };
-  const records = outageTolerantRecords(bucket, 'ingest');
   const runner = new JobRunner({
-    bucket: records.bucket,
+    bucket,
     service: 'ingest',
     logger: service.logger,
     concurrency: config.jobConcurrency,
+    ...jobRunnerSettings(service.config),
   });
   runner.define(IMPORT_JOB, importJob(importContext));
 
   registerRoutes(service, { bucket, store, runner, importContext, settings });
   service.addReadinessCheck('bucket', () => bucket.ping());
-  service.onShutdown(async () => {
-    await runner.stop();
-    await records.close();
-  });
+  service.onShutdown(() => runner.stop());
   configureImagePipeline();
 
   return {
@@ -76,7 +78,7 @@ export function createIngestService(options: IngestServiceOptions = {}): IngestS
     async start(startOptions = {}) {
       await bucket.ensure();
       const running = await service.listen(startOptions);
-      await runner.resumePending();
+      await runner.start();
       return running;
     },
   };

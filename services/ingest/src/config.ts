@@ -1,6 +1,6 @@
 // The ingest service's own environment variables (on top of service-kit's shared ones and the
 // MMIT_S3_* storage variables). One table: it validates at start-up and renders into docs/.
-import { envBoolean, envVar } from '@mmit/service-kit';
+import { envBoolean, envVar, jobsConfigSpec } from '@mmit/service-kit';
 import { z } from 'zod';
 
 export const INGEST_DEFAULT_PORT = 7071;
@@ -16,6 +16,7 @@ const pathList = z
   );
 
 export const ingestConfigSpec = {
+  ...jobsConfigSpec,
   importRoots: envVar(
     'MMIT_INGEST_IMPORT_ROOTS',
     pathList,

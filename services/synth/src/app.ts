@@ -4,6 +4,7 @@
 import {
   createService,
   JobRunner,
+  jobRunnerSettings,
   mountJobRoutes,
   type RunningService,
   type Service,
@@ -58,6 +59,7 @@ export function createSynthService(options: SynthServiceOptions = {}): SynthServ
     service: 'synth',
     logger: service.logger,
     concurrency: config.jobConcurrency,
+    ...jobRunnerSettings(service.config),
   });
   runner.define(DATASET_JOB, datasetJob({ bucket, store, partItems: config.partItems, llm }));
 
@@ -75,7 +77,7 @@ export function createSynthService(options: SynthServiceOptions = {}): SynthServ
     async start(startOptions = {}) {
       await bucket.ensure();
       const running = await service.listen(startOptions);
-      await runner.resumePending();
+      await runner.start();
       return running;
     },
   };

@@ -1,11 +1,12 @@
 // The synthesis service's own environment variables (on top of service-kit's shared ones and the
 // MMIT_S3_* storage variables). One table: it validates at start-up and renders into docs/.
-import { envVar } from '@mmit/service-kit';
+import { envVar, jobsConfigSpec } from '@mmit/service-kit';
 import { z } from 'zod';
 
 export const SYNTH_DEFAULT_PORT = 7072;
 
 export const synthConfigSpec = {
+  ...jobsConfigSpec,
   llmBaseUrl: envVar(
     'MMIT_SYNTH_LLM_BASE_URL',
     z.url().optional(),

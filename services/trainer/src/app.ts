@@ -1,7 +1,7 @@
 // Assembles the trainer service: configuration, bucket, the features client (MMIT_FEATURES_URL),
-// the run manager, routes, readiness (bucket reachable) and shutdown (running runs are
-// interrupted and stay queued; the next start resumes them from their last checkpoint).
-import { createService, type RunningService, type Service } from '@mmit/service-kit';
+// the run manager, routes, readiness (bucket reachable) and shutdown (running runs let go of their
+// leases; another replica, or the next start, resumes them from their last checkpoint).
+import { createService, jobRunnerSettings, type RunningService, type Service } from '@mmit/service-kit';
 import { Bucket, type BucketConfig } from '@mmit/storage';
 import { FeaturesClient } from '@mmit/train';
 import { TRAINER_DEFAULT_PORT, trainerConfigSpec } from './config.js';
@@ -42,13 +42,17 @@ export function createTrainerService(options: TrainerServiceOptions = {}): Train
         ? new Bucket(options.bucket)
         : Bucket.fromEnv(env);
   const { featuresUrl, concurrency, featuresPollMs } = service.config;
+  const jobs = jobRunnerSettings(service.config);
   const runs = new RunManager({
     bucket,
     logger: service.logger,
-    features: featuresUrl ? new FeaturesClient(featuresUrl, service.config.apiKey) : undefined,
+    features: featuresUrl
+      ? new FeaturesClient(featuresUrl, service.config.apiKey, { patienceMs: jobs.storagePatienceMs })
+      : undefined,
     concurrency,
     featuresPollMs,
     stateIntervalMs: options.stateIntervalMs,
+    jobs,
   });
   registerRoutes(service, runs, bucket);
   service.addReadinessCheck('bucket', () => bucket.ping());

@@ -1,11 +1,12 @@
 // The trainer service's own environment variables (on top of service-kit's shared ones and the
 // MMIT_S3_* storage variables); validated at start-up, rendered into docs/training.md.
-import { envVar } from '@mmit/service-kit';
+import { envVar, jobsConfigSpec } from '@mmit/service-kit';
 import { z } from 'zod';
 
 export const TRAINER_DEFAULT_PORT = 7074;
 
 export const trainerConfigSpec = {
+  ...jobsConfigSpec,
   featuresUrl: envVar(
     'MMIT_FEATURES_URL',
     z.url().optional(),

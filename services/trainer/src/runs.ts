@@ -1,13 +1,22 @@
 // The runs of this service: create (validate, store spec and state, queue), list, show, cancel,
-// resume, and live events. Runs execute here, `concurrency` at a time, through @mmit/train's
-// executeRun. The bucket is the truth: state.json says where each run is, checkpoints say where
-// to continue, so start() picks up every run a previous process left unfinished and shutdown
-// leaves running runs queued for the next start.
-// Limits: no lease between replicas (s3rver lacks conditional puts): run one trainer per bucket;
-// a cancel reaches a run only in the process running it.
+// resume, and live events. A run executes as a job of service-kit's engine (kind `train`), so it
+// has what every job has: a lease that one trainer replica holds at a time, takeover by another
+// replica when that one dies (the run resumes from its last checkpoint), cancel from any replica,
+// storage outages waited out, and shutdown that lets go so another replica carries on at once.
+// The run's own state (`runs/<id>/state.json`: step, losses, checkpoints) is written by whoever
+// holds the lease, through @mmit/train's RunRecorder; the job record says who that is.
 import { EventEmitter } from 'node:events';
-import { keys, newId, problem } from '@mmit/contracts';
-import type { Logger } from '@mmit/service-kit';
+import { type JobRecord, keys, newId, problem } from '@mmit/contracts';
+import {
+  type CancelledContext,
+  isStorageOutage,
+  JobCancelled,
+  type JobContext,
+  JobInterrupted,
+  JobRunner,
+  LeaseLostError,
+  type Logger,
+} from '@mmit/service-kit';
 import type { Bucket } from '@mmit/storage';
 import {
   executeRun,
@@ -22,6 +31,11 @@ import {
   RunStateSchema,
   TERMINAL_RUN_STATUSES,
 } from '@mmit/train';
+import { z } from 'zod';
+
+export const TRAIN_JOB = 'train';
+const TrainJobParamsSchema = z.object({ runId: z.string() });
+type TrainJobParams = z.infer<typeof TrainJobParamsSchema>;
 
 export class RunNotFoundError extends Error {
   readonly problemCode = 'not_found';
@@ -36,13 +50,6 @@ export class RunConflictError extends Error {
   override name = 'RunConflictError';
 }
 
-class RunCancelled extends Error {
-  override name = 'RunCancelled';
-}
-class RunInterrupted extends Error {
-  override name = 'RunInterrupted';
-}
-
 export interface RunManagerOptions {
   bucket: Bucket;
   logger: Logger;
@@ -51,24 +58,30 @@ export interface RunManagerOptions {
   featuresPollMs?: number;
   /** How often state.json is rewritten for progress (status changes are written at once). */
   stateIntervalMs?: number;
-}
-
-interface LiveRun {
-  /** Settles when the executor has let go of the run (after its final state is written). */
-  done: Promise<void>;
-  controller: AbortController;
-  recorder: RunRecorder;
+  /** The engine's replica settings (see jobRunnerSettings). */
+  jobs?: { replicaId?: string; leaseMs?: number; storagePatienceMs?: number; pollMs?: number };
 }
 
 export class RunManager {
-  private readonly live = new Map<string, LiveRun>();
-  private readonly queue: string[] = [];
-  private readonly running = new Set<Promise<void>>();
+  readonly jobs: JobRunner;
+  /** Recorders of runs executing in this process: their state is newer than the stored one. */
+  private readonly live = new Map<string, RunRecorder>();
   private readonly events = new EventEmitter();
-  private stopped = false;
 
   constructor(private readonly options: RunManagerOptions) {
     this.events.setMaxListeners(0);
+    this.jobs = new JobRunner({
+      bucket: options.bucket,
+      service: 'trainer',
+      logger: options.logger,
+      concurrency: options.concurrency ?? 1,
+      ...options.jobs,
+    });
+    this.jobs.define(TRAIN_JOB, {
+      params: TrainJobParamsSchema,
+      run: (ctx) => this.execute(ctx),
+      cancelled: (ctx) => this.cancelledWhileQueued(ctx),
+    });
   }
 
   /** Validates the spec (shape, then against the bucket and checkpoints), stores it, queues the run. */
@@ -76,10 +89,11 @@ export class RunManager {
     const spec = RunSpecSchema.parse(input);
     await preflight(this.options.bucket, spec);
     const id = newId('run');
-    const state = initialRunState(id, spec.name, new Date());
+    const jobId = newId('job');
+    const state = { ...initialRunState(id, spec.name, new Date()), jobId };
     await this.options.bucket.putJson(keys.runSpec(id), spec, RunSpecSchema);
     await this.options.bucket.putJson(keys.runState(id), state, RunStateSchema);
-    this.enqueue(id);
+    await this.jobs.submit(TRAIN_JOB, { runId: id } satisfies TrainJobParams, { id: jobId });
     return state;
   }
 
@@ -93,7 +107,7 @@ export class RunManager {
 
   async get(id: string): Promise<RunState> {
     const live = this.live.get(id);
-    if (live) return live.recorder.state;
+    if (live) return live.state;
     const state = await this.options.bucket.getJsonIfExists(
       this.runKeyOrNotFound(id, keys.runState),
       RunStateSchema,
@@ -119,49 +133,36 @@ export class RunManager {
     return states.filter((s): s is RunState => s !== undefined);
   }
 
+  /** Cancels a run from any replica: a queued one at once, a running one before its next step. */
   async cancel(id: string): Promise<RunState> {
     const state = await this.get(id);
     if (TERMINAL_RUN_STATUSES.includes(state.status)) return state;
-    const live = this.live.get(id);
-    if (live) {
-      await live.recorder.update({ cancelRequested: true }, { force: true });
-      live.controller.abort(new RunCancelled(`run ${id} was cancelled`));
-      return live.recorder.state;
-    }
-    const at = this.queue.indexOf(id);
-    if (at >= 0) this.queue.splice(at, 1);
-    return this.store(id, {
-      ...state,
-      status: 'cancelled',
-      cancelRequested: true,
-      finishedAt: new Date().toISOString(),
-    });
+    const job = await this.jobs.cancel(this.jobIdOf(state));
+    if (job.status === 'cancelled') return this.get(id);
+    // Running somewhere: its owner sees the request within a third of a lease and stores the end.
+    return { ...(await this.get(id)), cancelRequested: true };
   }
 
-  /** Continues a cancelled or failed run from its last checkpoint. */
+  /** Continues a cancelled or failed run from its last checkpoint (on whichever replica claims it). */
   async resume(id: string): Promise<RunState> {
-    let state = await this.get(id);
-    // A cancelled or failed run may still be unwinding here (its final state is written before
-    // the executor lets go): wait for it rather than refuse.
-    const unwinding = this.live.get(id)?.done;
-    if (unwinding && TERMINAL_RUN_STATUSES.includes(state.status)) {
-      await unwinding;
-      state = await this.get(id);
-    }
-    // The stored status counts too: a run just resumed leaves the queue before execute() marks
-    // it live (it reads its spec first), and a second resume in that gap must still be refused.
-    const active = !TERMINAL_RUN_STATUSES.includes(state.status);
-    if (active || this.live.has(id) || this.queue.includes(id)) {
+    const state = await this.get(id);
+    if (state.status === 'succeeded')
+      throw new RunConflictError(`run ${id} has finished; there is nothing to resume`);
+    if (!TERMINAL_RUN_STATUSES.includes(state.status)) {
       throw new RunConflictError(
         `run ${id} is already ${state.status}; only cancelled or failed runs can be resumed`,
       );
     }
-    if (state.status === 'succeeded')
-      throw new RunConflictError(`run ${id} has finished; there is nothing to resume`);
+    const jobId = this.jobIdOf(state);
+    const job = await this.jobs.get(jobId);
+    if (job.status !== 'failed' && job.status !== 'cancelled') {
+      throw new RunConflictError(`run ${id} is still ${job.status}; wait for it to end before resuming`);
+    }
     const resumed = await this.store(id, {
       ...state,
       status: 'queued',
-      attempt: state.attempt + 1,
+      // The job counts the same when a replica claims it (a job that ran before is a new attempt).
+      attempt: job.attempt + 1,
       cancelRequested: false,
       error: undefined,
       finishedAt: undefined,
@@ -169,7 +170,12 @@ export class RunManager {
         ? `resumes from step ${state.lastCheckpoint.step}`
         : 'restarts from step 0',
     });
-    this.enqueue(id);
+    try {
+      await this.jobs.retry(jobId);
+    } catch (err) {
+      await this.store(id, state);
+      throw err;
+    }
     return resumed;
   }
 
@@ -200,8 +206,8 @@ export class RunManager {
           });
         }
         if (pending.length === 0) {
-          // Not running here (queued, or in another process): follow the stored state.
-          const stored = await this.get(id);
+          // Not running here (queued, or on another replica): follow the stored state.
+          const stored = await this.get(id).catch(() => state);
           if (stored.updatedAt !== state.updatedAt) {
             state = stored;
             yield { type: 'state', state };
@@ -218,40 +224,25 @@ export class RunManager {
     }
   }
 
-  /** Queues every run a previous process left unfinished; returns their ids. */
-  async start(): Promise<string[]> {
-    const picked: string[] = [];
-    for (const state of await this.list()) {
-      if (TERMINAL_RUN_STATUSES.includes(state.status) || this.live.has(state.id)) continue;
-      const wasStarted = state.status !== 'queued' || state.startedAt !== undefined;
-      await this.store(state.id, {
-        ...state,
-        status: 'queued',
-        attempt: wasStarted ? state.attempt + 1 : state.attempt,
-        message: state.lastCheckpoint
-          ? `resumes from step ${state.lastCheckpoint.step} after a restart`
-          : 'queued after a restart',
-      });
-      picked.push(state.id);
-    }
-    // Oldest first, as they were created.
-    for (const id of picked.reverse()) this.enqueue(id);
-    if (picked.length) this.options.logger.info({ runs: picked }, 'resumed unfinished runs');
-    return picked;
+  /** Starts looking for runs to execute: new ones, and any a stopped or dead replica left. */
+  start(): Promise<void> {
+    return this.jobs.start();
   }
 
-  /** Interrupts running runs (they stay queued and resume at the next start) and waits for them. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.queue.length = 0;
-    for (const [id, live] of this.live)
-      live.controller.abort(new RunInterrupted(`run ${id} interrupted by shutdown`));
-    await Promise.allSettled([...this.running]);
+  /** Lets go of running runs (they resume on another replica, or at the next start) and waits for them. */
+  stop(): Promise<void> {
+    return this.jobs.stop();
   }
 
-  /** Resolves when nothing is queued or running here. */
-  async idle(): Promise<void> {
-    while (this.running.size || this.queue.length) await Promise.allSettled([...this.running]);
+  /** Resolves when nothing is running here and nothing is left for this process to take. */
+  idle(): Promise<void> {
+    return this.jobs.idle();
+  }
+
+  private jobIdOf(state: RunState): string {
+    if (!state.jobId)
+      throw new RunConflictError(`run ${state.id} has no job record (made by an older trainer)`);
+    return state.jobId;
   }
 
   private async store(id: string, state: RunState): Promise<RunState> {
@@ -261,57 +252,79 @@ export class RunManager {
     return stored;
   }
 
-  private enqueue(id: string): void {
-    this.queue.push(id);
-    this.pump();
+  /** A run's job was cancelled before any replica ran it: its state says so too. */
+  private async cancelledWhileQueued(ctx: CancelledContext<TrainJobParams>): Promise<void> {
+    const state = await this.get(ctx.params.runId);
+    if (TERMINAL_RUN_STATUSES.includes(state.status)) return;
+    await this.store(state.id, {
+      ...state,
+      status: 'cancelled',
+      cancelRequested: true,
+      message: 'cancelled before it started',
+      finishedAt: new Date().toISOString(),
+    });
   }
 
-  private pump(): void {
-    while (!this.stopped && this.running.size < (this.options.concurrency ?? 1) && this.queue.length) {
-      const id = this.queue.shift()!;
-      const run = this.execute(id).catch((err) =>
-        this.options.logger.error({ err, run: id }, 'run executor failed'),
-      );
-      this.running.add(run);
-      run.finally(() => {
-        this.running.delete(run);
-        this.pump();
-      });
-    }
-  }
-
-  private async execute(id: string): Promise<void> {
-    const [spec, state] = await Promise.all([this.spec(id), this.get(id)]);
-    const controller = new AbortController();
-    const recorder = new RunRecorder(this.options.bucket, state, {
-      stateIntervalMs: this.options.stateIntervalMs,
-      onEvent: (event) => this.events.emit(id, event),
-    });
-    let release = () => {};
-    const done = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    this.live.set(id, { controller, recorder, done });
-    const logger = this.options.logger.child({ run: id, attempt: state.attempt });
+  /** The `train` job: one attempt at the run, from its last checkpoint. */
+  private async execute(ctx: JobContext<TrainJobParams>): Promise<JobRecord['result']> {
+    const { runId } = ctx.params;
+    const [spec, stored] = await Promise.all([this.spec(runId), this.get(runId)]);
+    const recorder = new RunRecorder(
+      this.options.bucket,
+      { ...stored, attempt: ctx.attempt, cancelRequested: false },
+      {
+        stateIntervalMs: this.options.stateIntervalMs,
+        onEvent: (event) => this.events.emit(runId, event),
+      },
+    );
+    this.live.set(runId, recorder);
     try {
       await executeRun({
         bucket: this.options.bucket,
         spec,
         recorder,
-        signal: controller.signal,
+        signal: ctx.signal,
         features: this.options.features,
         featuresPollMs: this.options.featuresPollMs,
       });
-      logger.info({ steps: recorder.state.step }, 'run finished');
+      ctx.logger.info({ steps: recorder.state.step }, 'run finished');
+      return { runId, steps: recorder.state.step };
     } catch (err) {
-      const reason = controller.signal.aborted ? controller.signal.reason : undefined;
-      const finishedAt = new Date().toISOString();
-      if (reason instanceof RunCancelled) {
-        await recorder.update({ status: 'cancelled', message: reason.message, finishedAt });
-      } else if (reason instanceof RunInterrupted) {
-        await recorder.update({ status: 'queued', message: `${reason.message}; resumes at the next start` });
+      await this.recordEnd(recorder, ctx, err);
+      throw err;
+    } finally {
+      this.live.delete(runId);
+    }
+  }
+
+  /** Stores how an attempt ended, unless the run is no longer this replica's to write. */
+  private async recordEnd(
+    recorder: RunRecorder,
+    ctx: JobContext<TrainJobParams>,
+    err: unknown,
+  ): Promise<void> {
+    const reason = ctx.signal.aborted ? ctx.signal.reason : undefined;
+    const finishedAt = new Date().toISOString();
+    if (reason instanceof LeaseLostError) return;
+    try {
+      if (reason instanceof JobCancelled) {
+        await recorder.update({
+          status: 'cancelled',
+          cancelRequested: true,
+          message: reason.message,
+          finishedAt,
+        });
+      } else if (reason instanceof JobInterrupted) {
+        await recorder.update({
+          status: 'queued',
+          message: 'interrupted by a shutdown; another trainer replica or the next start resumes it',
+        });
+      } else if (isStorageOutage(err)) {
+        // The engine waits for the store and runs the attempt again from the last checkpoint.
+        await recorder.update({ message: 'waiting for storage' }).catch(() => undefined);
+        return;
       } else {
-        logger.error({ err }, 'run failed');
+        ctx.logger.error({ err }, 'run failed');
         const detail = err instanceof Error ? err.message : String(err);
         await recorder.update({
           status: 'failed',
@@ -320,10 +333,9 @@ export class RunManager {
           finishedAt,
         });
       }
-      await recorder.flushMetrics().catch(() => {});
-    } finally {
-      this.live.delete(id);
-      release();
+      await recorder.flushMetrics();
+    } catch (writeErr) {
+      ctx.logger.warn({ err: writeErr }, "the run's end was not stored");
     }
   }
 }

@@ -29,7 +29,13 @@ before(async () => {
     defaultPort: 0,
     env: { MMIT_LOG_LEVEL: 'silent' },
   });
-  runner = new JobRunner({ bucket, service: 'jobtest', logger: service.logger, progressIntervalMs: 20 });
+  runner = new JobRunner({
+    bucket,
+    service: 'jobtest',
+    logger: service.logger,
+    progressIntervalMs: 20,
+    pollMs: 50,
+  });
   runner.define('steps', {
     params: z.object({ steps: z.number().int().positive(), waitForRelease: z.boolean().default(false) }),
     async run({ params, progress, signal }) {
@@ -50,6 +56,7 @@ before(async () => {
   mountJobRoutes(service, runner, { heartbeatMs: 30, pollMs: 50 });
   service.onShutdown(() => runner.stop());
   running = await service.listen();
+  await runner.start();
 });
 
 after(async () => {
