@@ -1,13 +1,20 @@
 // Assembles the feature service: configuration, bucket (and S3 range reads when the endpoint is
-// known), the persistent job runner with the `extract` kind, metrics, routes, readiness, and
-// shutdown (running jobs are interrupted and stay queued; the next start resumes them).
+// known), the job engine with the `extract` kind (split into one unit per shard, so feature
+// replicas share a job), metrics, routes, readiness, and shutdown (units let go of their leases;
+// another replica or the next start carries on).
 
-import { FeatureJobRequestSchema } from '@mmit/contracts';
 import { FeatureReader, type RangeSource, s3RangeSource } from '@mmit/features';
-import { createService, JobRunner, type RunningService, type Service } from '@mmit/service-kit';
+import {
+  createService,
+  JobRunner,
+  jobRunnerSettings,
+  type RunningService,
+  type Service,
+} from '@mmit/service-kit';
 import { Bucket, type BucketConfig, s3ConfigFromEnv } from '@mmit/storage';
 import { FEATURES_DEFAULT_PORT, featuresConfigSpec } from './config.js';
-import { runExtract } from './jobs/extract.js';
+import { EncoderPool } from './encoders/pool.js';
+import { extractJob } from './jobs/extract.js';
 import { createFeatureMetrics } from './metrics.js';
 import { EXTRACT_JOB, registerRoutes } from './routes.js';
 
@@ -51,19 +58,21 @@ export function createFeaturesService(options: FeaturesServiceOptions = {}): Fea
     service: 'features',
     logger: service.logger,
     concurrency: service.config.concurrency,
+    ...jobRunnerSettings(service.config),
   });
-  runner.define(EXTRACT_JOB, {
-    params: FeatureJobRequestSchema,
-    run: (ctx) =>
-      runExtract(ctx, {
-        bucket,
-        metrics,
-        ep: service.config.ep,
-        batchSize: service.config.batchSize,
-        threads: service.config.threads,
-        modelRoots: service.config.modelRoots,
-      }),
-  });
+  // Encoders stay open between units of a job (a replica usually runs several units in a row).
+  const encoders = new EncoderPool(service.config.modelRoots);
+  runner.defineSplit(
+    EXTRACT_JOB,
+    extractJob({
+      bucket,
+      metrics,
+      ep: service.config.ep,
+      batchSize: service.config.batchSize,
+      threads: service.config.threads,
+      encoders,
+    }),
+  );
   const readers = new Map<string, FeatureReader>();
   const readerFor = (encoderKey: string) => {
     let reader = readers.get(encoderKey);
@@ -75,7 +84,10 @@ export function createFeaturesService(options: FeaturesServiceOptions = {}): Fea
   };
   registerRoutes(service, { bucket, runner, readerFor });
   service.addReadinessCheck('bucket', () => bucket.ping());
-  service.onShutdown(() => runner.stop());
+  service.onShutdown(async () => {
+    await runner.stop();
+    await encoders.close();
+  });
 
   return {
     service,
@@ -84,7 +96,7 @@ export function createFeaturesService(options: FeaturesServiceOptions = {}): Fea
     async start(startOptions = {}) {
       await bucket.ensure();
       const running = await service.listen(startOptions);
-      await runner.resumePending();
+      await runner.start();
       return running;
     },
   };

@@ -1,24 +1,37 @@
 // The `extract` job: make sure every media item of a corpus or dataset has features under one
-// encoder key. It indexes shards a crashed attempt left without a segment, counts cache hits
-// (re-verifying their checksums unless told not to), then computes the misses in batches, one
-// shard per batch, published shard-first. A resumed attempt therefore redoes at most the batch
-// that was in flight; everything published is a hit the second time round.
-
-import type { FeatureJobRequest, FeatureJobResult } from '@mmit/contracts';
+// encoder key. It is a split job of the engine, so any number of feature replicas share it:
+// - plan (once, by whichever replica owns the job): resolve the encoder, list the media, index
+//   shards a crashed writer left without a segment, count cache hits (re-verifying their checksums
+//   unless told not to), and cut the misses into units of one batch each;
+// - units (claimed one at a time by any replica): compute one batch and publish it as one shard,
+//   whose id is derived from the job and the unit, so a unit run twice (its replica died after
+//   publishing, or lost its lease) finds its shard already published and counts it instead of
+//   writing it again;
+// - finish: add the units' counts into the job's result.
+import { createHash } from 'node:crypto';
+import {
+  ExecutionProviderSchema,
+  type FeatureJobRequest,
+  FeatureJobRequestSchema,
+  type FeatureJobResult,
+  keys,
+  ModalitySchema,
+  Sha256Schema,
+} from '@mmit/contracts';
 import {
   adoptOrphanShards,
   buildShard,
   FeatureIndex,
-  newShardId,
-  publishShard,
+  IndexSegmentSchema,
   recordEncoder,
   type ShardItem,
   verifyEntries,
 } from '@mmit/features';
-import type { JobContext } from '@mmit/service-kit';
-import type { Bucket } from '@mmit/storage';
+import { isStorageOutage, type JobContext, type SplitJobKind, type UnitContext } from '@mmit/service-kit';
+import { type Bucket, PreconditionFailedError } from '@mmit/storage';
 import type { ExecutionProvider } from '@mmit/tensor';
-import { type ResolvedEncoder, resolveEncoder } from '../encoders/resolve.js';
+import { z } from 'zod';
+import type { EncoderPool } from '../encoders/pool.js';
 import type { EncoderRunner } from '../encoders/runner.js';
 import type { FeatureMetrics } from '../metrics.js';
 import { corpusMedia, datasetMedia, type MediaTask } from '../sources.js';
@@ -29,15 +42,61 @@ export interface ExtractSettings {
   ep: ExecutionProvider;
   batchSize: number;
   threads: number;
-  modelRoots: string[];
+  encoders: EncoderPool;
 }
 
 const MAX_LISTED_FAILURES = 100;
+
+const MediaTaskSchema = z.object({
+  sha256: Sha256Schema,
+  key: z.string(),
+  modality: ModalitySchema,
+  itemId: z.string().optional(),
+});
+
+/** One unit: a batch of media to compute, and which of them replace a corrupt cached copy. */
+const ExtractUnitSchema = z.object({
+  tasks: z.array(MediaTaskSchema),
+  recompute: z.array(Sha256Schema),
+});
+
+/** What the planner found, shared with every unit and the finish step. */
+const ExtractSharedSchema = z.object({
+  encoderKey: z.string(),
+  modality: ModalitySchema,
+  requestedEp: ExecutionProviderSchema,
+  items: z.number().int().nonnegative(),
+  media: z.number().int().nonnegative(),
+  skipped: z.number().int().nonnegative(),
+  hits: z.number().int().nonnegative(),
+  adoptedShards: z.number().int().nonnegative(),
+  /** The job's creation time in ms: the time part of its shards' ids, so they sort with the job. */
+  shardTime: z.number().int().nonnegative(),
+});
+type ExtractShared = z.infer<typeof ExtractSharedSchema>;
+
+/** What one unit did (the finish step adds them up). */
+interface UnitResult {
+  computed: number;
+  recomputed: number;
+  failed: number;
+  failures: FeatureJobResult['failures'];
+  shards: number;
+  ep: ExecutionProvider | null;
+  fallbackReason: string | null;
+  computeSeconds: number;
+}
 
 function batches<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** A unit's shard id: time from the job, 8 hex from (job, unit): the same for every run of the unit. */
+export function unitShardId(shardTime: number, jobId: string, n: number): string {
+  const hex = createHash('sha256').update(`${jobId}/${n}`).digest('hex').slice(0, 8);
+  return `s-${shardTime.toString(36).padStart(9, '0')}-${hex}`;
 }
 
 /** Hits and misses of the source's media against the index. */
@@ -59,117 +118,190 @@ async function partition(
   return { hits: tasks.length - misses.length, misses, recompute };
 }
 
-export async function runExtract(
-  ctx: JobContext<FeatureJobRequest>,
+export function extractJob(
   settings: ExtractSettings,
-): Promise<FeatureJobResult> {
-  const { params, progress, signal, logger } = ctx;
+): SplitJobKind<
+  typeof FeatureJobRequestSchema,
+  typeof ExtractUnitSchema,
+  typeof ExtractSharedSchema,
+  UnitResult,
+  FeatureJobResult
+> {
   const { bucket, metrics } = settings;
-  const requestedEp = params.ep ?? settings.ep;
-  const batchSize = params.batchSize ?? settings.batchSize;
 
-  progress.note('resolving encoder');
-  const encoder: ResolvedEncoder = await resolveEncoder(params.encoder, { modelRoots: settings.modelRoots });
-  const { key, identity } = encoder;
-  const kind = identity.kind;
-  await recordEncoder(bucket, {
-    encoderKey: key,
-    identity,
-    spec: params.encoder,
-    createdAt: new Date().toISOString(),
-  });
-
-  progress.note('listing media');
-  const source = params.corpusId
-    ? await corpusMedia(bucket, params.corpusId, identity.modality)
-    : await datasetMedia(bucket, params.datasetId ?? '', identity.modality);
-  progress.setTotal(source.tasks.length);
-
-  progress.note('checking the cache');
-  const index = new FeatureIndex(bucket, key);
-  const adopted = await adoptOrphanShards(bucket, index);
-  const { hits, misses, recompute } = await partition(bucket, index, source.tasks, params.verify);
-  progress.set(hits);
-  metrics.items.inc({ outcome: 'hit', kind }, hits);
-  logger.info({ encoderKey: key, media: source.tasks.length, hits, misses: misses.length }, 'cache checked');
-
-  const result: FeatureJobResult = {
-    encoderKey: key,
-    modality: identity.modality,
-    requestedEp,
-    ep: null,
-    fallbackReason: null,
-    items: source.items,
-    media: source.tasks.length,
-    skipped: source.skipped,
-    hits,
-    computed: 0,
-    recomputed: 0,
-    failed: 0,
-    failures: [],
-    adoptedShards: adopted.adopted.length,
-    shardsWritten: 0,
-    computeSeconds: 0,
-    itemsPerSecond: 0,
-  };
-  if (misses.length === 0) {
-    progress.note(`all ${hits} cached`);
-    return result;
+  async function plan(ctx: JobContext<FeatureJobRequest>) {
+    const { params, progress, logger } = ctx;
+    progress.note('resolving encoder');
+    const encoder = await settings.encoders.acquire(params.encoder);
+    try {
+      const { key, identity } = encoder.resolved;
+      await recordEncoder(bucket, {
+        encoderKey: key,
+        identity,
+        spec: params.encoder,
+        createdAt: new Date().toISOString(),
+      });
+      progress.note('listing media');
+      const source = params.corpusId
+        ? await corpusMedia(bucket, params.corpusId, identity.modality)
+        : await datasetMedia(bucket, params.datasetId ?? '', identity.modality);
+      progress.note('checking the cache');
+      const index = new FeatureIndex(bucket, key);
+      const adopted = await adoptOrphanShards(bucket, index);
+      const { hits, misses, recompute } = await partition(bucket, index, source.tasks, params.verify);
+      metrics.items.inc({ outcome: 'hit', kind: identity.kind }, hits);
+      logger.info(
+        { encoderKey: key, media: source.tasks.length, hits, misses: misses.length },
+        'cache checked',
+      );
+      const shared: ExtractShared = {
+        encoderKey: key,
+        modality: identity.modality,
+        requestedEp: params.ep ?? settings.ep,
+        items: source.items,
+        media: source.tasks.length,
+        skipped: source.skipped,
+        hits,
+        adoptedShards: adopted.adopted.length,
+        shardTime: Date.now(),
+      };
+      const units = batches(misses, params.batchSize ?? settings.batchSize).map((tasks) => ({
+        input: { tasks, recompute: tasks.filter((t) => recompute.has(t.sha256)).map((t) => t.sha256) },
+        size: tasks.length,
+      }));
+      return { units, shared, done: hits };
+    } finally {
+      encoder.release();
+    }
   }
 
-  progress.note('loading the encoder');
-  const runner: EncoderRunner = await encoder.open({
-    ep: requestedEp,
-    threads: settings.threads || undefined,
-  });
-  result.ep = runner.ep;
-  result.fallbackReason = runner.fallbackReason;
-  if (runner.fallbackReason) {
-    metrics.fallbacks.inc({ requested: requestedEp, used: runner.ep });
-    logger.warn({ reason: runner.fallbackReason }, 'execution provider fallback');
-  }
-  const started = performance.now();
-  try {
-    for (const batch of batches(misses, batchSize)) {
+  async function runUnit(
+    ctx: UnitContext<FeatureJobRequest, z.infer<typeof ExtractUnitSchema>> & { shared: ExtractShared },
+  ): Promise<UnitResult> {
+    const { id, n, unit, shared, params, progress, signal } = ctx;
+    const shardId = unitShardId(shared.shardTime, id, n);
+    const segmentKey = keys.featureIndexSegment(shared.encoderKey, shardId);
+    // An earlier run of this unit published its shard: count that, compute nothing.
+    const published = await bucket.getJsonIfExists(segmentKey, IndexSegmentSchema);
+    if (published)
+      return resultOfPublished(
+        unit.tasks.length,
+        published.entries.map((e) => e.sha256),
+        unit.recompute,
+      );
+
+    const encoder = await settings.encoders.acquire(params.encoder);
+    try {
+      const kind = encoder.resolved.identity.kind;
+      const runner = await encoder.runner({ ep: shared.requestedEp, threads: settings.threads || undefined });
+      if (runner.fallbackReason) metrics.fallbacks.inc({ requested: shared.requestedEp, used: runner.ep });
       signal.throwIfAborted();
       const t0 = performance.now();
-      const { written, failures } = await computeBatch(bucket, runner, key, batch);
+      const { items, failures } = await computeBatch(bucket, runner, unit.tasks);
+      if (items.length) {
+        ctx.assertLease();
+        const { bytes, segment } = buildShard(shared.encoderKey, shardId, items);
+        await bucket.putBuffer(segment.shardKey, bytes, { contentType: 'application/octet-stream' });
+        // The segment is the publish, exactly once: a twin run of this unit finds it taken.
+        await bucket.putJsonIfAbsent(segmentKey, segment, IndexSegmentSchema).catch((err) => {
+          if (!(err instanceof PreconditionFailedError)) throw err;
+        });
+      }
       const seconds = (performance.now() - t0) / 1000;
-      result.computed += written.length;
-      result.recomputed += written.filter((sha) => recompute.has(sha)).length;
-      result.failed += failures.length;
-      result.shardsWritten += written.length ? 1 : 0;
-      for (const f of failures) if (result.failures.length < MAX_LISTED_FAILURES) result.failures.push(f);
-      result.computeSeconds = (performance.now() - started) / 1000;
-      result.itemsPerSecond = result.computed / Math.max(result.computeSeconds, 1e-9);
-
-      metrics.items.inc({ outcome: 'computed', kind }, written.length);
+      const recomputed = items.filter((i) => unit.recompute.includes(i.sha256)).length;
+      metrics.items.inc({ outcome: 'computed', kind }, items.length);
       metrics.items.inc({ outcome: 'failed', kind }, failures.length);
+      metrics.items.inc({ outcome: 'recomputed', kind }, recomputed);
       metrics.batchSeconds.observe({ ep: runner.ep }, seconds);
-      metrics.itemsPerSecond.set({ ep: runner.ep, kind }, written.length / Math.max(seconds, 1e-9));
-      progress.advance(batch.length, failures.length);
-      progress.note(
-        `hits ${hits}, computed ${result.computed}, failed ${result.failed}; ${result.itemsPerSecond.toFixed(1)} items/s on ${runner.ep}`,
-      );
+      metrics.itemsPerSecond.set({ ep: runner.ep, kind }, items.length / Math.max(seconds, 1e-9));
+      progress.advance(unit.tasks.length, failures.length);
+      return {
+        computed: items.length,
+        recomputed,
+        failed: failures.length,
+        failures: failures.slice(0, MAX_LISTED_FAILURES),
+        shards: items.length ? 1 : 0,
+        ep: runner.ep,
+        fallbackReason: runner.fallbackReason,
+        computeSeconds: seconds,
+      };
+    } finally {
+      encoder.release();
     }
-  } finally {
-    await runner.close();
   }
-  metrics.items.inc({ outcome: 'recomputed', kind }, result.recomputed);
-  return result;
+
+  async function finish(
+    ctx: JobContext<FeatureJobRequest> & { shared: ExtractShared },
+    results: UnitResult[],
+  ): Promise<FeatureJobResult> {
+    const { shared } = ctx;
+    const ran = results.find((r) => r.ep !== null);
+    const computeSeconds = results.reduce((s, r) => s + r.computeSeconds, 0);
+    const computed = results.reduce((s, r) => s + r.computed, 0);
+    const failed = results.reduce((s, r) => s + r.failed, 0);
+    ctx.progress.note(
+      results.length === 0
+        ? `all ${shared.hits} cached`
+        : `hits ${shared.hits}, computed ${computed}, failed ${failed}`,
+    );
+    return {
+      encoderKey: shared.encoderKey,
+      modality: shared.modality,
+      requestedEp: shared.requestedEp,
+      ep: ran?.ep ?? null,
+      fallbackReason: ran?.fallbackReason ?? null,
+      items: shared.items,
+      media: shared.media,
+      skipped: shared.skipped,
+      hits: shared.hits,
+      computed,
+      recomputed: results.reduce((s, r) => s + r.recomputed, 0),
+      failed,
+      failures: results.flatMap((r) => r.failures).slice(0, MAX_LISTED_FAILURES),
+      adoptedShards: shared.adoptedShards,
+      shardsWritten: results.reduce((s, r) => s + r.shards, 0),
+      computeSeconds,
+      itemsPerSecond: computed / Math.max(computeSeconds, 1e-9),
+    };
+  }
+
+  return {
+    params: FeatureJobRequestSchema,
+    unit: ExtractUnitSchema,
+    shared: ExtractSharedSchema,
+    plan,
+    runUnit,
+    finish,
+  };
 }
 
-/** Fetches, encodes and publishes one batch; returns the shas written and the failures. */
+/** The result of a unit whose shard an earlier run already published. */
+function resultOfPublished(tasks: number, published: string[], recompute: string[]): UnitResult {
+  return {
+    computed: published.length,
+    recomputed: published.filter((sha) => recompute.includes(sha)).length,
+    failed: tasks - published.length,
+    failures: [],
+    shards: 1,
+    ep: null,
+    fallbackReason: null,
+    computeSeconds: 0,
+  };
+}
+
+/** Fetches and encodes one batch; returns the items encoded and the failures. */
 async function computeBatch(
   bucket: Bucket,
   runner: EncoderRunner,
-  encoderKey: string,
   batch: MediaTask[],
-): Promise<{ written: string[]; failures: FeatureJobResult['failures'] }> {
+): Promise<{ items: ShardItem[]; failures: FeatureJobResult['failures'] }> {
   const failures: FeatureJobResult['failures'] = [];
   const fail = (task: MediaTask, detail: string) =>
     failures.push({ sha256: task.sha256, ...(task.itemId ? { itemId: task.itemId } : {}), detail });
   const fetched = await Promise.allSettled(batch.map((task) => bucket.getBuffer(task.key)));
+  // An unreachable store is not a bad item: the engine waits for it and runs the unit again.
+  const outage = fetched.find((f) => f.status === 'rejected' && isStorageOutage(f.reason));
+  if (outage?.status === 'rejected') throw outage.reason;
   const ready: { task: MediaTask; bytes: Uint8Array }[] = [];
   fetched.forEach((f, i) => {
     if (f.status === 'fulfilled') ready.push({ task: batch[i], bytes: f.value });
@@ -181,9 +313,5 @@ async function computeBatch(
     if ('block' in outcome) items.push({ sha256: ready[i].task.sha256, block: outcome.block });
     else fail(ready[i].task, outcome.error.message);
   });
-  if (items.length) {
-    const { bytes, segment } = buildShard(encoderKey, newShardId(), items);
-    await publishShard(bucket, bytes, segment);
-  }
-  return { written: items.map((i) => i.sha256), failures };
+  return { items, failures };
 }
