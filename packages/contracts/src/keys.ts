@@ -77,6 +77,40 @@ export const keys = {
   corpusItems: (corpusId: string, part: string) =>
     `corpora/${id('corpus', corpusId)}/items/${segment('part', part)}.jsonl`,
 
+  /**
+   * Who holds a source's bytes in a corpus: the first accepted item with those bytes, and every item
+   * recorded with them (duplicates included). Exact duplicates are decided against this object, so
+   * any replica decides the same way; it fans out like the media it names.
+   */
+  corpusSourceClaim: (corpusId: string, sourceSha256: string) => {
+    const h = sha(sourceSha256);
+    return `corpora/${id('corpus', corpusId)}/sources/${h.slice(0, 2)}/${h}.json`;
+  },
+  /**
+   * One shard of the corpus's record of duplicate and rejected items (by the first two characters of
+   * the item id), so a rerun of a source recognises them; accepted items are known by their claims.
+   */
+  corpusSeenShard: (corpusId: string, itemId: string) =>
+    `corpora/${id('corpus', corpusId)}/seen/${id('item', itemId).slice(2, 4)}.json`,
+  /** One bucket of the near-duplicate index: images whose perceptual hash has `value` in band `band`. */
+  corpusNearBucket: (corpusId: string, band: number, value: number) => {
+    if (!Number.isInteger(band) || band < 0 || band > 64)
+      throw new InvalidKeyPartError('band', String(band), '0-64');
+    if (!Number.isInteger(value) || value < 0)
+      throw new InvalidKeyPartError('band value', String(value), 'an integer >= 0');
+    return `corpora/${id('corpus', corpusId)}/phash/${band}/${value.toString(16)}.json`;
+  },
+  /** Whoever publishes items into the corpus holds this lock (publishes are serialized per corpus). */
+  corpusPublishLock: (corpusId: string) => `corpora/${id('corpus', corpusId)}/publish.lock`,
+  /** Item records an import unit made, waiting for the job's publish step. */
+  corpusStagingPrefix: (corpusId: string, jobId: string) =>
+    `corpora/${id('corpus', corpusId)}/staging/${id('job', jobId)}/`,
+  corpusStaging: (corpusId: string, jobId: string, unit: number) => {
+    if (!Number.isInteger(unit) || unit < 0)
+      throw new InvalidKeyPartError('unit', String(unit), 'an integer >= 0');
+    return `corpora/${id('corpus', corpusId)}/staging/${id('job', jobId)}/unit-${String(unit).padStart(6, '0')}.jsonl`;
+  },
+
   datasetManifest: (datasetId: string) => `datasets/${id('dataset', datasetId)}/manifest.json`,
   datasetSamples: (datasetId: string, n: number) => {
     if (!Number.isInteger(n) || n < 0)

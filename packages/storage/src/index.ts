@@ -4,4 +4,5 @@ export * from './bucket.js';
 export * from './config.js';
 export * from './embedded.js';
 export * from './errors.js';
+export * from './parallel.js';
 export * from './retry.js';

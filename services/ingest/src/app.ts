@@ -64,7 +64,7 @@ export function createIngestService(options: IngestServiceOptions = {}): IngestS
     concurrency: config.jobConcurrency,
     ...jobRunnerSettings(service.config),
   });
-  runner.define(IMPORT_JOB, importJob(importContext));
+  runner.defineSplit(IMPORT_JOB, importJob(importContext, config.unitEntries));
 
   registerRoutes(service, { bucket, store, runner, importContext, settings });
   service.addReadinessCheck('bucket', () => bucket.ping());

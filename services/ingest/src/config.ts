@@ -58,6 +58,11 @@ export const ingestConfigSpec = {
   jobConcurrency: envVar(
     'MMIT_INGEST_JOBS',
     z.coerce.number().int().min(1).max(16).default(2),
-    'Import jobs run at once (each with MMIT_INGEST_CONCURRENCY items in flight).',
+    'Import units run at once by this replica (each with MMIT_INGEST_CONCURRENCY items in flight).',
+  ),
+  unitEntries: envVar(
+    'MMIT_INGEST_UNIT_ENTRIES',
+    z.coerce.number().int().min(1).max(100_000).default(250),
+    'Entries per unit of an import job: units are what replicas share (and what a crash repeats at most).',
   ),
 };

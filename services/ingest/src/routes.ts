@@ -21,6 +21,7 @@ import type { Bucket } from '@mmit/storage';
 import busboy from 'busboy';
 import { z } from 'zod';
 import type { ingestConfigSpec } from './config.js';
+import { CorpusBatch } from './corpus/batch.js';
 import type { CorpusStore } from './corpus/store.js';
 import { submitImport } from './jobs/import-job.js';
 import type { IngestSettings } from './pipeline/ingest-item.js';
@@ -179,7 +180,7 @@ export function registerRoutes(
       ...problems(400, 404, 413, 415, 503),
     },
     handler: async ({ params, req }) => {
-      const corpus = await store.openCorpus(params.id);
+      const corpus = new CorpusBatch(bucket, await store.manifest(params.id));
       return {
         body: await receiveUpload(req, settings, corpus, {
           maxFileBytes: config.maxFileBytes,

@@ -1,13 +1,7 @@
 // Corpora in the bucket: `corpora/<id>/manifest.json` plus item records in part files
-// (`corpora/<id>/items/<part>.jsonl`). New records collect in memory and are written as a new
-// part, then the manifest (with the part listed and the counts folded in) is published
-// atomically; readers list items only from parts the manifest names, so they never see half a
-// batch. If a write fails the batch stays sealed and the next flush writes it again under the
-// same part name, so nothing accepted in memory is lost or counted twice.
-//
-// Limit: one process owns a corpus's writes (manifest updates are serialized in memory; S3 here
-// offers no conditional puts to serialize replicas).
-import { randomBytes } from 'node:crypto';
+// (`corpora/<id>/items/<part>.jsonl`). Readers list items only from parts the manifest names, so
+// they never see half a batch. Writing goes through publish.ts (any replica, compare-and-swap on the
+// manifest); this file creates corpora and reads them.
 import {
   type CorpusManifest,
   CorpusManifestSchema,
@@ -21,8 +15,6 @@ import {
   type Page,
 } from '@mmit/contracts';
 import { type Bucket, ObjectNotFoundError } from '@mmit/storage';
-import { addToCounts } from './counts.js';
-import { CorpusIndex } from './index.js';
 
 export class CorpusNotFoundError extends Error {
   readonly problemCode = 'not_found';
@@ -40,13 +32,6 @@ export class InvalidCursorError extends Error {
   }
 }
 
-/** Records per part file when a caller flushes only when enough have collected. */
-export const PART_SIZE = 500;
-
-function newPartName(): string {
-  return `p-${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
-}
-
 function parseRecords(text: string): ItemRecord[] {
   return text
     .split('\n')
@@ -54,85 +39,7 @@ function parseRecords(text: string): ItemRecord[] {
     .map((line) => ItemRecordSchema.parse(JSON.parse(line)));
 }
 
-/** A corpus opened for writing: its published manifest, its index, and the records not yet published. */
-export class OpenCorpus {
-  readonly index = new CorpusIndex();
-  private pending: ItemRecord[] = [];
-  private sealed: { part: string; records: ItemRecord[] } | undefined;
-  private flushing: Promise<void> = Promise.resolve();
-  /** Items being ingested right now, by the sha256 of their bytes (a twin waits for the first). */
-  private readonly inFlight = new Map<string, Promise<void>>();
-
-  constructor(
-    private readonly bucket: Bucket,
-    public manifest: CorpusManifest,
-  ) {}
-
-  get id(): string {
-    return this.manifest.id;
-  }
-
-  get unpublished(): number {
-    return this.pending.length + (this.sealed?.records.length ?? 0);
-  }
-
-  /** Adds a record; it is visible to the index at once and in the bucket after the next flush. */
-  record(record: ItemRecord): void {
-    this.index.add(record);
-    this.pending.push(record);
-  }
-
-  /** Runs `work` once no other item with the same bytes is in flight, so twins dedupe correctly. */
-  async oneAtATime<T>(sourceSha256: string, work: () => Promise<T>): Promise<T> {
-    while (this.inFlight.has(sourceSha256)) await this.inFlight.get(sourceSha256);
-    const run = work();
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.inFlight.set(sourceSha256, settled);
-    try {
-      return await run;
-    } finally {
-      this.inFlight.delete(sourceSha256);
-    }
-  }
-
-  /** Publishes when at least `minRecords` wait (default: whatever waits). */
-  flush(minRecords = 1): Promise<void> {
-    const next = this.flushing.then(() => (this.unpublished >= minRecords ? this.publish() : undefined));
-    this.flushing = next.catch(() => undefined);
-    return next;
-  }
-
-  private async publish(): Promise<void> {
-    if (!this.sealed) {
-      this.sealed = { part: newPartName(), records: this.pending };
-      this.pending = [];
-    }
-    const { part, records } = this.sealed;
-    if (records.length > 0) {
-      const body = `${records.map((r) => JSON.stringify(r)).join('\n')}\n`;
-      await this.bucket.putBuffer(keys.corpusItems(this.id, part), body, {
-        contentType: 'application/x-ndjson',
-      });
-      const next: CorpusManifest = {
-        ...this.manifest,
-        counts: records.reduce(addToCounts, this.manifest.counts),
-        parts: [...this.manifest.parts, { part, items: records.length }],
-        updatedAt: new Date().toISOString(),
-        version: this.manifest.version + 1,
-      };
-      await this.bucket.publishJson(keys.corpusManifest(this.id), next, CorpusManifestSchema);
-      this.manifest = next;
-    }
-    this.sealed = undefined;
-  }
-}
-
 export class CorpusStore {
-  private readonly open = new Map<string, Promise<OpenCorpus>>();
-
   constructor(private readonly bucket: Bucket) {}
 
   async create(request: CreateCorpusRequest): Promise<CorpusManifest> {
@@ -148,7 +55,7 @@ export class CorpusStore {
       parts: [],
       version: 0,
     };
-    await this.bucket.publishJson(keys.corpusManifest(manifest.id), manifest, CorpusManifestSchema);
+    await this.bucket.putJsonIfAbsent(keys.corpusManifest(manifest.id), manifest, CorpusManifestSchema);
     return manifest;
   }
 
@@ -172,24 +79,6 @@ export class CorpusStore {
       if (manifest) items.push(manifest);
     }
     return { items, nextCursor: ids.length > limit ? ids[limit - 1] : null };
-  }
-
-  /** The writable corpus, loaded once per process: its index is rebuilt from every published part. */
-  openCorpus(corpusId: string): Promise<OpenCorpus> {
-    let opening = this.open.get(corpusId);
-    if (!opening) {
-      opening = (async () => {
-        const manifest = await this.manifest(corpusId);
-        const corpus = new OpenCorpus(this.bucket, manifest);
-        for (const { part } of manifest.parts) {
-          for (const record of await this.readPart(corpusId, part)) corpus.index.add(record);
-        }
-        return corpus;
-      })();
-      this.open.set(corpusId, opening);
-      opening.catch(() => this.open.delete(corpusId));
-    }
-    return opening;
   }
 
   /**
@@ -219,7 +108,7 @@ export class CorpusStore {
     return { items, nextCursor: null };
   }
 
-  private async readPart(corpusId: string, part: string): Promise<ItemRecord[]> {
+  async readPart(corpusId: string, part: string): Promise<ItemRecord[]> {
     try {
       return parseRecords((await this.bucket.getBuffer(keys.corpusItems(corpusId, part))).toString('utf8'));
     } catch (err) {

@@ -1,63 +1,98 @@
-// The `import` job kind for service-kit's JobRunner: one import of a source into a corpus. The
-// runner stores the record, throttles progress, and resumes the job after a restart (as attempt
-// 2, 3, ...); this handler turns that into runImport's hooks: a resumed attempt continues from its
-// last checkpoint, and shutdown (the runner aborts the signal) publishes, checkpoints and stops.
+// The `import` job kind: one import of a source into a corpus, split into units of entries so that
+// any number of ingest replicas share it. The owner counts the source's entries and cuts them into
+// ranges; any replica ingests a range and stages what it proposes; when every range is done, the
+// owner publishes them in order (run-import.ts) and stores the summary as the job's result. An
+// uploaded archive is deleted once its import has succeeded.
 import {
   CorpusId,
   type ImportRequest,
   ImportRequestSchema,
   type ImportSummary,
   type JobRecord,
+  keys,
 } from '@mmit/contracts';
-import type { JobKind, JobRunner, ProgressReporter } from '@mmit/service-kit';
+import type { JobRunner, SplitJobKind } from '@mmit/service-kit';
 import { z } from 'zod';
 import { allowedLocalPath } from '../pipeline/import-source.js';
-import { type ImportContext, type ImportProgress, runImport } from '../pipeline/run-import.js';
-import { ImportCheckpoints } from './import-checkpoints.js';
+import { countEntries, type ImportContext, ingestRange, publishStaged } from '../pipeline/run-import.js';
 
 export const IMPORT_JOB = 'import';
+/** At most this many units for an uploaded archive (see plan). */
+const ARCHIVE_UNITS = 4;
 
 export const ImportJobParamsSchema = z.object({ corpusId: CorpusId, request: ImportRequestSchema });
 export type ImportJobParams = z.infer<typeof ImportJobParamsSchema>;
 
-export function importJob(context: ImportContext): JobKind<typeof ImportJobParamsSchema, ImportSummary> {
-  const checkpoints = new ImportCheckpoints(context.bucket);
+const RangeSchema = z.object({ from: z.number().int().nonnegative(), to: z.number().int().nonnegative() });
+const SharedSchema = z.object({
+  /** Sorts this import's images among the corpus's near-duplicate entries (a rerun decides the same). */
+  order: z.string(),
+  startedAt: z.number(),
+});
+
+export function importJob(
+  context: ImportContext,
+  unitEntries: number,
+): SplitJobKind<
+  typeof ImportJobParamsSchema,
+  typeof RangeSchema,
+  typeof SharedSchema,
+  number,
+  ImportSummary
+> {
   return {
     params: ImportJobParamsSchema,
-    async run({ id, params: { corpusId, request }, attempt, progress, signal, logger }) {
-      const checkpoint = attempt > 1 ? await checkpoints.read(corpusId, id) : undefined;
-      const summary = await runImport(context, corpusId, request, {
-        ...(checkpoint ? { resumeAt: checkpoint.resumeAt, summarySoFar: checkpoint.summary } : {}),
-        signal,
-        progress: followProgress(progress),
-        checkpoint: (resumeAt, summarySoFar) =>
-          checkpoints.write(corpusId, id, { resumeAt, summary: summarySoFar }),
+    unit: RangeSchema,
+    shared: SharedSchema,
+    async plan({ id, params, progress, signal }) {
+      progress.note('counting entries');
+      const total = await countEntries(context, params.request, signal);
+      // Each unit of an uploaded archive reads it from its start (a tar streams, a zip is fetched
+      // whole), so those are cut into a few large units rather than many small ones.
+      const perUnit =
+        params.request.source.type === 'upload'
+          ? Math.max(unitEntries, Math.ceil(total / ARCHIVE_UNITS))
+          : unitEntries;
+      const units = [];
+      for (let from = 0; from < total; from += perUnit) {
+        const to = Math.min(total, from + perUnit);
+        units.push({ input: { from, to }, size: to - from });
+      }
+      const startedAt = Date.now();
+      return { units, shared: { order: `${new Date(startedAt).toISOString()}/${id}`, startedAt } };
+    },
+    async runUnit({ id, n, unit, params, progress, signal, assertLease }) {
+      const staged = keys.corpusStaging(params.corpusId, id, n);
+      return ingestRange(
+        context,
+        params.corpusId,
+        params.request,
+        { ...unit, staged },
+        { signal, assertLease, progress: (failed) => progress.advance(1, failed ? 1 : 0) },
+      );
+    },
+    async finish({ id, params, shared, progress, logger, assertLease }, seen) {
+      progress.note('publishing');
+      assertLease();
+      // The publish step runs to its end once begun (a cancel arriving now is too late): a half-done
+      // publish is only ever continued, by whoever owns the job next.
+      const summary = await publishStaged(context.bucket, params.corpusId, params.request, {
+        id,
+        order: shared.order,
+        units: seen.length,
       });
-      // The summary is the job's result now; a leftover checkpoint would only be clutter.
-      await checkpoints.remove(corpusId, id).catch(() => undefined);
-      progress.setTotal(summary.entries);
+      summary.durationSec = (Date.now() - shared.startedAt) / 1000;
+      await context.bucket.deletePrefix(keys.corpusStagingPrefix(params.corpusId, id));
+      const source = params.request.source;
+      if (source.type === 'upload' && /^uploads\/u_[0-9A-Z]{22}\/[A-Za-z0-9._-]{1,128}$/.test(source.key)) {
+        await context.bucket.delete(source.key).catch(() => undefined);
+      }
       logger.info(
-        { corpusId, accepted: summary.accepted, rejected: summary.rejected },
-        `import into ${corpusId} finished`,
+        { corpusId: params.corpusId, accepted: summary.accepted, rejected: summary.rejected },
+        `import into ${params.corpusId} finished`,
       );
       return summary;
     },
-  };
-}
-
-/**
- * Feeds runImport's absolute counts to the runner's reporter. Counted steps go in as throughput;
- * a step back (a resumed attempt restarts from its checkpoint, which the last stored progress may
- * have passed) is set as a jump, so it does not distort the rate.
- */
-function followProgress(progress: ProgressReporter): (update: ImportProgress) => void {
-  let { done, failed, total } = progress.snapshot();
-  return (update) => {
-    if (update.total !== total) progress.setTotal(update.total);
-    if (update.done < done || update.failed < failed) progress.set(update.done, update.failed);
-    else if (update.done > done || update.failed > failed)
-      progress.advance(update.done - done, update.failed - failed);
-    ({ done, failed, total } = update);
   };
 }
 

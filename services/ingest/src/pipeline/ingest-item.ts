@@ -1,9 +1,10 @@
-// One item into a corpus: bytes in, an item record and a per-item outcome out. Order of checks:
-// an item already recorded (same source name and bytes) is reported again, not re-added; bytes
-// that an earlier item already holds become a `duplicate` of it without being decoded again;
-// otherwise the bytes are sniffed (content decides image vs audio, whatever the name says),
-// normalised, and stored content-addressed. Media errors reject this item only; storage errors
-// are thrown, because then nothing else can succeed either.
+// One item into a batch for a corpus: bytes in, a proposed item record and a per-item outcome out.
+// Order of checks: an item already in the corpus (same source name and bytes) is reported again,
+// not re-added; bytes that an earlier item already holds become a `duplicate` of it without being
+// decoded again; otherwise the bytes are sniffed (content decides image vs audio, whatever the name
+// says), normalised, and stored content-addressed. The batch's publish step makes the final call
+// on duplicates and near duplicates (publish.ts). Media errors reject this item only; storage
+// errors are thrown, because then nothing else can succeed either.
 import {
   type CorpusOptions,
   type ItemOutcome,
@@ -26,9 +27,8 @@ import {
 } from '@mmit/media';
 import type { Bucket } from '@mmit/storage';
 import { StorageError } from '@mmit/storage';
-import type { KnownItem } from '../corpus/index.js';
+import type { CorpusBatch } from '../corpus/batch.js';
 import { itemIdFor } from '../corpus/item-id.js';
-import type { OpenCorpus } from '../corpus/store.js';
 
 export interface IngestSettings {
   bucket: Bucket;
@@ -45,20 +45,8 @@ export interface OfferedItem {
   meta?: Record<string, unknown>;
 }
 
-function outcomeOf(index: number, source: string, known: KnownItem): ItemOutcome {
-  return {
-    index,
-    source,
-    status: known.status,
-    itemId: known.id,
-    ...(known.duplicateOf ? { duplicateOf: known.duplicateOf } : {}),
-    ...(known.nearDuplicateOf ? { nearDuplicateOf: known.nearDuplicateOf } : {}),
-    ...(known.rejection ? { error: known.rejection } : {}),
-  };
-}
-
 function baseRecord(
-  corpus: OpenCorpus,
+  corpus: CorpusBatch,
   id: string,
   item: OfferedItem,
   extra: Record<string, unknown>,
@@ -76,58 +64,77 @@ function baseRecord(
 }
 
 /** Records an item that was refused before it had bytes (unsafe path, bad caption, cut-off upload). */
-export function refuseItem(
-  corpus: OpenCorpus,
+export async function refuseItem(
+  corpus: CorpusBatch,
   item: OfferedItem,
   rejection: { type: RejectionCode; detail: string },
-): ItemOutcome {
+): Promise<ItemOutcome> {
   const id = itemIdFor(corpus.id, item.source, `refused:${rejection.type}`);
-  const known = corpus.index.get(id);
-  if (known) return outcomeOf(item.index, item.source, known);
-  corpus.record({ ...baseRecord(corpus, id, item, {}), status: 'rejected', rejection });
-  return outcomeOf(item.index, item.source, corpus.index.get(id)!);
+  const record: ItemRecord = { ...baseRecord(corpus, id, item, {}), status: 'rejected', rejection };
+  if (corpus.proposed(id)) {
+    return corpus.known({
+      index: item.index,
+      source: item.source,
+      status: 'rejected',
+      itemId: id,
+      error: rejection,
+    });
+  }
+  return corpus.propose(item.index, item.source, record);
 }
 
 export async function ingestItem(
   settings: IngestSettings,
-  corpus: OpenCorpus,
+  corpus: CorpusBatch,
   item: OfferedItem,
   bytes: Buffer,
 ): Promise<ItemOutcome> {
   const sourceSha256 = sha256Hex(bytes);
   const id = itemIdFor(corpus.id, item.source, sourceSha256);
-  const seen = corpus.index.get(id);
-  if (seen) return outcomeOf(item.index, item.source, seen);
-
   return corpus.oneAtATime(sourceSha256, async () => {
-    const twin = corpus.index.get(id);
-    if (twin) return outcomeOf(item.index, item.source, twin);
-    const record = await buildRecord(settings, corpus, id, item, bytes, sourceSha256);
-    corpus.record(record);
-    return outcomeOf(item.index, item.source, corpus.index.get(id)!);
+    const twin = corpus.proposed(id);
+    if (twin)
+      return corpus.known({ index: item.index, source: item.source, status: twin.status, itemId: id });
+    const holder = await corpus.holderOf(sourceSha256);
+    if (holder?.id === id) {
+      // Published before (a rerun): reported again, not added again.
+      return corpus.known({ index: item.index, source: item.source, status: 'accepted', itemId: id });
+    }
+    const first = corpus.holderInBatch(sourceSha256) ?? holder;
+    const record = first
+      ? duplicateRecord(corpus, id, item, sourceSha256, first)
+      : await buildRecord(settings, corpus, id, item, bytes, sourceSha256);
+    return corpus.propose(item.index, item.source, record);
   });
+}
+
+/** A record for bytes another item holds: its media, no decoding. */
+function duplicateRecord(
+  corpus: CorpusBatch,
+  id: string,
+  item: OfferedItem,
+  sourceSha256: string,
+  first: Pick<ItemRecord, 'id' | 'modality' | 'media' | 'image' | 'audio'>,
+): ItemRecord {
+  const { media, image, audio, modality } = first;
+  return {
+    ...baseRecord(corpus, id, { ...item, kind: modality }, { sourceSha256 }),
+    status: 'duplicate',
+    duplicateOf: first.id,
+    ...(media ? { media } : {}),
+    ...(image ? { image: { ...image, nearDuplicateOf: undefined } } : {}),
+    ...(audio ? { audio } : {}),
+  };
 }
 
 async function buildRecord(
   settings: IngestSettings,
-  corpus: OpenCorpus,
+  corpus: CorpusBatch,
   id: string,
   item: OfferedItem,
   bytes: Buffer,
   sourceSha256: string,
 ): Promise<ItemRecord> {
-  const first = corpus.index.firstHolderOf(sourceSha256);
-  if (first) {
-    const { media, image, audio, modality } = first.record;
-    return {
-      ...baseRecord(corpus, id, { ...item, kind: modality }, { sourceSha256 }),
-      status: 'duplicate',
-      duplicateOf: first.itemId,
-      ...(media ? { media } : {}),
-      ...(image ? { image: { ...image, nearDuplicateOf: undefined } } : {}),
-      ...(audio ? { audio } : {}),
-    };
-  }
   try {
     if (bytes.length === 0) throw new MediaError('empty_file', `${item.source} is empty (0 bytes)`);
     const format = sniffFormat(bytes);
@@ -161,7 +168,7 @@ function keepOriginals(settings: IngestSettings, options: CorpusOptions): boolea
 
 async function storeImage(
   settings: IngestSettings,
-  corpus: OpenCorpus,
+  corpus: CorpusBatch,
   record: ItemRecord,
   bytes: Buffer,
   sourceSha256: string,
@@ -194,7 +201,6 @@ async function storeImage(
         })
       : null,
   ]);
-  const near = corpus.index.nearest(image.phash, options.nearDuplicateThreshold);
   return {
     ...record,
     modality: 'image',
@@ -213,14 +219,13 @@ async function storeImage(
       originalHeight: image.originalHeight,
       originalFormat: image.originalFormat,
       phash: image.phash,
-      ...(near ? { nearDuplicateOf: near } : {}),
     },
   };
 }
 
 async function storeAudio(
   settings: IngestSettings,
-  _corpus: OpenCorpus,
+  _corpus: CorpusBatch,
   record: ItemRecord,
   bytes: Buffer,
 ): Promise<ItemRecord> {

@@ -1,10 +1,33 @@
-// Runs one import: entries from the importer go through `ingestItem` a few at a time (decoding
-// overlaps with storage round trips), records are published in parts, and after each publish the
-// caller gets a checkpoint: the index below which every entry is durably recorded. A restarted
-// job resumes from that index; anything after it that was already recorded is recognised by its
-// derived item id and not added twice. A storage failure stops the import with the error thrown.
-import type { ImportRequest, ImportSummary, ItemOutcome } from '@mmit/contracts';
-import { type CorpusStore, PART_SIZE } from '../corpus/store.js';
+// The work of one import, in the three steps of a split job (jobs/import-job.ts):
+// - countEntries: how many entries the source yields (without reading their bytes), so the job can
+//   be cut into ranges of entries;
+// - ingestRange: one unit, the entries [from, to): each goes through `ingestItem` a few at a time
+//   (decoding overlaps with storage round trips) into a batch of proposed records, staged in the
+//   bucket at a name fixed by the job and unit (a unit run twice writes the same object);
+// - publishStaged: the publish step, under the corpus's lock: every unit's proposals in order
+//   become parts of the corpus (duplicates and near duplicates decided there), and the summary
+//   counts every entry exactly once.
+// A storage failure stops a unit with the error thrown (the job engine waits for the store and
+// runs the unit again).
+import {
+  CorpusManifestSchema,
+  type ImportRequest,
+  type ImportSummary,
+  type ItemOutcome,
+  keys,
+} from '@mmit/contracts';
+import type { Bucket } from '@mmit/storage';
+import { CorpusBatch } from '../corpus/batch.js';
+import { NearDuplicateIndex } from '../corpus/near-duplicates.js';
+import {
+  type Proposal,
+  ProposalSchema,
+  publishBatch,
+  SeenEntrySchema,
+  withPublishLock,
+} from '../corpus/publish.js';
+import { ShardedEntries } from '../corpus/sharded-entries.js';
+import type { CorpusStore } from '../corpus/store.js';
 import { type ImportItem, importEntries } from '../importers/index.js';
 import { openImportSource } from './import-source.js';
 import { type IngestSettings, ingestItem, refuseItem } from './ingest-item.js';
@@ -17,44 +40,14 @@ export class TooManyEntriesError extends Error {
   }
 }
 
-/** The import stopped because the service is shutting down; its checkpoint lets it resume. */
-export class ImportInterruptedError extends Error {
-  constructor() {
-    super(
-      'the import was interrupted by a shutdown; it resumes from its checkpoint when the service starts again',
-    );
-    this.name = 'ImportInterruptedError';
-  }
-}
-
 /** Outcomes of entries that were not plainly accepted are listed in the summary up to this many. */
 export const MAX_LISTED_OUTCOMES = 1000;
-
-export interface ImportProgress {
-  done: number;
-  total: number | null;
-  failed: number;
-}
-
-export interface ImportHooks {
-  /** Entries below this index were handled by an earlier attempt. */
-  resumeAt?: number;
-  /** The summary so far from earlier attempts (counts continue from it). */
-  summarySoFar?: ImportSummary;
-  progress?(progress: ImportProgress): void;
-  /** Aborted at shutdown: the import publishes what it has, checkpoints, and stops. */
-  signal?: AbortSignal;
-  /** Every entry below `resumeAt` is published; persist both so a restart can continue. */
-  checkpoint?(resumeAt: number, summary: ImportSummary): Promise<void>;
-}
 
 export interface ImportContext extends IngestSettings {
   store: CorpusStore;
   importRoots: string[];
-  /** Items processed at once (default 4). */
+  /** Items processed at once within a unit (default 4). */
   concurrency?: number;
-  /** Publish at least this often while importing, in milliseconds (default 2000). */
-  publishIntervalMs?: number;
 }
 
 export function emptySummary(corpusId: string, format: ImportRequest['format']): ImportSummary {
@@ -72,7 +65,7 @@ export function emptySummary(corpusId: string, format: ImportRequest['format']):
   };
 }
 
-function tally(summary: ImportSummary, outcome: ItemOutcome): void {
+export function tally(summary: ImportSummary, outcome: ItemOutcome): void {
   summary.entries++;
   if (outcome.status === 'accepted') {
     summary.accepted++;
@@ -91,48 +84,60 @@ function tally(summary: ImportSummary, outcome: ItemOutcome): void {
   }
 }
 
-export async function runImport(
+function entriesOf(
+  request: ImportRequest,
+  opened: Awaited<ReturnType<typeof openImportSource>>,
+  resumeAt: number,
+) {
+  return importEntries(request.format, opened.tree, {
+    resumeAt,
+    ...(opened.manifest ? { manifest: opened.manifest } : {}),
+    ...(request.options.mediaRoot ? { mediaRoot: request.options.mediaRoot } : {}),
+    ...(request.options.csv ? { csv: request.options.csv } : {}),
+  });
+}
+
+/** How many entries the source yields; refuses a source over options.maxEntries. */
+export async function countEntries(
+  context: ImportContext,
+  request: ImportRequest,
+  signal?: AbortSignal,
+): Promise<number> {
+  const opened = await openImportSource(context.bucket, request.source, request.format, context.importRoots);
+  try {
+    let count = 0;
+    for await (const _item of entriesOf(request, opened, 0)) {
+      signal?.throwIfAborted();
+      if (++count > request.options.maxEntries) throw new TooManyEntriesError(request.options.maxEntries);
+    }
+    return count;
+  } finally {
+    await opened.close();
+  }
+}
+
+export interface RangeHooks {
+  signal?: AbortSignal;
+  /** Called as each entry is settled (failed: it was rejected). */
+  progress?(failed: boolean): void;
+  /** Throws unless this process still owns the unit (called before staging). */
+  assertLease?(): void;
+}
+
+/** Ingests entries [from, to) into a batch and stages its proposals; returns how many entries it saw. */
+export async function ingestRange(
   context: ImportContext,
   corpusId: string,
   request: ImportRequest,
-  hooks: ImportHooks = {},
-): Promise<ImportSummary> {
-  const started = Date.now();
-  const corpus = await context.store.openCorpus(corpusId);
-  const summary: ImportSummary = structuredClone(
-    hooks.summarySoFar ?? emptySummary(corpusId, request.format),
-  );
-  const previousSec = summary.durationSec;
-  const resumeAt = hooks.resumeAt ?? 0;
+  range: { from: number; to: number; staged: string },
+  hooks: RangeHooks = {},
+): Promise<number> {
+  const batch = new CorpusBatch(context.bucket, await context.store.manifest(corpusId));
   const concurrency = context.concurrency ?? 4;
-  const publishIntervalMs = context.publishIntervalMs ?? 2000;
-  // Whatever an earlier, failed attempt left unpublished goes out first.
-  await corpus.flush();
-
   const opened = await openImportSource(context.bucket, request.source, request.format, context.importRoots);
-  let total: number | null = null;
-  let failed = 0;
-  // Entries at or above `resumeAt` finish out of order; `finished` holds those past the first gap.
-  let contiguous = resumeAt;
-  const finished = new Set<number>();
   const inFlight = new Set<Promise<void>>();
-  let lastPublish = Date.now();
-
-  const settle = (index: number, outcome: ItemOutcome) => {
-    tally(summary, outcome);
-    if (outcome.status === 'rejected') failed++;
-    finished.add(index);
-    while (finished.delete(contiguous)) contiguous++;
-    hooks.progress?.({ done: summary.entries, total, failed });
-  };
-
-  const publish = async () => {
-    const safeIndex = contiguous; // everything below it is recorded in memory now
-    await corpus.flush();
-    lastPublish = Date.now();
-    summary.durationSec = previousSec + (Date.now() - started) / 1000;
-    await hooks.checkpoint?.(safeIndex, structuredClone(summary));
-  };
+  let firstError: unknown;
+  let seen = 0;
 
   const handle = async (item: ImportItem, bytes: Promise<Buffer> | undefined) => {
     const offered = {
@@ -140,43 +145,23 @@ export async function runImport(
       source: item.source,
       kind: item.type === 'entry' ? item.kind : ('image' as const),
     };
-    if (item.type === 'error') {
-      settle(
-        item.index,
-        refuseItem(corpus, { ...offered, captions: [] }, { type: item.code, detail: item.detail }),
-      );
-      return;
-    }
-    settle(
-      item.index,
-      await ingestItem(
-        context,
-        corpus,
-        { ...offered, captions: item.captions, ...(item.meta ? { meta: item.meta } : {}) },
-        await bytes!,
-      ),
-    );
+    const outcome =
+      item.type === 'error'
+        ? await refuseItem(batch, { ...offered, captions: [] }, { type: item.code, detail: item.detail })
+        : await ingestItem(
+            context,
+            batch,
+            { ...offered, captions: item.captions, ...(item.meta ? { meta: item.meta } : {}) },
+            await bytes!,
+          );
+    hooks.progress?.(outcome.status === 'rejected');
   };
 
-  let firstError: unknown;
   try {
-    const entries = importEntries(request.format, opened.tree, {
-      resumeAt,
-      ...(opened.manifest ? { manifest: opened.manifest } : {}),
-      ...(request.options.mediaRoot ? { mediaRoot: request.options.mediaRoot } : {}),
-      ...(request.options.csv ? { csv: request.options.csv } : {}),
-      onTotal: (n) => {
-        total = n;
-        hooks.progress?.({ done: summary.entries, total, failed });
-      },
-    });
-    for await (const item of entries) {
-      if (hooks.signal?.aborted) {
-        await Promise.all(inFlight);
-        await publish();
-        throw new ImportInterruptedError();
-      }
-      if (item.index >= request.options.maxEntries) throw new TooManyEntriesError(request.options.maxEntries);
+    for await (const item of entriesOf(request, opened, range.from)) {
+      hooks.signal?.throwIfAborted();
+      if (item.index >= range.to) break;
+      seen++;
       // Start reading now: a streamed archive moves past this entry when the next one is pulled.
       const bytes = item.type === 'entry' ? item.open() : undefined;
       bytes?.catch(() => undefined);
@@ -187,15 +172,70 @@ export async function runImport(
       task.finally(() => inFlight.delete(task));
       if (inFlight.size >= concurrency) await Promise.race(inFlight);
       if (firstError) throw firstError;
-      if (corpus.unpublished >= PART_SIZE || Date.now() - lastPublish >= publishIntervalMs) await publish();
     }
     await Promise.all(inFlight);
     if (firstError) throw firstError;
-    await publish();
   } finally {
     await Promise.allSettled(inFlight);
     await opened.close();
   }
-  summary.durationSec = previousSec + (Date.now() - started) / 1000;
+  hooks.assertLease?.();
+  const body = batch
+    .list()
+    .map((p) => JSON.stringify(p))
+    .join('\n');
+  await context.bucket.putBuffer(range.staged, body.length ? `${body}\n` : '', {
+    contentType: 'application/x-ndjson',
+  });
+  return seen;
+}
+
+async function readStaged(bucket: Bucket, key: string): Promise<Proposal[]> {
+  const text = (await bucket.getBuffer(key)).toString('utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => ProposalSchema.parse(JSON.parse(line)) as Proposal);
+}
+
+/**
+ * Publishes the staged units of an import job in order, under the corpus's publish lock, and
+ * returns the summary: every entry counted once, whichever replica ingested it and however often.
+ */
+export async function publishStaged(
+  bucket: Bucket,
+  corpusId: string,
+  request: ImportRequest,
+  job: { id: string; order: string; units: number },
+  signal?: AbortSignal,
+): Promise<ImportSummary> {
+  const summary = emptySummary(corpusId, request.format);
+  const manifest = await bucket.getJson(keys.corpusManifest(corpusId), CorpusManifestSchema);
+  const near = new NearDuplicateIndex(bucket, corpusId, manifest.options.nearDuplicateThreshold);
+  const seen = new ShardedEntries(bucket, SeenEntrySchema);
+  await withPublishLock(
+    bucket,
+    corpusId,
+    `import ${job.id}`,
+    async (check) => {
+      for (let n = 0; n < job.units; n++) {
+        const proposals = await readStaged(bucket, keys.corpusStaging(corpusId, job.id, n));
+        const outcomes = await publishBatch(
+          {
+            bucket,
+            corpusId,
+            part: `p-${job.id}-${String(n).padStart(6, '0')}`,
+            order: job.order,
+            near,
+            seen,
+            check,
+          },
+          proposals,
+        );
+        for (const outcome of outcomes) tally(summary, outcome);
+      }
+    },
+    signal,
+  );
   return summary;
 }

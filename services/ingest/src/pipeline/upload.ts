@@ -7,9 +7,16 @@
 // Limit: busboy decodes text fields itself (invalid UTF-8 becomes U+FFFD), so a caption field
 // containing U+FFFD is refused as `invalid_caption`: the bytes cannot be told apart afterwards.
 import type { IncomingMessage } from 'node:http';
-import { type CorpusCounts, emptyCorpusCounts, type ItemOutcome, type UploadResponse } from '@mmit/contracts';
+import {
+  type CorpusCounts,
+  emptyCorpusCounts,
+  type ItemOutcome,
+  newId,
+  type UploadResponse,
+} from '@mmit/contracts';
 import busboy from 'busboy';
-import type { OpenCorpus } from '../corpus/store.js';
+import type { CorpusBatch } from '../corpus/batch.js';
+import { publishBatch, withPublishLock } from '../corpus/publish.js';
 import { mediaKindOf } from '../importers/media-kinds.js';
 import { type IngestSettings, ingestItem, refuseItem } from './ingest-item.js';
 
@@ -55,7 +62,7 @@ function parseCaptionMap(value: string): Map<string, string[]> {
   return map;
 }
 
-export function countOutcomes(outcomes: ItemOutcome[], corpus: OpenCorpus): CorpusCounts {
+export function countOutcomes(outcomes: ItemOutcome[], corpus: CorpusBatch): CorpusCounts {
   const counts = emptyCorpusCounts();
   for (const outcome of outcomes) {
     if (outcome.status === 'rejected') {
@@ -66,7 +73,7 @@ export function countOutcomes(outcomes: ItemOutcome[], corpus: OpenCorpus): Corp
     else {
       counts.accepted++;
       if (outcome.nearDuplicateOf) counts.nearDuplicate++;
-      if (outcome.itemId && corpus.index.get(outcome.itemId)?.modality === 'audio') counts.audio++;
+      if (outcome.itemId && corpus.proposed(outcome.itemId)?.modality === 'audio') counts.audio++;
       else counts.images++;
     }
   }
@@ -76,7 +83,7 @@ export function countOutcomes(outcomes: ItemOutcome[], corpus: OpenCorpus): Corp
 export async function receiveUpload(
   req: IncomingMessage,
   settings: IngestSettings,
-  corpus: OpenCorpus,
+  corpus: CorpusBatch,
   limits: UploadLimits,
 ): Promise<UploadResponse> {
   let parser: busboy.Busboy;
@@ -110,7 +117,10 @@ export async function receiveUpload(
     detail: string,
   ) => {
     const kind = mediaKindOf(source) ?? 'image';
-    outcomes.push(refuseItem(corpus, { index: at, source, kind, captions: [] }, { type, detail }));
+    work = work.then(async () => {
+      outcomes.push(await refuseItem(corpus, { index: at, source, kind, captions: [] }, { type, detail }));
+    });
+    work.catch(() => undefined);
   };
 
   const finished = new Promise<void>((resolve) => {
@@ -185,7 +195,6 @@ export async function receiveUpload(
   req.pipe(parser);
   await finished;
   await work;
-  await corpus.flush();
   if (requestError && outcomes.length === 0) throw requestError;
   if (outcomes.length === 0) {
     throw new UploadRequestError(
@@ -193,6 +202,20 @@ export async function receiveUpload(
       'the upload holds no files: send one or more file parts (and caption fields)',
     );
   }
-  outcomes.sort((a, b) => a.index - b.index);
-  return { corpusId: corpus.id, outcomes, counts: countOutcomes(outcomes, corpus) };
+  // The batch becomes one part of the corpus; duplicates and near duplicates are decided there,
+  // against everything published before it (by any replica).
+  const uploadId = newId('upload');
+  const published = await withPublishLock(settings.bucket, corpus.id, `upload ${uploadId}`, (check) =>
+    publishBatch(
+      {
+        bucket: settings.bucket,
+        corpusId: corpus.id,
+        part: `u-${uploadId}`,
+        order: `${new Date().toISOString()}/${uploadId}`,
+        check,
+      },
+      corpus.list(),
+    ),
+  );
+  return { corpusId: corpus.id, outcomes: published, counts: countOutcomes(published, corpus) };
 }
