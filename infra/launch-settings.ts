@@ -143,6 +143,7 @@ export function parseLaunchArgs(argv: readonly string[]): { flags: LaunchFlags; 
 export interface LaunchPlanOptions extends LaunchFlags {
   /** Every service's first replica on a free port, whatever the environment says (tests). */
   freePorts?: boolean;
+  /** How often the gateway checks each replica's /readyz (default MMIT_GATEWAY_HEALTH_INTERVAL_MS or 1000). */
   healthIntervalMs?: number;
 }
 

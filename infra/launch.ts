@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { API_SERVICES } from '../packages/contracts/src/index.js';
 import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '../packages/storage/src/index.js';
 import { type Gateway, type ReplicaTarget, startGateway } from './gateway.js';
-import { type LaunchFlags, parseLaunchArgs, planLaunch, START_USAGE } from './launch-settings.js';
+import { type LaunchPlanOptions, parseLaunchArgs, planLaunch, START_USAGE } from './launch-settings.js';
 import { assertPortsFree, freePort, LaunchError } from './ports.js';
 import { loopbackUrl, type ReplicaInfo, replicaId, ServiceReplica } from './replica.js';
 import { SERVICES } from './services.js';
@@ -21,9 +21,7 @@ export { SERVICES, type ServiceEntry } from './services.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-export interface LaunchOptions extends LaunchFlags {
-  /** Every service's first replica on a free port, whatever the environment says (tests). */
-  freePorts?: boolean;
+export interface LaunchOptions extends LaunchPlanOptions {
   /** Where the embedded S3 server keeps its files (default ./data/s3). */
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
@@ -31,8 +29,6 @@ export interface LaunchOptions extends LaunchFlags {
   services?: string[];
   /** Forward service logs to this process's stdout/stderr (default: only when run as `pnpm start`). */
   inheritLogs?: boolean;
-  /** How often the gateway checks each replica's /readyz (default MMIT_GATEWAY_HEALTH_INTERVAL_MS or 1000). */
-  healthIntervalMs?: number;
 }
 
 export interface Launched {
