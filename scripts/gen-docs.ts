@@ -4,6 +4,7 @@
 // storage variables). `pnpm docs` rewrites them; a test checks they are current.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LAUNCHER_ENV } from '../infra/launch-settings.js';
 import type { EnvVarDoc, OpenApiDocument } from '../packages/contracts/src/index.js';
 import { STORAGE_ENV } from '../packages/storage/src/index.js';
 import { createFeaturesService } from '../services/features/src/index.js';
@@ -81,6 +82,14 @@ export function renderDocs(): Record<string, string> {
     '## Storage (every service)',
     '',
     table([...STORAGE_ENV]),
+    '',
+    '## Launcher (`pnpm start`, `pnpm demo`)',
+    '',
+    "The launcher also honours each service's `MMIT_<SERVICE>_PORT` (below) for the first replica",
+    'of that service; each setting has a flag too (`pnpm start --help`). Replicas after the first',
+    'take free ports. See [architecture.md](architecture.md#launcher-and-gateway).',
+    '',
+    table([...LAUNCHER_ENV]),
   ];
   for (const source of SOURCES) {
     const { openapi, config } = source.describe();
