@@ -446,7 +446,7 @@ export function renderManifests(): Record<string, string> {
     kind: 'Kustomization',
     namespace: NAMESPACE,
     resources: Object.keys(objects),
-    // Point this at the registry the image was pushed to (kustomize edit set image mmit=...).
+    // A placeholder: a deployment's overlay points it at its registry (docs/deployment.md).
     images: [{ name: IMAGE, newName: 'registry.example.com/mmit', newTag: '0.1.0' }],
   };
   out['kustomization.yaml'] = GENERATED + stringify(kustomization, { lineWidth: 0 });
