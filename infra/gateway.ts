@@ -1,8 +1,10 @@
-// The local gateway: one port (7070) in front of every service, routing by path prefix through
-// the one table in contracts (API_ROUTES) that the console's proxy uses too. A service may run as
-// several replicas: requests take turns over the ready ones (replica-pool.ts checks /readyz).
-// It is a streaming reverse proxy: request and response bodies, SSE included, pass through
-// untouched and unbuffered.
+// The gateway: one port (7070) in front of every service, routing by path prefix through the one
+// table in contracts (API_ROUTES) that the console's proxy uses too. `pnpm start` runs it inside
+// the launcher (launch.ts); in containers it runs alone (gateway-main.ts). A service's upstreams
+// are base URLs, one per replica, and a URL whose host name stands for several addresses (compose
+// replicas share one name) brings one replica per address: replica-pool.ts keeps those current
+// and checks every replica's /readyz; requests take turns over the ready ones. It is a streaming
+// reverse proxy: request and response bodies, SSE included, pass through untouched and unbuffered.
 //
 // Retries, and why they are safe:
 // - A request's body starts flowing upstream only once the connection to a replica is open, so
@@ -25,20 +27,37 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import { API_ROUTES, type Problem, problem, routeFor } from '../packages/contracts/src/index.js';
 import { type PortChoice, PortInUseError } from './ports.js';
-import { type ReplicaHealth, ReplicaPool, type ReplicaTarget } from './replica-pool.js';
+import {
+  type ReplicaHealth,
+  ReplicaPool,
+  type ReplicaTarget,
+  type ResolveAll,
+  resolveWithSystem,
+} from './replica-pool.js';
 
-export type { ReplicaHealth, ReplicaTarget } from './replica-pool.js';
+export type { ReplicaHealth, ReplicaTarget, ResolveAll } from './replica-pool.js';
+
+export const GATEWAY_DEFAULTS = {
+  healthIntervalMs: 1000,
+  healthTimeoutMs: 5000,
+  /** Often enough that replicas added or removed show up within seconds; rarely enough to spare DNS. */
+  resolveIntervalMs: 5000,
+} as const;
 
 export interface GatewayOptions {
   /** 0 picks a free port. */
   port: number;
   host?: string;
-  /** Service name -> its replicas. */
+  /** Service name -> its upstreams; one whose URL names a host stands for each of its addresses. */
   services: Record<string, readonly ReplicaTarget[]>;
   /** How often each replica's /readyz is checked (default 1000 ms). */
   healthIntervalMs?: number;
   /** How long one check may take before the replica counts as failing (default 5000 ms). */
   healthTimeoutMs?: number;
+  /** How often host names in upstream URLs are looked up again (default 5000 ms). */
+  resolveIntervalMs?: number;
+  /** How host names are looked up (default: the system resolver, every address). */
+  resolveAll?: ResolveAll;
   /** For the message when the port is taken: where the port setting came from. */
   portChoice?: PortChoice;
 }
@@ -48,7 +67,10 @@ export interface Gateway {
   port: number;
   /** Service name -> each replica and whether it is in the rotation. */
   status(): Record<string, ReplicaHealth[]>;
-  /** Checks every replica now, e.g. right after one was (re)started, so it takes requests at once. */
+  /**
+   * Looks every upstream host name up and checks every replica now, e.g. right after one was
+   * (re)started, so it takes requests at once.
+   */
   checkNow(): Promise<void>;
   close(): Promise<void>;
 }
@@ -120,10 +142,12 @@ function forward(
       return;
     }
     const replicas = pool.snapshot().map((r) => `${r.id}: ${r.reason ?? 'ready'}`);
-    const detail =
-      `no ready replica of ${pool.service}` +
-      (tries ? `; tried ${tries}` : '') +
-      `; replicas: ${replicas.join(', ')}`;
+    const detail = [
+      `no ready replica of ${pool.service}`,
+      ...(tries ? [`tried ${tries}`] : []),
+      `replicas: ${replicas.join(', ') || 'none'}`,
+      ...pool.problems(),
+    ].join('; ');
     sendError(
       res,
       path,
@@ -184,15 +208,31 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const host = options.host ?? '127.0.0.1';
   const health = {
     path: '/readyz',
-    intervalMs: options.healthIntervalMs ?? 1000,
-    timeoutMs: options.healthTimeoutMs ?? 5000,
+    intervalMs: options.healthIntervalMs ?? GATEWAY_DEFAULTS.healthIntervalMs,
+    timeoutMs: options.healthTimeoutMs ?? GATEWAY_DEFAULTS.healthTimeoutMs,
+  };
+  const resolve = {
+    all: options.resolveAll ?? resolveWithSystem,
+    intervalMs: options.resolveIntervalMs ?? GATEWAY_DEFAULTS.resolveIntervalMs,
   };
   const pools = new Map(
-    Object.entries(options.services).map(([name, targets]) => [name, new ReplicaPool(name, targets, health)]),
+    Object.entries(options.services).map(([name, targets]) => [
+      name,
+      new ReplicaPool(name, targets, health, resolve),
+    ]),
   );
   const agent = new Agent({ keepAlive: true });
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/';
+    const pathname = path.split('?')[0];
+    // The gateway keeps no state, so it is ready whenever it answers at all (a container's probe
+    // asks this); whether a service is ready is that service's own /readyz, which its pool checks.
+    if (pathname === '/healthz' || pathname === '/readyz') {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', service: 'gateway' }));
+      return;
+    }
     const route = routeFor(path);
     const pool = route ? pools.get(route.service) : undefined;
     if (!pool) {
@@ -222,7 +262,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   for (const pool of pools.values()) pool.start();
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     status: () => Object.fromEntries([...pools].map(([name, pool]) => [name, pool.snapshot()])),
     checkNow: async () => {

@@ -7,7 +7,9 @@
 
 import { z } from 'zod';
 import { API_SERVICES, type EnvVarDoc } from '../packages/contracts/src/index.js';
-import { LaunchError, type PortChoice } from './ports.js';
+import { GATEWAY_DEFAULTS } from './gateway.js';
+import { healthInterval } from './gateway-settings.js';
+import { LaunchError, type PortChoice, portNumber } from './ports.js';
 import { DEFAULT_GATEWAY_PORT, portVariable, SERVICES, type ServiceEntry } from './services.js';
 
 export interface LaunchFlags {
@@ -21,13 +23,12 @@ export interface LaunchFlags {
   replicas?: Record<string, number>;
 }
 
-/** The launcher's own variables, for docs/configuration.md (each service documents its MMIT_*_PORT). */
+/**
+ * The launcher's own variables, for docs/configuration.md. It also reads MMIT_GATEWAY_PORT and
+ * MMIT_GATEWAY_HEALTH_INTERVAL_MS (documented with the gateway's, gateway-settings.ts) and each
+ * service's MMIT_<SERVICE>_PORT (documented by the service).
+ */
 export const LAUNCHER_ENV: readonly EnvVarDoc[] = [
-  {
-    name: 'MMIT_GATEWAY_PORT',
-    default: String(DEFAULT_GATEWAY_PORT),
-    description: 'Port of the gateway in front of every service (flag: --port; 0 picks a free one).',
-  },
   {
     name: 'MMIT_PORT_BASE',
     description:
@@ -38,34 +39,17 @@ export const LAUNCHER_ENV: readonly EnvVarDoc[] = [
     description:
       "Replicas per service, e.g. features=3,ingest=2 (flag: --replicas); unnamed services run one. The first replica takes the service's port, the others free ones.",
   },
-  {
-    name: 'MMIT_GATEWAY_HEALTH_INTERVAL_MS',
-    default: '1000',
-    description:
-      "How often the gateway checks each replica's /readyz; a failing replica gets no requests until it passes again.",
-  },
 ];
 
 /** Services that may run as several replicas: those the gateway routes to (not the console). */
 const REPLICABLE: readonly string[] = API_SERVICES;
 const MAX_REPLICAS = 32;
 
-const port = z.coerce
-  .number({ error: 'expected a port number' })
-  .int('expected a whole port number')
-  .min(0, 'expected a port from 0 to 65535')
-  .max(65535, 'expected a port from 0 to 65535');
-
 const portBase = z.coerce
   .number({ error: 'expected a port number' })
   .int('expected a whole port number')
   .min(1, 'expected a port from 1 to 65529')
   .max(65535 - 6, 'expected a port from 1 to 65529 (the block takes 7 ports)');
-
-const healthInterval = z.coerce
-  .number({ error: 'expected milliseconds' })
-  .int('expected whole milliseconds')
-  .min(50, 'expected at least 50 ms');
 
 /** `features=3,ingest=2` -> { features: 3, ingest: 2 }. */
 const replicaCounts = z.string().transform((text, ctx) => {
@@ -132,10 +116,14 @@ export function parseLaunchArgs(argv: readonly string[]): { flags: LaunchFlags; 
     const name = match[1];
     const value = match[2] ?? argv[++i];
     if (value === undefined) throw new LaunchError(`--${name} needs a value\n\n${FLAG_HELP}`);
-    if (name === 'port') flags.gatewayPort = check(port, value, '--port');
+    if (name === 'port') flags.gatewayPort = check(portNumber, value, '--port');
     else if (name === 'port-base') flags.portBase = check(portBase, value, '--port-base');
     else if (name === 'replicas') flags.replicas = check(replicaCounts, value, '--replicas');
-    else flags.ports = { ...flags.ports, [name.slice(0, -'-port'.length)]: check(port, value, `--${name}`) };
+    else
+      flags.ports = {
+        ...flags.ports,
+        [name.slice(0, -'-port'.length)]: check(portNumber, value, `--${name}`),
+      };
   }
   return { flags, rest };
 }
@@ -192,9 +180,9 @@ export function planLaunch(
     defaultPort: number,
   ): PortChoice => {
     const change = `${flag} <n> or ${variable}=<n>`;
-    if (fromOption !== undefined) return { port: check(port, fromOption, flag), source: flag, change };
+    if (fromOption !== undefined) return { port: check(portNumber, fromOption, flag), source: flag, change };
     const raw = fromEnv(env, variable);
-    if (raw !== undefined) return { port: check(port, raw, variable), source: variable, change };
+    if (raw !== undefined) return { port: check(portNumber, raw, variable), source: variable, change };
     if (base) return { port: base.port + defaultPort - DEFAULT_GATEWAY_PORT, source: base.source, change };
     return { port: defaultPort, source: 'the default', change };
   };
@@ -234,7 +222,7 @@ export function planLaunch(
       ? check(healthInterval, options.healthIntervalMs, 'healthIntervalMs')
       : intervalFromEnv !== undefined
         ? check(healthInterval, intervalFromEnv, 'MMIT_GATEWAY_HEALTH_INTERVAL_MS')
-        : 1000;
+        : GATEWAY_DEFAULTS.healthIntervalMs;
 
   return { gateway, ports, replicas, healthIntervalMs };
 }

@@ -3,6 +3,14 @@
 // the port and the setting that moves it, instead of a child's EADDRINUSE stack trace (or,
 // worse, another stack's service answering this one's readiness probe on that port).
 import { createServer } from 'node:net';
+import { z } from 'zod';
+
+/** A port setting as a flag or variable gives it (0 picks a free port). */
+export const portNumber = z.coerce
+  .number({ error: 'expected a port number' })
+  .int('expected a whole port number')
+  .min(0, 'expected a port from 0 to 65535')
+  .max(65535, 'expected a port from 0 to 65535');
 
 /** A problem the person starting mmit fixes by changing a setting: printed as is, without a stack. */
 export class LaunchError extends Error {

@@ -1,13 +1,25 @@
-// The gateway's view of one service's replicas: which are ready, and whose turn it is. Each
-// replica's /readyz is polled on its own timer, so a replica that hangs delays no other's check;
-// a failing check takes it out of the rotation and a passing one puts it back. The proxy also
-// takes a replica out at once when a connection to it is refused: its process is gone, and
-// waiting for the next check would send it more requests meanwhile.
+// The gateway's view of one service's replicas: who they are, which are ready, and whose turn it
+// is. A service's upstreams are base URLs (the launcher gives one per replica). A URL whose host
+// is a name rather than an address stands for every address the name resolves to, one member of
+// the pool each: docker compose answers a service's name with one address per replica, and Node's
+// own lookup would give every request the first of them (its keep-alive pool then stays on the
+// replica it reached first). The name is looked up again on a timer; an address that appears
+// joins the pool, one that is no longer in the answer leaves it.
+//
+// Every member, given or resolved, is treated alike: its /readyz is polled on its own timer, so a
+// member that hangs delays no other's check; a failing check takes it out of the rotation and a
+// passing one puts it back. The proxy also takes a member out at once when a connection to it is
+// refused: its process is gone, and waiting for the next check would send it more requests.
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 
 export interface ReplicaTarget {
-  /** E.g. `ingest-1`: the replica's MMIT_REPLICA_ID. */
+  /**
+   * E.g. `ingest-1` (the launcher: the replica's MMIT_REPLICA_ID). A member resolved from a host
+   * name is `<upstream id>@<address>`.
+   */
   id: string;
-  /** Base URL, e.g. http://127.0.0.1:7071. */
+  /** Base URL, e.g. http://127.0.0.1:7071, or http://ingest:7071 for every address of `ingest`. */
   url: string;
 }
 
@@ -17,8 +29,14 @@ export interface ReplicaHealth extends ReplicaTarget {
   reason?: string;
 }
 
+/** Every address a host name stands for (one per replica behind it). */
+export type ResolveAll = (hostname: string) => Promise<string[]>;
+
+export const resolveWithSystem: ResolveAll = async (hostname) =>
+  (await lookup(hostname, { all: true })).map((a) => a.address);
+
 export interface HealthCheckOptions {
-  /** Path each replica answers 200 on when it can take requests. */
+  /** Path each member answers 200 on when it can take requests. */
   path: string;
   intervalMs: number;
   /**
@@ -26,6 +44,12 @@ export interface HealthCheckOptions {
    * service-kit), so a replica merely busy (training on a 2-core machine) is not taken out.
    */
   timeoutMs: number;
+}
+
+export interface ResolveOptions {
+  all: ResolveAll;
+  /** How often each host name is looked up again: new replicas get requests within this. */
+  intervalMs: number;
 }
 
 /** Undefined when `url` answers 2xx within the time limit; otherwise why not. */
@@ -42,9 +66,51 @@ async function probe(url: string, timeoutMs: number): Promise<string | undefined
   }
 }
 
+/** The host name to look up in `url`; undefined when it already names one address. */
+function nameToResolve(url: string): string | undefined {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  // `localhost` stays one member: resolved, it would add ::1 beside 127.0.0.1, and services
+  // listen on one of them.
+  return isIP(host) || host === 'localhost' ? undefined : host;
+}
+
+function withAddress(url: string, address: string): string {
+  const resolved = new URL(url);
+  resolved.hostname = isIP(address) === 6 ? `[${address}]` : address;
+  return resolved.origin;
+}
+
+interface Member extends ReplicaHealth {
+  /** The address its upstream's host name resolved to; unset when the URL names its own. */
+  address?: string;
+  timer?: NodeJS.Timeout;
+  /** Left the pool (its address is gone from DNS): its checks stop and their answers are dropped. */
+  gone: boolean;
+}
+
+interface Upstream {
+  target: ReplicaTarget;
+  /** Set when the target's URL names a host to look up; otherwise the URL is the one member. */
+  hostname?: string;
+  /**
+   * The URL itself, or one member per address of `hostname` at the last lookup, sorted (so the
+   * turns do not follow the order DNS answered in).
+   */
+  members: Member[];
+  /** Why a named upstream has no members, or why its last lookup failed. */
+  problem?: string;
+  /** Lookups of one name run one after another, so two never add the same address twice. */
+  lookups: Promise<void>;
+  timer?: NodeJS.Timeout;
+}
+
+function member(target: ReplicaTarget, address?: string): Member {
+  // Out of the rotation until a first check passes: a replica still starting refuses anyway.
+  return { ...target, address, ready: false, reason: 'not checked yet', gone: false };
+}
+
 export class ReplicaPool {
-  private readonly replicas: ReplicaHealth[];
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly upstreams: Upstream[];
   private turn = 0;
   private stopped = false;
 
@@ -52,19 +118,29 @@ export class ReplicaPool {
     readonly service: string,
     targets: readonly ReplicaTarget[],
     private readonly health: HealthCheckOptions,
+    private readonly resolve: ResolveOptions,
   ) {
-    // Out of the rotation until a first check passes: a replica still starting refuses anyway.
-    this.replicas = targets.map((t) => ({ ...t, ready: false, reason: 'not checked yet' }));
+    this.upstreams = targets.map((target) => {
+      const hostname = nameToResolve(target.url);
+      return {
+        target,
+        hostname,
+        members: hostname ? [] : [member(target)],
+        problem: hostname ? `${target.url} not looked up yet` : undefined,
+        lookups: Promise.resolve(),
+      };
+    });
   }
 
-  /** The next ready replica in turn that is not in `exclude` (those a request already tried). */
+  /** The next ready member in turn that is not in `exclude` (those a request already tried). */
   pick(exclude: ReadonlySet<string> = new Set()): ReplicaTarget | undefined {
-    const n = this.replicas.length;
+    const members = this.members();
+    const n = members.length;
     for (let i = 0; i < n; i++) {
-      const replica = this.replicas[(this.turn + i) % n];
-      if (replica.ready && !exclude.has(replica.id)) {
+      const candidate = members[(this.turn + i) % n];
+      if (candidate.ready && !exclude.has(candidate.id)) {
         this.turn = (this.turn + i + 1) % n;
-        return { id: replica.id, url: replica.url };
+        return { id: candidate.id, url: candidate.url };
       }
     }
     return undefined;
@@ -72,45 +148,119 @@ export class ReplicaPool {
 
   /** Out of the rotation until a check passes again. */
   markDown(id: string, reason: string): void {
-    const replica = this.replicas.find((r) => r.id === id);
-    if (replica) Object.assign(replica, { ready: false, reason });
+    const found = this.members().find((m) => m.id === id);
+    if (found) Object.assign(found, { ready: false, reason });
   }
 
   snapshot(): ReplicaHealth[] {
-    return this.replicas.map((r) => ({ ...r }));
+    return this.members().map(({ id, url, ready, reason }) => ({
+      id,
+      url,
+      ready,
+      ...(reason ? { reason } : {}),
+    }));
   }
 
-  /** Checks every replica now (and waits for the answers). */
+  /** Named upstreams with no members or a failing lookup, in words (for the 503's detail). */
+  problems(): string[] {
+    return this.upstreams.flatMap((u) => (u.problem ? [u.problem] : []));
+  }
+
+  /** Looks every host name up again, then checks every member (and waits for the answers). */
   async checkNow(): Promise<void> {
-    await Promise.all(this.replicas.map((r) => this.check(r)));
+    await Promise.all(this.upstreams.map((u) => this.lookUp(u)));
+    await Promise.all(this.members().map((m) => this.check(m)));
   }
 
-  /** Starts each replica's periodic check. */
+  /**
+   * Starts the lookups and checks. Host names are looked up at once and the members found are
+   * checked at once (they are replicas already running); members given by address are first
+   * checked one interval from now (the launcher starts the gateway before its replicas and calls
+   * checkNow() once they are up).
+   */
   start(): void {
-    for (const replica of this.replicas) this.schedule(replica);
+    for (const upstream of this.upstreams) {
+      if (upstream.hostname) this.watchName(upstream, 0);
+      else for (const m of upstream.members) this.watch(m, this.health.intervalMs);
+    }
   }
 
   stop(): void {
     this.stopped = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    for (const upstream of this.upstreams) {
+      clearTimeout(upstream.timer);
+      for (const m of upstream.members) clearTimeout(m.timer);
+    }
   }
 
-  private schedule(replica: ReplicaHealth): void {
-    if (this.stopped) return;
-    const timer = setTimeout(async () => {
-      await this.check(replica);
-      this.schedule(replica);
-    }, this.health.intervalMs);
+  private members(): Member[] {
+    return this.upstreams.flatMap((u) => u.members);
+  }
+
+  private watch(m: Member, delayMs: number): void {
+    if (this.stopped || m.gone) return;
+    m.timer = setTimeout(async () => {
+      await this.check(m);
+      this.watch(m, this.health.intervalMs);
+    }, delayMs);
     // The gateway's server keeps the process alive; a pending check alone should not.
-    timer.unref();
-    this.timers.set(replica.id, timer);
+    m.timer.unref();
   }
 
-  private async check(replica: ReplicaHealth): Promise<void> {
-    const reason = await probe(`${replica.url}${this.health.path}`, this.health.timeoutMs);
+  private async check(m: Member): Promise<void> {
+    const reason = await probe(`${m.url}${this.health.path}`, this.health.timeoutMs);
+    if (this.stopped || m.gone) return;
+    m.ready = reason === undefined;
+    m.reason = reason;
+  }
+
+  private watchName(upstream: Upstream, delayMs: number): void {
     if (this.stopped) return;
-    replica.ready = reason === undefined;
-    replica.reason = reason;
+    upstream.timer = setTimeout(async () => {
+      await this.lookUp(upstream);
+      this.watchName(upstream, this.resolve.intervalMs);
+    }, delayMs);
+    upstream.timer.unref();
+  }
+
+  private lookUp(upstream: Upstream): Promise<void> {
+    if (!upstream.hostname) return Promise.resolve();
+    upstream.lookups = upstream.lookups.then(() => this.updateMembers(upstream, upstream.hostname!));
+    return upstream.lookups;
+  }
+
+  /** Members for the addresses `hostname` has now: new ones join (checked at once), missing ones leave. */
+  private async updateMembers(upstream: Upstream, hostname: string): Promise<void> {
+    let addresses: string[];
+    try {
+      addresses = [...new Set(await this.resolve.all(hostname))].sort();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      // ENOTFOUND, ENODATA: the name is gone (every replica stopped), so its members go too. Any
+      // other failure (no DNS server, a timeout) says nothing of the replicas: they stay, and
+      // their own checks decide whether they get requests.
+      if (code !== 'ENOTFOUND' && code !== 'ENODATA') {
+        upstream.problem = `looking up ${hostname} failed (${code})`;
+        return;
+      }
+      addresses = [];
+    }
+    if (this.stopped) return;
+    const before = new Map(upstream.members.map((m) => [m.address, m]));
+    upstream.members = addresses.map(
+      (address) =>
+        before.get(address) ??
+        member(
+          { id: `${upstream.target.id}@${address}`, url: withAddress(upstream.target.url, address) },
+          address,
+        ),
+    );
+    for (const [address, old] of before) {
+      if (addresses.includes(address!)) continue;
+      old.gone = true;
+      clearTimeout(old.timer);
+    }
+    for (const m of upstream.members) if (!before.has(m.address)) this.watch(m, 0);
+    upstream.problem = addresses.length === 0 ? `${upstream.target.url} resolves to no address` : undefined;
   }
 }

@@ -3,8 +3,9 @@
 // turns, a replica failing /readyz leaves the rotation and comes back when it passes, a refused
 // connection moves the request (body and all) to another replica, a reset is retried only for
 // GET, responses stream through unbuffered, and with no replica ready the answer is a 503
-// problem naming the service. The launcher test (replicas.test.ts) does the same with real
-// service processes.
+// problem naming the service. An upstream URL whose host is a name brings one replica per address
+// it resolves to, each under the same rules, and the addresses follow DNS. The launcher test
+// (replicas.test.ts) does the same with real service processes.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -34,7 +35,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function standIn(id: string): Promise<StandIn> {
+/** A stand-in replica listening on `host` (a loopback address) and `port` (0: a free one). */
+async function standIn(id: string, host = '127.0.0.1', port = 0): Promise<StandIn> {
   let release: () => void = () => undefined;
   const stand: StandIn = {
     id,
@@ -85,8 +87,8 @@ async function standIn(id: string): Promise<StandIn> {
       }),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  stand.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  stand.url = `http://${host}:${(server.address() as AddressInfo).port}`;
   return stand;
 }
 
@@ -276,4 +278,106 @@ test('paths no service serves, or whose service is not in the stack, are 404 pro
     assert.equal(res.headers.get('content-type'), 'application/problem+json');
     assert.match(((await res.json()) as { detail: string }).detail, detail);
   }
+});
+
+test('a host name brings one replica per address, each health-checked and retried like the others', async () => {
+  // Two replicas behind the name `ingest.test` (one port, two loopback addresses, as compose's
+  // replicas of one service) beside one replica given by address.
+  const direct = await standIn('direct');
+  const named1 = await standIn('named-1', '127.0.0.1');
+  const port = Number(new URL(named1.url).port);
+  const named2 = await standIn('named-2', '127.0.0.2', port);
+  let dns: () => Promise<string[]> = async () => ['127.0.0.2', '127.0.0.1'];
+  const looked: string[] = [];
+  const gateway = await startGateway({
+    port: 0,
+    services: {
+      ingest: [
+        { id: 'direct', url: direct.url },
+        { id: 'named', url: `http://ingest.test:${port}` },
+      ],
+    },
+    healthIntervalMs: 100,
+    // Far apart: only checkNow() looks the name up again, so each DNS change below takes effect there.
+    resolveIntervalMs: 60_000,
+    resolveAll: (hostname) => {
+      looked.push(hostname);
+      return dns();
+    },
+  });
+  cleanups.push(async () => {
+    await gateway.close();
+    for (const s of [direct, named1, named2]) await s.close();
+  });
+  await gateway.checkNow();
+  assert.deepEqual(new Set(looked), new Set(['ingest.test']));
+  assert.deepEqual(
+    gateway.status().ingest.map((r) => [r.id, r.url, r.ready]),
+    [
+      ['direct', direct.url, true],
+      ['named@127.0.0.1', named1.url, true],
+      ['named@127.0.0.2', named2.url, true],
+    ],
+  );
+  const tally = (who: string[]) =>
+    ['direct', 'named-1', 'named-2'].map((id) => who.filter((w) => w === id).length);
+  assert.deepEqual(tally(await whoAnswers(gateway, 9)), [3, 3, 3]);
+
+  // A resolved replica failing /readyz leaves the rotation at its next check, and comes back.
+  named2.readyStatus = 503;
+  await until('named@127.0.0.2 out', () => !readyIds(gateway).includes('named@127.0.0.2'));
+  assert.match(gateway.status().ingest.find((r) => r.id === 'named@127.0.0.2')!.reason!, /503/);
+  assert.deepEqual(tally(await whoAnswers(gateway, 6)), [3, 3, 0]);
+  named2.readyStatus = 200;
+  await until('named@127.0.0.2 back', () => readyIds(gateway).includes('named@127.0.0.2'));
+
+  // A resolved replica whose process is gone, still in DNS: a POST refused there moves on, body
+  // and all, and the replica leaves the rotation at once.
+  await named1.close();
+  const body = Buffer.alloc(1024 * 1024, 3);
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${gateway.url}/v1/corpora`, { method: 'POST', body });
+    assert.equal(res.status, 200);
+    const answer = (await res.json()) as { replica: string; bytes: number };
+    assert.notEqual(answer.replica, 'named-1');
+    assert.equal(answer.bytes, body.length);
+  }
+  assert.equal(gateway.status().ingest.find((r) => r.id === 'named@127.0.0.1')!.ready, false);
+
+  // An address gone from DNS leaves the pool: it gets no requests even though it answers.
+  dns = async () => ['127.0.0.1'];
+  await gateway.checkNow();
+  assert.deepEqual(
+    gateway.status().ingest.map((r) => r.id),
+    ['direct', 'named@127.0.0.1'],
+  );
+  const seenBefore = named2.seen.length;
+  assert.deepEqual(tally(await whoAnswers(gateway, 4)), [4, 0, 0]);
+  assert.equal(named2.seen.length, seenBefore);
+
+  // A failed lookup (no DNS server) keeps the members it had; a name that no longer exists
+  // (ENOTFOUND: every replica stopped) takes them out.
+  dns = async () => ['127.0.0.2'];
+  await gateway.checkNow();
+  assert.deepEqual(tally(await whoAnswers(gateway, 4)), [2, 0, 2]);
+  dns = async () => Promise.reject(Object.assign(new Error('queryA EAI_AGAIN'), { code: 'EAI_AGAIN' }));
+  await gateway.checkNow();
+  assert.deepEqual(tally(await whoAnswers(gateway, 4)), [2, 0, 2]);
+  dns = async () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }));
+  await gateway.checkNow();
+  assert.deepEqual(
+    gateway.status().ingest.map((r) => r.id),
+    ['direct'],
+  );
+
+  // With no replica left at all, the 503 names the service, the replicas and the empty name.
+  direct.readyStatus = 503;
+  await until('direct out', () => readyIds(gateway).length === 0);
+  const res = await fetch(`${gateway.url}/v1/corpora`);
+  assert.equal(res.status, 503);
+  const problem = (await res.json()) as { code: string; detail: string; service: string };
+  assert.equal(problem.code, 'not_ready');
+  assert.equal(problem.service, 'ingest');
+  assert.match(problem.detail, /no ready replica of ingest; replicas: direct: \/readyz answered 503; /);
+  assert.match(problem.detail, new RegExp(`http://ingest\\.test:${port} resolves to no address`));
 });
