@@ -15,6 +15,10 @@
 // checkpoints the demo writes in Hugging Face's layout under data/demo-models/ (the LM's word
 // tokenizer covers the sample captions): the answer shows the pipeline works, not what it
 // learned. `--keep` leaves everything running afterwards.
+//
+// The launcher's flags (`--port`, `--port-base`, `--<service>-port`, `--replicas`; see
+// launch-settings.ts) and its environment variables apply here too; every other argument goes to
+// `mmit bench shapes`.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -28,13 +32,10 @@ import {
   writeTinyLmCheckpoint,
   writeWordTokenizer,
 } from '../packages/proof/src/index.js';
-import { launch } from './launch.js';
+import { LaunchError, type Launched, launch } from './launch.js';
+import { parseLaunchArgs } from './launch-settings.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const args = process.argv.slice(2).filter((a) => a !== '--');
-const keep = args.includes('--keep');
-const tour = args.includes('--tour');
-const benchArgs = args.filter((a) => a !== '--keep' && a !== '--tour');
 const samples = join(repoRoot, 'samples', 'corpus');
 const models = join(repoRoot, 'data', 'demo-models');
 
@@ -147,7 +148,26 @@ async function sampleTour(url: string): Promise<void> {
   console.log(`\nThe pipeline ran end to end in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
 }
 
-const launched = await launch({ services: ['ingest', 'synth', 'features', 'trainer', 'serve'] });
+/** Starts the stack, or ends the demo with the launcher's message (a taken port, a bad flag). */
+async function launchOrExit(argv: string[]): Promise<{ launched: Launched; args: string[] }> {
+  try {
+    const { flags, rest } = parseLaunchArgs(argv);
+    const launched = await launch({
+      ...flags,
+      services: ['ingest', 'synth', 'features', 'trainer', 'serve'],
+    });
+    return { launched, args: rest };
+  } catch (err) {
+    if (!(err instanceof LaunchError)) throw err;
+    console.error(`mmit demo: ${err.message}`);
+    process.exit(1);
+  }
+}
+
+const { launched, args } = await launchOrExit(process.argv.slice(2).filter((a) => a !== '--'));
+const keep = args.includes('--keep');
+const tour = args.includes('--tour');
+const benchArgs = args.filter((a) => a !== '--keep' && a !== '--tour');
 try {
   const url = launched.gatewayUrl;
   console.error(`gateway ${url}`);

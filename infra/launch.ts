@@ -1,86 +1,27 @@
 // `pnpm start`: everything on one machine. Without MMIT_S3_ENDPOINT it starts the embedded S3
-// server (files under ./data/s3); then every service as a child process, waits for each /readyz,
-// puts the gateway on 7070 in front, prints the URLs, and on Ctrl-C stops it all in reverse order.
-// `launch()` does the same for tests and the demo and returns a handle to stop it.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+// server (files under ./data/s3); then the gateway (7070) and every service as child processes,
+// as many replicas of each as asked (`--replicas features=3,ingest=2`), waits for each /readyz,
+// prints the URLs, and on Ctrl-C stops it all. Ports come from flags or the environment
+// (launch-settings.ts); a taken port ends the start with a message naming the setting to change.
+// `launch()` does the same for tests and the demo and returns a handle that can also kill and
+// restart single replicas (chaos tests).
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { API_SERVICES } from '../packages/contracts/src/index.js';
 import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '../packages/storage/src/index.js';
-import { type Gateway, startGateway } from './gateway.js';
+import { type Gateway, type ReplicaTarget, startGateway } from './gateway.js';
+import { type LaunchPlanOptions, parseLaunchArgs, planLaunch, START_USAGE } from './launch-settings.js';
+import { assertPortsFree, freePort, LaunchError } from './ports.js';
+import { loopbackUrl, type ReplicaInfo, replicaId, ServiceReplica } from './replica.js';
+import { SERVICES } from './services.js';
+
+export { LaunchError } from './ports.js';
+export type { ReplicaInfo } from './replica.js';
+export { SERVICES, type ServiceEntry } from './services.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/**
- * Every service: its entry point, default port, the path that says it is ready, how long its first
- * start may take (the console builds its web app on first start), and what it must know of the
- * others' URLs.
- */
-export interface ServiceEntry {
-  name: string;
-  entry: string;
-  port: number;
-  readyPath: string;
-  startTimeoutMs: number;
-  env?: (urls: Record<string, string>, gatewayUrl: string) => NodeJS.ProcessEnv;
-}
-
-// Five services compile their TypeScript (tsx) at once on start: on a 2-core machine that is
-// already busy this took over 60 s (measured: features not ready after 60 s while a test ran).
-const SERVICE_START_MS = 180_000;
-
-export const SERVICES: readonly ServiceEntry[] = [
-  {
-    name: 'ingest',
-    entry: 'services/ingest/src/main.ts',
-    port: 7071,
-    readyPath: '/readyz',
-    startTimeoutMs: SERVICE_START_MS,
-  },
-  {
-    name: 'synth',
-    entry: 'services/synth/src/main.ts',
-    port: 7072,
-    readyPath: '/readyz',
-    startTimeoutMs: SERVICE_START_MS,
-  },
-  {
-    name: 'features',
-    entry: 'services/features/src/main.ts',
-    port: 7073,
-    readyPath: '/readyz',
-    startTimeoutMs: SERVICE_START_MS,
-  },
-  {
-    name: 'trainer',
-    entry: 'services/trainer/src/main.ts',
-    port: 7074,
-    readyPath: '/readyz',
-    startTimeoutMs: SERVICE_START_MS,
-    env: (urls) => ({ MMIT_FEATURES_URL: urls.features }),
-  },
-  {
-    name: 'serve',
-    entry: 'services/serve/src/main.ts',
-    port: 7075,
-    readyPath: '/readyz',
-    startTimeoutMs: SERVICE_START_MS,
-  },
-  {
-    name: 'console',
-    entry: 'services/console/src/main.ts',
-    port: 7076,
-    readyPath: '/healthz',
-    startTimeoutMs: 240_000,
-    env: (_urls, gatewayUrl) => ({ MMIT_GATEWAY_URL: gatewayUrl }),
-  },
-];
-
-export interface LaunchOptions {
-  /** Gateway port (default 7070; 0 = free port). */
-  gatewayPort?: number;
-  /** Use free ports for the services instead of their defaults (tests). */
-  freePorts?: boolean;
+export interface LaunchOptions extends LaunchPlanOptions {
   /** Where the embedded S3 server keeps its files (default ./data/s3). */
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
@@ -92,59 +33,42 @@ export interface LaunchOptions {
 
 export interface Launched {
   gatewayUrl: string;
+  /** Service name -> base URL of its first replica (direct, not through the gateway). */
   services: Record<string, string>;
-  /** Process ids of the service children (benchmarks read their CPU time and peak memory). */
+  /** Process ids of each service's first replica as started (benchmarks read their CPU time and memory). */
   pids: Record<string, number>;
   s3Endpoint: string;
+  gateway: Gateway;
+  /** Every replica (of `service`, when given) as it is now: id, url, and pid while it runs. */
+  replicas(service?: string): ReplicaInfo[];
+  /**
+   * Sends `signal` (default SIGTERM) to one replica and resolves once it has exited; a replica
+   * still starting is killed too (its pending restart() then rejects).
+   */
+  kill(service: string, index: number, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a replica again (stopping it first if it runs): same port and id; resolves once ready. */
+  restart(service: string, index: number): Promise<ReplicaInfo>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-async function waitReady(name: string, url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`${name} exited with code ${child.exitCode} before it was ready`);
-    const ok = await fetch(url).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${name} at ${url} was not ready after ${timeoutMs / 1000} s`);
-}
-
-function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 export async function launch(options: LaunchOptions = {}): Promise<Launched> {
   const env = { ...process.env, ...options.env };
-  const stops: (() => Promise<void>)[] = [];
+  const only = options.services ? SERVICES.filter((s) => options.services!.includes(s.name)) : SERVICES;
+  const plan = planLaunch(options, env, only);
+  // Fixed ports are checked before anything starts (see ports.ts).
+  await assertPortsFree([['the gateway', plan.gateway], ...Object.entries(plan.ports)]);
+
+  let s3: EmbeddedS3 | undefined;
+  let gateway: Gateway | undefined;
+  const replicas: ServiceReplica[] = [];
   const stop = async () => {
-    for (const fn of stops.reverse().splice(0)) await fn().catch(() => undefined);
+    await gateway?.close();
+    await Promise.all(replicas.map((r) => r.stop().catch(() => undefined)));
+    await s3?.stop().catch(() => undefined);
   };
   try {
-    let s3: EmbeddedS3 | undefined;
     if (!env.MMIT_S3_ENDPOINT) {
       s3 = await startEmbeddedS3({ dir: options.dataDir ?? join(repoRoot, 'data', 's3'), port: 0 });
-      stops.push(() => s3!.stop());
       Object.assign(env, {
         MMIT_S3_ENDPOINT: s3.endpoint,
         MMIT_S3_ACCESS_KEY: s3.accessKey,
@@ -156,53 +80,97 @@ export async function launch(options: LaunchOptions = {}): Promise<Launched> {
     }
     // Locally, the services may import from anywhere in the checkout unless told otherwise.
     env.MMIT_INGEST_IMPORT_ROOTS ??= repoRoot;
-    const only = options.services ? SERVICES.filter((s) => options.services!.includes(s.name)) : SERVICES;
-    const gatewayPort = options.gatewayPort === 0 ? await freePort() : (options.gatewayPort ?? 7070);
-    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    const services: Record<string, string> = {};
+
+    // The first replica of each service on its planned port (0: a free one), the others on free ones.
+    const replicaPorts: Record<string, number[]> = {};
     for (const service of only) {
-      services[service.name] = `http://127.0.0.1:${options.freePorts ? await freePort() : service.port}`;
+      replicaPorts[service.name] = [];
+      for (let index = 0; index < plan.replicas[service.name]; index++) {
+        const planned = index === 0 ? plan.ports[service.name].port : 0;
+        replicaPorts[service.name].push(planned === 0 ? await freePort() : planned);
+      }
     }
-    // All services start at once (each is a tsx process that takes seconds to boot); the launcher
-    // then waits for every one to be ready.
-    const pids: Record<string, number> = {};
-    const starting = only.map((service) => {
-      const prefix = `MMIT_${service.name.toUpperCase()}`;
-      const port = new URL(services[service.name]).port;
-      const child = spawn(process.execPath, ['--import', 'tsx', service.entry], {
-        cwd: repoRoot,
-        env: {
-          ...env,
-          ...service.env?.(services, gatewayUrl),
-          [`${prefix}_PORT`]: port,
-          [`${prefix}_HOST`]: '127.0.0.1',
-        },
-        stdio: options.inheritLogs ? 'inherit' : 'ignore',
-      });
-      stops.push(() => stopChild(child));
-      pids[service.name] = child.pid!;
-      return waitReady(
-        service.name,
-        `${services[service.name]}${service.readyPath}`,
-        child,
-        service.startTimeoutMs,
-      );
+    // The gateway starts first: the trainer is given its URL, and it admits each replica once its
+    // /readyz passes.
+    const routed: Record<string, ReplicaTarget[]> = {};
+    for (const service of only.filter((s) => (API_SERVICES as readonly string[]).includes(s.name))) {
+      routed[service.name] = replicaPorts[service.name].map((port, index) => ({
+        id: replicaId(service.name, index),
+        url: loopbackUrl(port),
+      }));
+    }
+    gateway = await startGateway({
+      port: plan.gateway.port,
+      services: routed,
+      healthIntervalMs: plan.healthIntervalMs,
+      portChoice: plan.gateway,
     });
-    await Promise.all(starting);
-    const gateway: Gateway = await startGateway({ port: gatewayPort, services });
-    stops.push(() => gateway.close());
-    return { gatewayUrl: gateway.url, services, pids, s3Endpoint: env.MMIT_S3_ENDPOINT!, stop };
+    const running = new Set(only.map((s) => s.name));
+    for (const service of only) {
+      const serviceEnv = { ...env, ...service.env?.({ gatewayUrl: gateway.url, running }) };
+      for (const [index, port] of replicaPorts[service.name].entries()) {
+        replicas.push(new ServiceReplica(service, index, port, serviceEnv, options.inheritLogs ?? false));
+      }
+    }
+    // All replicas start at once (each is a tsx process that takes seconds to boot).
+    await Promise.all(replicas.map((r) => r.start(repoRoot)));
+    await gateway.checkNow();
   } catch (err) {
     await stop();
     throw err;
   }
+
+  const replicaOf = (service: string, index: number): ServiceReplica => {
+    const replica = replicas.find((r) => r.service.name === service && r.index === index);
+    if (!replica) {
+      const ids = replicas.map((r) => r.id).join(', ');
+      throw new Error(`no replica ${service}-${index} in this launch (replicas: ${ids})`);
+    }
+    return replica;
+  };
+  const firsts = replicas.filter((r) => r.index === 0);
+  const openGateway = gateway;
+  return {
+    gatewayUrl: openGateway.url,
+    services: Object.fromEntries(firsts.map((r) => [r.service.name, r.url])),
+    pids: Object.fromEntries(firsts.map((r) => [r.service.name, r.info().pid!])),
+    s3Endpoint: env.MMIT_S3_ENDPOINT!,
+    gateway: openGateway,
+    replicas: (service) =>
+      replicas.filter((r) => !service || r.service.name === service).map((r) => r.info()),
+    kill: (service, index, signal) => replicaOf(service, index).kill(signal),
+    restart: async (service, index) => {
+      const replica = replicaOf(service, index);
+      await replica.restart(repoRoot);
+      await openGateway.checkNow();
+      return replica.info();
+    },
+    stop,
+  };
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const launched = await launch({ inheritLogs: true });
-  console.log(`\nmmit is running:\n  gateway  ${launched.gatewayUrl}\n  s3       ${launched.s3Endpoint}`);
-  for (const [name, url] of Object.entries(launched.services)) console.log(`  ${name.padEnd(8)} ${url}`);
-  console.log('\nCtrl-C stops everything.');
+function printRunning(launched: Launched): void {
+  const lines = [
+    `\nmmit is running:`,
+    `  gateway   ${launched.gatewayUrl}`,
+    `  s3        ${launched.s3Endpoint}`,
+  ];
+  for (const replica of launched.replicas()) {
+    const name = replica.index === 0 ? replica.service : '';
+    lines.push(`  ${name.padEnd(9)} ${replica.url.padEnd(24)} ${replica.id}, pid ${replica.pid}`);
+  }
+  console.log(`${lines.join('\n')}\n\nCtrl-C stops everything.`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { flags, rest } = parseLaunchArgs(argv);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(START_USAGE);
+    return;
+  }
+  if (rest.length > 0) throw new LaunchError(`unknown arguments: ${rest.join(' ')}\n\n${START_USAGE}`);
+  const launched = await launch({ ...flags, inheritLogs: true });
+  printRunning(launched);
   let stopping = false;
   const onSignal = () => {
     if (stopping) return;
@@ -212,4 +180,12 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main(process.argv.slice(2).filter((a) => a !== '--')).catch((err: unknown) => {
+    if (!(err instanceof LaunchError)) throw err;
+    console.error(`mmit start: ${err.message}`);
+    process.exit(1);
+  });
 }

@@ -1,10 +1,14 @@
 // Generates the reference docs from the code, never by hand: one OpenAPI 3.1 document per
 // service (docs/api/<service>.openapi.json, from the routes each service registers) and the
-// configuration table (docs/configuration.md, from each service's validated env spec and the
-// storage variables). `pnpm docs` rewrites them; a test checks they are current.
+// configuration table (docs/configuration.md, from each service's validated env spec, the
+// storage variables, the launcher's and the gateway's). `pnpm docs` rewrites them; a test checks
+// they are current.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gatewayConfigSpec } from '../infra/gateway-settings.js';
+import { LAUNCHER_ENV } from '../infra/launch-settings.js';
 import type { EnvVarDoc, OpenApiDocument } from '../packages/contracts/src/index.js';
+import { describeConfig } from '../packages/service-kit/src/config.js';
 import { STORAGE_ENV } from '../packages/storage/src/index.js';
 import { createFeaturesService } from '../services/features/src/index.js';
 import { createIngestService } from '../services/ingest/src/index.js';
@@ -81,6 +85,23 @@ export function renderDocs(): Record<string, string> {
     '## Storage (every service)',
     '',
     table([...STORAGE_ENV]),
+    '',
+    '## Launcher (`pnpm start`, `pnpm demo`)',
+    '',
+    'The launcher also honours `MMIT_GATEWAY_PORT` and `MMIT_GATEWAY_HEALTH_INTERVAL_MS` (Gateway,',
+    "below) and each service's `MMIT_<SERVICE>_PORT` for the first replica of that service; each",
+    'setting has a flag too (`pnpm start --help`). Replicas after the first take free ports. See',
+    '[architecture.md](architecture.md#launcher-and-gateway).',
+    '',
+    table([...LAUNCHER_ENV]),
+    '',
+    '## Gateway',
+    '',
+    'Read in full by the gateway running alone (`infra/gateway-main.ts`, the `gateway` container);',
+    'inside the launcher only its port and health interval apply, and the launcher gives it the',
+    'replicas. See [architecture.md](architecture.md#gateway) and [deployment.md](deployment.md).',
+    '',
+    table(describeConfig(gatewayConfigSpec)),
   ];
   for (const source of SOURCES) {
     const { openapi, config } = source.describe();

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { type Launched, launch } from '../../infra/launch.js';
+import { type Launched, type LaunchOptions, launch } from '../../infra/launch.js';
 
 export interface TestServices {
   /** Filled in by the file's `before` hook. */
@@ -14,8 +14,15 @@ export interface TestServices {
   root: string;
 }
 
-/** Registers `before`/`after` hooks; `beforeLaunch` runs once the root exists (e.g. to set env). */
-export function servicesForThisFile(prefix: string, beforeLaunch?: (root: string) => void): TestServices {
+/**
+ * Registers `before`/`after` hooks; `beforeLaunch` runs once the root exists (e.g. to set env);
+ * `options` replaces launch options (e.g. fewer services, replicas).
+ */
+export function servicesForThisFile(
+  prefix: string,
+  beforeLaunch?: (root: string) => void,
+  options: Partial<LaunchOptions> = {},
+): TestServices {
   const services = {} as TestServices;
   before(async () => {
     services.root = await mkdtemp(join(tmpdir(), prefix));
@@ -26,6 +33,7 @@ export function servicesForThisFile(prefix: string, beforeLaunch?: (root: string
       freePorts: true,
       dataDir: join(services.root, 's3'),
       env: { MMIT_INGEST_IMPORT_ROOTS: services.root, MMIT_LOG_LEVEL: 'warn' },
+      ...options,
     });
   });
   after(async () => {

@@ -27,6 +27,7 @@ export const PROBLEMS = {
   invalid_record: { status: 422, title: 'Record in the import file is malformed', item: true },
   job_failed: { status: 500, title: 'Job failed', item: false },
   internal: { status: 500, title: 'Internal error', item: true },
+  bad_gateway: { status: 502, title: 'Upstream service failed before answering', item: false },
   storage_unavailable: { status: 503, title: 'Object storage unavailable', item: true },
   not_ready: { status: 503, title: 'Service not ready', item: false },
 } as const satisfies Record<string, { status: number; title: string; item: boolean }>;
