@@ -9,6 +9,7 @@ export * from './ingest.js';
 export * from './item.js';
 export * from './jobs.js';
 export * from './keys.js';
+export * from './limits.js';
 export * from './openapi.js';
 export * from './pagination.js';
 export * from './routes.js';
