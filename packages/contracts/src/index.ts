@@ -15,3 +15,4 @@ export * from './pagination.js';
 export * from './routes.js';
 export * from './synth.js';
 export * from './training.js';
+export * from './traversal.js';
