@@ -10,3 +10,21 @@ export const DEFAULT_MAX_CAPTIONS_PER_ITEM = 64;
 
 /** Deepest nesting of arrays and objects a JSON request body may have (MMIT_JSON_MAX_DEPTH). */
 export const DEFAULT_MAX_JSON_DEPTH = 32;
+
+/**
+ * How deeply arrays and objects nest in a parsed JSON value (a scalar is 0, `[]` is 1), counted
+ * without recursion so no input can exhaust the stack; stops counting once past `stopAfter`.
+ */
+export function jsonDepth(value: unknown, stopAfter = Number.POSITIVE_INFINITY): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    const inside = depth + 1;
+    if (inside > deepest) deepest = inside;
+    if (deepest > stopAfter) return deepest;
+    for (const child of Object.values(node)) pending.push([child, inside]);
+  }
+  return deepest;
+}

@@ -11,6 +11,7 @@ import { CorpusStore } from './corpus/store.js';
 import { IMPORT_JOB, importJob } from './jobs/import-job.js';
 import { outageTolerantRecords } from './jobs/outage-tolerant-records.js';
 import { registerRoutes } from './routes.js';
+import { deleteUploadsOfFinishedImports } from './uploads.js';
 
 export const INGEST_VERSION = '0.1.0';
 
@@ -45,7 +46,15 @@ export function createIngestService(options: IngestServiceOptions = {}): IngestS
         : Bucket.fromEnv(env);
   const config = service.config;
   const store = new CorpusStore(bucket);
-  const settings = { bucket, keepOriginals: config.keepOriginals };
+  const settings = {
+    bucket,
+    keepOriginals: config.keepOriginals,
+    limits: {
+      maxCaptionChars: config.maxCaptionChars,
+      maxCaptionsPerItem: config.maxCaptionsPerItem,
+      maxMetaDepth: config.jsonMaxDepth,
+    },
+  };
   const importContext = {
     ...settings,
     store,
@@ -62,9 +71,11 @@ export function createIngestService(options: IngestServiceOptions = {}): IngestS
   runner.define(IMPORT_JOB, importJob(importContext));
 
   registerRoutes(service, { bucket, store, runner, importContext, settings });
+  const stopDeletingUploads = deleteUploadsOfFinishedImports(runner, bucket, service.logger);
   service.addReadinessCheck('bucket', () => bucket.ping());
   service.onShutdown(async () => {
     await runner.stop();
+    stopDeletingUploads();
     await records.close();
   });
   configureImagePipeline();

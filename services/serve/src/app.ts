@@ -47,6 +47,7 @@ export function createServeService(options: ServeServiceOptions = {}): ServeServ
     defaultPort: SERVE_DEFAULT_PORT,
     config: serveConfigSpec,
     env: serviceEnv,
+    bodyLimitSetting: 'MMIT_SERVE_BODY_LIMIT',
   });
   const config = service.config;
   const bucket = bucketFrom(options.bucket, env);
