@@ -71,7 +71,13 @@ export class ErrorMappings {
     }
     const code = (err as { problemCode?: unknown } | null)?.problemCode;
     if (typeof code === 'string' && code in PROBLEMS) {
-      return new HttpError(code as ProblemCode, (err as Error).message, { cause: err });
+      // A domain error may name the request field at fault (`problemField`, dotted like zod's paths).
+      const field = (err as { problemField?: unknown }).problemField;
+      const message = (err as Error).message;
+      return new HttpError(code as ProblemCode, message, {
+        cause: err,
+        ...(typeof field === 'string' ? { errors: [{ path: field, message, code: 'invalid_value' }] } : {}),
+      });
     }
     if (err instanceof StorageUnavailableError) {
       return new HttpError('storage_unavailable', err.message, {
