@@ -47,6 +47,11 @@ export class Service<S extends ConfigSpec = ConfigSpec> {
   readonly app: Express;
   /** Mount the service's routes here (or use route()); it sits before the 404 handler. */
   readonly router: Router;
+  /**
+   * Runs after authentication and before the JSON body is read: for decisions that must not cost
+   * a body parse (admission control answering 429 to a request with megabytes of inline media).
+   */
+  readonly beforeBody: Router;
   readonly config: ConfigOf<ReturnType<typeof baseConfigSpec>> & ConfigOf<S>;
   readonly configSpec: ReturnType<typeof baseConfigSpec> & S;
   readonly logger: Logger;
@@ -84,6 +89,8 @@ export class Service<S extends ConfigSpec = ConfigSpec> {
     app.get('/readyz', readinessHandler(this.readiness, this.logger));
     app.get('/metrics', metricsHandler(this.metrics));
     app.use(bearerAuth(this.config.apiKey));
+    this.beforeBody = express.Router();
+    app.use(this.beforeBody);
     app.use(express.json({ limit: this.config.bodyLimit }));
     app.use(jsonDepthGuard(this.config.jsonMaxDepth));
     this.router = express.Router();
