@@ -59,9 +59,9 @@ const TRAVERSAL = [
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const UPLOAD_ID = 'u_01JD5Z8Q2R3S4T5V6W7X8Y9Z0A';
-const CORPUS_ID = 'c_01JD5Z8Q2R3S4T5V6W7X8Y9Z0A';
-const DATASET_ID = 'd_01JD5Z8Q2R3S4T5V6W7X8Y9Z0A';
+const UPLOAD_ID = 'u_01JD5Z8Q2R3S4T5V6W7X8Y';
+const CORPUS_ID = 'c_01JD5Z8Q2R3S4T5V6W7X8Y';
+const DATASET_ID = 'd_01JD5Z8Q2R3S4T5V6W7X8Y';
 const ENCODER_KEY = `clip-${'0'.repeat(32)}`;
 const SHA = 'ab'.padEnd(64, '0');
 
@@ -848,12 +848,12 @@ const mediaAndJobCases: Case[] = [
   {
     route: 'GET /v1/jobs/:id',
     input: 'unknown well-formed id',
-    run: expectRefusal('/v1/jobs/j_01JD5Z8Q2R3S4T5V6W7X8Y9Z0A', {}),
+    run: expectRefusal('/v1/jobs/j_01JD5Z8Q2R3S4T5V6W7X8Y', {}),
   },
   {
     route: 'POST /v1/jobs/:id/cancel',
     input: 'unknown well-formed id',
-    run: expectRefusal('/v1/jobs/j_01JD5Z8Q2R3S4T5V6W7X8Y9Z0A/cancel', { method: 'POST', json: {} }),
+    run: expectRefusal('/v1/jobs/j_01JD5Z8Q2R3S4T5V6W7X8Y/cancel', { method: 'POST', json: {} }),
   },
 ];
 
@@ -1123,7 +1123,7 @@ const trainerCases: Case[] = [
   {
     route: 'POST /v1/runs/:id/resume',
     input: 'unknown well-formed id',
-    run: expectRefusal('/v1/runs/r_01JD5Z8Q2R3S4T5V6W7X8Y9Z0A/resume', { method: 'POST', json: {} }),
+    run: expectRefusal('/v1/runs/r_01JD5Z8Q2R3S4T5V6W7X8Y/resume', { method: 'POST', json: {} }),
   },
 ];
 
