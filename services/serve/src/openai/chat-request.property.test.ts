@@ -4,8 +4,10 @@
 // wrong types, unknown roles and parts, bad base64, bad or oversized media, refused URLs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { TRAVERSAL_SPELLINGS } from '@mmit/contracts';
 import fc from 'fast-check';
 import sharp from 'sharp';
+import { PromptError } from '../engine/conversation.js';
 import { toOpenAIError } from './errors.js';
 import { toTurns } from './messages.js';
 import { ChatCompletionRequestSchema } from './schemas.js';
@@ -151,4 +153,22 @@ test('the parser refuses what it must: a refused URL, a bomb, bad base64, too ma
     await statusOf(user(Array.from({ length: 5 }, () => image('data:image/png;base64,AAAA')))),
     400,
   );
+});
+
+test('image keys fed the traversal spellings are refused before the bucket is asked', async () => {
+  for (const spelling of TRAVERSAL_SPELLINGS) {
+    for (const key of [`media/${spelling}`, `media/sha256/ab/${spelling}`, `s3://mmit/media/${spelling}`]) {
+      await assert.rejects(
+        toTurns([{ role: 'user', content: [{ type: 'image_url', image_url: { url: key } }] }], {
+          bucket: null,
+          limits,
+        }),
+        (err: unknown) =>
+          err instanceof PromptError &&
+          err.code === 'invalid_image_url' &&
+          /content-addressed|only objects in bucket/.test(err.message),
+        key,
+      );
+    }
+  }
 });
