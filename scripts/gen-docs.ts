@@ -73,6 +73,49 @@ function table(rows: EnvVarDoc[]): string {
   ].join('\n');
 }
 
+/**
+ * The settings that bound what a request may bring in. Over any of them the answer is a 4xx
+ * (or a per-item rejection in bulk requests) whose detail names the limit and the variable.
+ */
+const LIMIT_SETTINGS = [
+  'MMIT_API_KEY',
+  'MMIT_JSON_BODY_LIMIT',
+  'MMIT_JSON_MAX_DEPTH',
+  'MMIT_INGEST_MAX_CAPTION_CHARS',
+  'MMIT_INGEST_MAX_CAPTIONS_PER_ITEM',
+  'MMIT_INGEST_MAX_FIELD_BYTES',
+  'MMIT_INGEST_MAX_FILE_BYTES',
+  'MMIT_INGEST_MAX_FILES',
+  'MMIT_INGEST_MAX_ARCHIVE_BYTES',
+  'MMIT_SERVE_BODY_LIMIT',
+  'MMIT_SERVE_MAX_QUEUE',
+  'MMIT_SERVE_DECODE_CONCURRENCY',
+  'MMIT_SERVE_MAX_TOKENS',
+  'MMIT_SERVE_MAX_IMAGE_BYTES',
+  'MMIT_SERVE_MAX_IMAGE_PIXELS',
+  'MMIT_SERVE_MAX_IMAGES',
+  'MMIT_SERVE_MAX_AUDIO_BYTES',
+  'MMIT_SERVE_MAX_AUDIO_SEC',
+];
+
+function limitsSection(rows: EnvVarDoc[]): string[] {
+  const byName = new Map<string, EnvVarDoc>();
+  for (const row of rows) if (!byName.has(row.name)) byName.set(row.name, row);
+  const missing = LIMIT_SETTINGS.filter((name) => !byName.has(name));
+  if (missing.length > 0)
+    throw new Error(`limit settings missing from the config specs: ${missing.join(', ')}`);
+  return [
+    '## Limits at the door',
+    '',
+    'What a request may bring in. Over a limit, the answer is a 400/413 (or, in an upload or import,',
+    'a per-item `payload_too_large` / `invalid_record` rejection) whose detail names the limit and',
+    'its variable; nothing is cut silently. An import also stops with `too_many_entries` past its',
+    "request's `options.maxEntries`. Each variable is also listed under its service below.",
+    '',
+    table(LIMIT_SETTINGS.map((name) => byName.get(name)!)),
+  ];
+}
+
 export function renderDocs(): Record<string, string> {
   const files: Record<string, string> = {};
   const sections: string[] = [
@@ -103,10 +146,11 @@ export function renderDocs(): Record<string, string> {
     '',
     table(describeConfig(gatewayConfigSpec)),
   ];
-  for (const source of SOURCES) {
-    const { openapi, config } = source.describe();
-    files[`docs/api/${source.name}.openapi.json`] = `${JSON.stringify(openapi, null, 2)}\n`;
-    sections.push('', `## ${source.name}`, '', table(config));
+  const described = SOURCES.map((source) => ({ name: source.name, ...source.describe() }));
+  sections.push('', ...limitsSection(described.flatMap((d) => d.config)));
+  for (const { name, openapi, config } of described) {
+    files[`docs/api/${name}.openapi.json`] = `${JSON.stringify(openapi, null, 2)}\n`;
+    sections.push('', `## ${name}`, '', table(config));
   }
   files['docs/configuration.md'] = `${sections.join('\n')}\n`;
   return files;

@@ -3,7 +3,11 @@
 // the tiny fixture LM and the `bench-small` shape (SmolLM2-135M-sized, random weights); then a
 // bounded load test with autocannon (loopback only): N connections for D seconds within the
 // queue bound (expect no errors), and an intentional overload with a short queue (expect only
-// 429s besides 200s). Usage: tsx bench/serve/serve-bench.ts [--duration 20] [--connections 16] [--no-small]
+// 429s besides 200s); then admission under overload with requests that carry an image: the
+// answered-requests rate (200s per second) with as many connections as the server admits
+// (concurrency + queue) and with 3x that, and their ratio (a 429 that still decodes the image
+// makes the second rate fall). Usage:
+//   tsx bench/serve/serve-bench.ts [--duration 20] [--connections 16] [--no-small] [--overload-only]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -14,7 +18,7 @@ import {
 } from '../../packages/models/src/index.js';
 import { writeFixtureRun } from '../../services/serve/src/testing/fixture-runs.js';
 import { startServeHarness } from '../../services/serve/src/testing/harness.js';
-import { loadTest } from '../../services/serve/src/testing/load-test.js';
+import { flatPng, loadTest, noisePng } from '../../services/serve/src/testing/load-test.js';
 import { fixturesDir } from '../../test/paths.js';
 import { benchSmallConfig, ensureBenchSmallCheckpoint } from '../engine/bench-small.js';
 
@@ -24,6 +28,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '16' },
     tokens: { type: 'string', default: '32' },
     'no-small': { type: 'boolean', default: false },
+    'overload-only': { type: 'boolean', default: false },
   },
 });
 const duration = Number(args.duration);
@@ -34,6 +39,9 @@ const clipDir = join(fixturesDir, 'tiny-clip-vision');
 const PROMPT = 'Once upon a time, in a land far away, there lived a';
 
 const ms = (s: number) => `${s.toFixed(1)} ms`;
+
+/** Ends the bench early (--overload-only) through the same cleanup. */
+class Done extends Error {}
 
 /** Engine baseline: TTFT = generate 1 token; decode rate from generating N (EOS off). */
 async function engineTiming(lmDir: string) {
@@ -119,6 +127,60 @@ function load(url: string, model: string, seconds: number, conns: number) {
   return loadTest(`${url}/v1/chat/completions`, body, seconds, conns);
 }
 
+/**
+ * Admission under overload: chat requests with one image inline and one new token, so handling
+ * the image is most of each request's cost, against a server that admits 3 at once (1 generating,
+ * 2 queued). Answered = 200s per second; at 3x the admitted connections the surplus gets 429s,
+ * which should cost almost nothing. Two images: noise (3 MB of body to receive per request,
+ * refused or not) and a flat colour (a few KB of body, 9 MP to decode), which isolates decoding.
+ */
+async function overloadWithImages(runId: string, seconds: number) {
+  const images = [
+    { name: 'noise PNG 1024x1024', png: await noisePng(1024) },
+    { name: 'flat PNG 3000x3000', png: await flatPng(3000) },
+  ];
+  const admitted = 3;
+  const server = await harness.another({ MMIT_SERVE_CONCURRENCY: '1', MMIT_SERVE_MAX_QUEUE: '2' });
+  for (const image of images) {
+    const body = {
+      model: runId,
+      max_tokens: 1,
+      temperature: 0,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'image_url',
+              image_url: { url: `data:image/png;base64,${image.png.toString('base64')}` },
+            },
+            { type: 'text', text: 'What is this?' },
+          ],
+        },
+      ],
+    };
+    const url = `${server.url}/v1/chat/completions`;
+    await loadTest(url, body, 2, 1); // warm-up: loads the model
+    console.log(
+      `\n[overload with images] ${image.name} (${(image.png.length / 1024).toFixed(0)} KB) per request, 1 token; the server admits ${admitted} (1 running + 2 queued); ${seconds} s each`,
+    );
+    const rates: number[] = [];
+    for (const connections of [admitted, 3 * admitted]) {
+      // The client in its own thread: its request bodies must not be written by the server's event loop.
+      const r = await loadTest(url, body, seconds, connections, { worker: true });
+      const answered = (r.codes['200'] ?? 0) / seconds;
+      rates.push(answered);
+      console.log(
+        `  ${String(connections).padStart(2)} connections: answered ${answered.toFixed(2)}/s  refused ${((r.codes['429'] ?? 0) / seconds).toFixed(0)}/s  status ${JSON.stringify(r.codes)}  errors ${r.errors}  timeouts ${r.timeouts}`,
+      );
+    }
+    const ratio = rates[1] / rates[0];
+    console.log(
+      `  answered at 3x / at capacity: ${ratio.toFixed(2)} (${ratio >= 0.8 ? 'within 20%' : 'more than 20% lower'})`,
+    );
+  }
+}
+
 const harness = await startServeHarness({
   MMIT_SERVE_MAX_QUEUE: String(connections * 2),
   MMIT_SERVE_MAX_TOKENS: '1024',
@@ -135,7 +197,17 @@ try {
     `serve bench: ${newTokens} new tokens, greedy, prompt of ${loadTokenizer(tokenizerDir).encode(PROMPT).length} tokens (cpu)`,
   );
   let tinyRun = '';
-  for (const shape of shapes) {
+  if (args['overload-only']) {
+    const run = await writeFixtureRun(harness.bucket, {
+      lm: shapes[0].lm,
+      tokenizer: tokenizerDir,
+      encoder: clipDir,
+      featureDim: 64,
+      hiddenSize: shapes[0].hidden,
+    });
+    await overloadWithImages(run.id, duration);
+  }
+  for (const shape of args['overload-only'] ? [] : shapes) {
     const run = await writeFixtureRun(harness.bucket, {
       lm: shape.lm,
       tokenizer: tokenizerDir,
@@ -160,6 +232,7 @@ try {
     );
   }
 
+  if (args['overload-only']) throw new Done();
   console.log(
     `\n[load] ${connections} connections for ${duration} s, queue bound ${connections * 2} (tiny, 16 tokens each)`,
   );
@@ -182,6 +255,9 @@ try {
   console.log(
     `  ${overBad === 0 && over.codes['429'] ? 'OK: only 429s beside 200s' : 'FAIL: errors other than 429 under overload'}`,
   );
+  await overloadWithImages(tinyRun, duration);
+} catch (err) {
+  if (!(err instanceof Done)) throw err;
 } finally {
   await harness.close();
 }

@@ -5,6 +5,7 @@ import { CorpusCountsSchema } from './corpus.js';
 import { RejectionCodeSchema } from './errors.js';
 import { CorpusId } from './ids.js';
 import { ItemOutcomeSchema } from './item.js';
+import { parseUploadKey } from './keys.js';
 
 export const IMPORT_FORMATS = [
   'folder',
@@ -19,11 +20,34 @@ export const IMPORT_FORMATS = [
 export const ImportFormatSchema = z.enum(IMPORT_FORMATS);
 export type ImportFormat = z.infer<typeof ImportFormatSchema>;
 
+function isUploadKey(key: string): boolean {
+  try {
+    parseUploadKey(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A path relative to an import's root that cannot leave it (the importers check it again per entry). */
+function staysInside(path: string): boolean {
+  if (path.includes('\0') || /^([/\\]|[A-Za-z]:)/.test(path)) return false;
+  return !path.split(/[/\\]/).includes('..');
+}
+
 /** Where the import reads from: a path on the server (allowed roots only) or an uploaded object. */
 export const ImportSourceSchema = z
   .discriminatedUnion('type', [
     z.object({ type: z.literal('path'), path: z.string().min(1) }),
-    z.object({ type: z.literal('upload'), key: z.string().startsWith('uploads/') }),
+    z.object({
+      type: z.literal('upload'),
+      key: z
+        .string()
+        .max(300)
+        .refine((key) => isUploadKey(key), {
+          message: 'expected the key an upload was stored under: uploads/<upload id>/<file name>',
+        }),
+    }),
   ])
   .meta({ id: 'ImportSource' });
 export type ImportSource = z.infer<typeof ImportSourceSchema>;
@@ -31,7 +55,13 @@ export type ImportSource = z.infer<typeof ImportSourceSchema>;
 export const ImportOptionsSchema = z
   .object({
     /** Folder that relative media paths in JSON/JSONL/CSV manifests resolve against (default: the manifest's folder). */
-    mediaRoot: z.string().optional(),
+    mediaRoot: z
+      .string()
+      .max(1000)
+      .refine((path) => staysInside(path), {
+        message: 'must be a relative folder inside the source: no leading /, no drive letter, no .. segment',
+      })
+      .optional(),
     /** Stop with `too_many_entries` past this many entries (guards against runaway archives). */
     maxEntries: z.number().int().positive().default(1_000_000),
     /** CSV only: the column naming the media file, and the caption columns (AudioCaps/Clotho names are detected). */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newId } from './ids.js';
-import { InvalidKeyPartError, keys } from './keys.js';
+import { InvalidKeyPartError, keys, parseMediaKey, parseUploadKey } from './keys.js';
+import { TRAVERSAL_SPELLINGS } from './traversal.js';
 
 const sha = 'ab'.padEnd(64, '0');
 
@@ -56,4 +57,28 @@ test('values that could escape their prefix are refused with the part named', ()
   assert.throws(() => keys.job('ingest/../x', newId('job')), /service/);
   assert.throws(() => keys.upload(newId('upload'), 'a/b.tar'), /filename/);
   assert.throws(() => keys.datasetSamples(newId('dataset'), -1), /sample part/);
+});
+
+test('an upload key from a request is accepted only as keys.upload builds it', () => {
+  const id = newId('upload');
+  assert.deepEqual(parseUploadKey(keys.upload(id, 'photos.tar')), { uploadId: id, filename: 'photos.tar' });
+  for (const spelling of TRAVERSAL_SPELLINGS) {
+    for (const key of [`uploads/${spelling}`, `uploads/${id}/${spelling}`, `uploads/${spelling}/x.tar`]) {
+      assert.throws(() => parseUploadKey(key), InvalidKeyPartError, key);
+    }
+  }
+  assert.throws(() => parseUploadKey(`uploads/${id}/a/b.tar`), InvalidKeyPartError);
+  assert.throws(() => parseUploadKey(`/uploads/${id}/x.tar`), InvalidKeyPartError);
+});
+
+test('a media key from a request is accepted only in its content-addressed form', () => {
+  assert.deepEqual(parseMediaKey(keys.media(sha, 'jpg')), { kind: 'sha256', sha256: sha, extension: 'jpg' });
+  assert.equal(parseMediaKey(keys.thumbnail(sha)).kind, 'thumb');
+  for (const spelling of TRAVERSAL_SPELLINGS) {
+    for (const key of [`media/${spelling}`, `media/sha256/ab/${spelling}`, `media/${spelling}/${sha}.jpg`]) {
+      assert.throws(() => parseMediaKey(key), InvalidKeyPartError, key);
+    }
+  }
+  assert.throws(() => parseMediaKey(`media/sha256/cd/${sha}.jpg`), InvalidKeyPartError, 'fan must match');
+  assert.throws(() => parseMediaKey(`corpora/sha256/ab/${sha}.jpg`), InvalidKeyPartError);
 });

@@ -168,6 +168,37 @@ export const keys = {
   staging: (finalKey: string, nonce: string) => `tmp/${segment('nonce', nonce)}/${finalKey}`,
 } as const;
 
+/**
+ * An upload key from a request, read back into its parts: only a key that `keys.upload` itself
+ * builds is accepted (so no `..`, no extra segments, no encoded separators); InvalidKeyPartError else.
+ */
+export function parseUploadKey(key: string): { uploadId: string; filename: string } {
+  const match = /^uploads\/([^/]+)\/([^/]+)$/.exec(key);
+  if (!match) throw new InvalidKeyPartError('upload key', key, 'uploads/<upload id>/<file name>');
+  const [, uploadId, filename] = match;
+  keys.upload(uploadId, filename);
+  return { uploadId, filename };
+}
+
+const MEDIA_KEY =
+  /^media\/(sha256|original|thumb|audio16k)\/([0-9a-f]{2})\/([0-9a-f]{64})\.([a-z0-9]{1,16})$/;
+
+/**
+ * A media key from a request (serve reads images by key), accepted only in the content-addressed
+ * form the builders above make (`media/<kind>/<aa>/<sha256>.<ext>`, fan matching the hash).
+ */
+export function parseMediaKey(key: string): { kind: string; sha256: string; extension: string } {
+  const match = MEDIA_KEY.exec(key);
+  if (!match || match[2] !== match[3].slice(0, 2)) {
+    throw new InvalidKeyPartError(
+      'media key',
+      key,
+      'media/<sha256|original|thumb|audio16k>/<aa>/<sha256>.<ext>',
+    );
+  }
+  return { kind: match[1], sha256: match[3], extension: match[4] };
+}
+
 /** The first-level prefixes of the layout, for docs and for tools that walk the bucket. */
 export const KEY_PREFIXES = [
   'media/',

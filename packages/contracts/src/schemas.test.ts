@@ -5,6 +5,7 @@ import { newId } from './ids.js';
 import { ImportRequestSchema } from './ingest.js';
 import { ItemRecordSchema } from './item.js';
 import { JobRecordSchema } from './jobs.js';
+import { keys } from './keys.js';
 import { PageQuerySchema, pageOf } from './pagination.js';
 
 test('a corpus create request gets the documented option defaults', () => {
@@ -78,6 +79,27 @@ test('import requests name a known format and a path or uploaded object', () => 
   assert.ok(bad.error.issues[0].message.includes('folder'), 'the error lists the valid formats');
   assert.ok(
     !ImportRequestSchema.safeParse({ format: 'tar', source: { type: 'upload', key: 'corpora/x' } }).success,
+  );
+  // The filed case: it began with the right prefix and climbed out of it.
+  const climbing = { type: 'upload', key: 'uploads/../../../../outside.tar' };
+  assert.ok(!ImportRequestSchema.safeParse({ format: 'tar', source: climbing }).success);
+  const key = keys.upload(newId('upload'), 'photos.tar');
+  assert.ok(ImportRequestSchema.safeParse({ format: 'tar', source: { type: 'upload', key } }).success);
+  for (const mediaRoot of ['../images', 'a/../../b', '/etc', 'C:\\x', '..\\x']) {
+    const r = ImportRequestSchema.safeParse({
+      format: 'coco',
+      source: { type: 'path', path: '/d' },
+      options: { mediaRoot },
+    });
+    assert.ok(!r.success, mediaRoot);
+    assert.equal(r.error.issues[0].path.join('.'), 'options.mediaRoot');
+  }
+  assert.ok(
+    ImportRequestSchema.safeParse({
+      format: 'coco',
+      source: { type: 'path', path: '/d' },
+      options: { mediaRoot: 'images/train' },
+    }).success,
   );
 });
 

@@ -71,17 +71,17 @@ function pythonHubSnapshot(repoId: string, revision: string): string | null {
  * downloading a repo id into the cache when it is not there yet.
  */
 export async function resolveCheckpoint(idOrPath: string, options: HubOptions = {}): Promise<string> {
+  // One message for "no such folder", "a folder without config.json" and "not a folder": which
+  // server folders exist is none of a caller's business.
+  const notACheckpoint = () =>
+    new CheckpointNotFoundError(
+      `${idOrPath} is neither a checkpoint folder (config.json + safetensors) nor a Hugging Face repo id of the form owner/name`,
+    );
   if (existsSync(idOrPath) && statSync(idOrPath).isDirectory()) {
-    if (!existsSync(join(idOrPath, 'config.json'))) {
-      throw new CheckpointNotFoundError(`${idOrPath} is a folder but has no config.json`);
-    }
+    if (!existsSync(join(idOrPath, 'config.json'))) throw notACheckpoint();
     return idOrPath;
   }
-  if (!isRepoId(idOrPath)) {
-    throw new CheckpointNotFoundError(
-      `${idOrPath} is neither a local folder nor a Hugging Face repo id of the form owner/name`,
-    );
-  }
+  if (!isRepoId(idOrPath)) throw notACheckpoint();
   const revision = options.revision ?? 'main';
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const target = join(cacheDir, 'models', ...idOrPath.split('/'), revision);
@@ -91,7 +91,7 @@ export async function resolveCheckpoint(idOrPath: string, options: HubOptions = 
   const offline = options.offline ?? process.env.HF_HUB_OFFLINE === '1';
   if (offline) {
     throw new CheckpointNotFoundError(
-      `${idOrPath} is not cached under ${target} and offline mode is on (HF_HUB_OFFLINE); ` +
+      `${idOrPath} is not in the model cache and offline mode is on (HF_HUB_OFFLINE); ` +
         'download it on a machine with network access or point to a local folder',
     );
   }
@@ -100,7 +100,7 @@ export async function resolveCheckpoint(idOrPath: string, options: HubOptions = 
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new CheckpointNotFoundError(
-      `${idOrPath} is not a local folder, not cached under ${target}, and downloading it failed (${reason}); ` +
+      `${idOrPath} is not a local folder, not in the model cache, and downloading it failed (${reason}); ` +
         'check the network or HF_TOKEN, or pass a local checkpoint folder',
     );
   }

@@ -2,7 +2,7 @@
 // `{ variable, zod schema, description }`. The same table validates the environment at start-up
 // (all problems reported together, each naming its variable) and documents it: describeConfig()
 // gives the rows docs/ renders, defaults included.
-import type { EnvVarDoc } from '@mmit/contracts';
+import { DEFAULT_MAX_JSON_DEPTH, type EnvVarDoc } from '@mmit/contracts';
 import { z } from 'zod';
 
 export interface EnvVar<S extends z.ZodType = z.ZodType> {
@@ -86,7 +86,7 @@ export function baseConfigSpec(serviceName: string, defaultPort: number) {
     apiKey: envVar(
       'MMIT_API_KEY',
       z.string().min(16, { message: 'use at least 16 characters' }).optional(),
-      'When set, every request except /healthz, /readyz and /metrics needs `Authorization: Bearer <key>`.',
+      'When set, every request except /healthz, /readyz and /metrics needs `Authorization: Bearer <key>`; at least 16 characters (a shorter key stops the service at start-up).',
       { secret: true },
     ),
     logLevel: envVar(
@@ -98,6 +98,11 @@ export function baseConfigSpec(serviceName: string, defaultPort: number) {
       'MMIT_JSON_BODY_LIMIT',
       z.string().default('1mb'),
       'Largest JSON request body (e.g. 1mb, 512kb).',
+    ),
+    jsonMaxDepth: envVar(
+      'MMIT_JSON_MAX_DEPTH',
+      z.coerce.number().int().min(2).max(10_000).default(DEFAULT_MAX_JSON_DEPTH),
+      "Deepest nesting of arrays and objects in a JSON request body (and in an imported record's metadata); deeper is a 400.",
     ),
     shutdownTimeoutMs: envVar(
       'MMIT_SHUTDOWN_TIMEOUT_MS',

@@ -50,6 +50,8 @@ export type ErrorMapper<E extends Error> = (err: E) => HttpError;
 /** Mappings from domain error classes to HttpError, checked in registration order. */
 export class ErrorMappings {
   private readonly entries: [ErrorClass<Error>, ErrorMapper<Error>][] = [];
+  /** The setting a 413 for a too-large JSON body names. */
+  bodyLimitSetting = 'MMIT_JSON_BODY_LIMIT';
 
   add<E extends Error>(cls: ErrorClass<E>, map: ErrorMapper<E>): void {
     this.entries.push([cls, map as ErrorMapper<Error>]);
@@ -69,7 +71,13 @@ export class ErrorMappings {
     }
     const code = (err as { problemCode?: unknown } | null)?.problemCode;
     if (typeof code === 'string' && code in PROBLEMS) {
-      return new HttpError(code as ProblemCode, (err as Error).message, { cause: err });
+      // A domain error may name the request field at fault (`problemField`, dotted like zod's paths).
+      const field = (err as { problemField?: unknown }).problemField;
+      const message = (err as Error).message;
+      return new HttpError(code as ProblemCode, message, {
+        cause: err,
+        ...(typeof field === 'string' ? { errors: [{ path: field, message, code: 'invalid_value' }] } : {}),
+      });
     }
     if (err instanceof StorageUnavailableError) {
       return new HttpError('storage_unavailable', err.message, {
@@ -78,7 +86,7 @@ export class ErrorMappings {
       });
     }
     if (err instanceof ObjectNotFoundError) return new HttpError('not_found', err.message, { cause: err });
-    const bodyError = fromBodyParser(err);
+    const bodyError = fromBodyParser(err, this.bodyLimitSetting);
     if (bodyError) return bodyError;
     return new HttpError('internal', 'internal error (see the service log for this request id)', {
       cause: err,
@@ -87,13 +95,17 @@ export class ErrorMappings {
 }
 
 /** express.json() errors carry a `type`; map the ones a client can cause. */
-function fromBodyParser(err: unknown): HttpError | undefined {
+function fromBodyParser(err: unknown, limitSetting: string): HttpError | undefined {
   const e = err as { type?: unknown; message?: string; limit?: number } | null;
   switch (e?.type) {
     case 'entity.too.large':
-      return new HttpError('payload_too_large', `request body exceeds the limit of ${e.limit} bytes`, {
-        cause: err,
-      });
+      return new HttpError(
+        'payload_too_large',
+        `request body exceeds the limit of ${e.limit} bytes (${limitSetting})`,
+        {
+          cause: err,
+        },
+      );
     case 'entity.parse.failed':
       return new HttpError('validation', `request body is not valid JSON: ${e.message}`, { cause: err });
     case 'encoding.unsupported':

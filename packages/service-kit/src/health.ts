@@ -57,7 +57,11 @@ export function livenessHandler(service: string, version: string) {
   };
 }
 
-export function readinessHandler(readiness: Readiness) {
+/**
+ * /readyz answers without authentication, so it names the failing checks but never their errors
+ * (they hold the store's endpoint, server paths, ...): those go to the log, where operators look.
+ */
+export function readinessHandler(readiness: Readiness, log?: { warn(obj: object, msg: string): void }) {
   return async (req: Request, res: Response) => {
     if (readiness.draining) {
       res
@@ -68,14 +72,18 @@ export function readinessHandler(readiness: Readiness) {
     }
     const checks = await readiness.run();
     const failing = Object.entries(checks).filter(([, r]) => !r.ok);
+    const shown = Object.fromEntries(
+      Object.entries(checks).map(([name, r]) => [name, { ok: r.ok, ms: r.ms }]),
+    );
     if (failing.length === 0) {
-      res.json({ status: 'ready', checks });
+      res.json({ status: 'ready', checks: shown });
       return;
     }
-    const detail = failing.map(([name, r]) => `${name}: ${r.error}`).join('; ');
+    log?.warn({ checks: Object.fromEntries(failing) }, 'not ready');
+    const detail = `failing: ${failing.map(([name]) => name).join(', ')} (the service log says why)`;
     res
       .status(503)
       .type('application/problem+json')
-      .json({ ...problem('not_ready', detail, { instance: req.originalUrl }), checks });
+      .json({ ...problem('not_ready', detail, { instance: req.originalUrl }), checks: shown });
   };
 }

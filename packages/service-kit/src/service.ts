@@ -15,6 +15,7 @@ import { baseConfigSpec, type ConfigOf, type ConfigSpec, describeConfig, loadCon
 import { ErrorFormats, type ErrorFormatter } from './error-format.js';
 import { type ErrorClass, type ErrorMapper, ErrorMappings, HttpError } from './errors.js';
 import { livenessHandler, Readiness, type ReadinessCheck, readinessHandler } from './health.js';
+import { jsonDepthGuard } from './json-depth.js';
 import { createLogger, type Logger, requestLogging } from './logging.js';
 import { createMetrics, metricsHandler, observeRequests, type ServiceMetrics } from './metrics.js';
 import { routeHandler, routeSpec, type TypedRoute } from './route.js';
@@ -29,6 +30,8 @@ export interface ServiceOptions<S extends ConfigSpec> {
   env?: NodeJS.ProcessEnv;
   /** Where logs go (default stdout); tests pass a stream to read them. */
   logDestination?: DestinationStream;
+  /** The setting a 413 for a too-large JSON body names (default MMIT_JSON_BODY_LIMIT). */
+  bodyLimitSetting?: string;
 }
 
 export type ShutdownHook = () => Promise<void> | void;
@@ -44,6 +47,11 @@ export class Service<S extends ConfigSpec = ConfigSpec> {
   readonly app: Express;
   /** Mount the service's routes here (or use route()); it sits before the 404 handler. */
   readonly router: Router;
+  /**
+   * Runs after authentication and before the JSON body is read: for decisions that must not cost
+   * a body parse (admission control answering 429 to a request with megabytes of inline media).
+   */
+  readonly beforeBody: Router;
   readonly config: ConfigOf<ReturnType<typeof baseConfigSpec>> & ConfigOf<S>;
   readonly configSpec: ReturnType<typeof baseConfigSpec> & S;
   readonly logger: Logger;
@@ -69,6 +77,7 @@ export class Service<S extends ConfigSpec = ConfigSpec> {
     this.logger = createLogger(name, version, this.config.logLevel, options.logDestination);
     this.metrics = createMetrics(name);
     this.shutdownSignal = this.shutdownController.signal;
+    this.errors.bodyLimitSetting = options.bodyLimitSetting ?? 'MMIT_JSON_BODY_LIMIT';
 
     const app = express();
     app.disable('x-powered-by');
@@ -77,10 +86,13 @@ export class Service<S extends ConfigSpec = ConfigSpec> {
     app.use(observeRequests(this.metrics));
     app.use(this.inFlight.middleware);
     app.get('/healthz', livenessHandler(name, version));
-    app.get('/readyz', readinessHandler(this.readiness));
+    app.get('/readyz', readinessHandler(this.readiness, this.logger));
     app.get('/metrics', metricsHandler(this.metrics));
     app.use(bearerAuth(this.config.apiKey));
+    this.beforeBody = express.Router();
+    app.use(this.beforeBody);
     app.use(express.json({ limit: this.config.bodyLimit }));
+    app.use(jsonDepthGuard(this.config.jsonMaxDepth));
     this.router = express.Router();
     app.use(this.router);
     app.use((req: Request, _res: Response, next: NextFunction) => {

@@ -79,7 +79,9 @@ function placedThings(facts: SceneFacts): { things: PlacedThing[]; ambiguous: Me
   for (const m of facts.allMentions) {
     const place = m.position && placeOf(m.position);
     if (!place) continue;
-    byPlace.set(place, [...(byPlace.get(place) ?? []), m]);
+    const list = byPlace.get(place);
+    if (list) list.push(m);
+    else byPlace.set(place, [m]);
   }
   const things: PlacedThing[] = [];
   const ambiguous: Mention[] = [];
@@ -98,8 +100,65 @@ function placedThings(facts: SceneFacts): { things: PlacedThing[]; ambiguous: Me
   return { things, ambiguous };
 }
 
+/**
+ * What the place questions ask of the placed things and the ambiguous mentions, counted in one
+ * pass (asking each thing about every other made a caption with thousands of things quadratic).
+ */
+class PlaceTally {
+  private readonly count = new Map<string, number>();
+  private readonly ambiguousKeys = new Set<string>();
+
+  constructor(things: PlacedThing[], ambiguous: Mention[]) {
+    const bump = (key: string) => this.count.set(key, (this.count.get(key) ?? 0) + 1);
+    for (const t of things) {
+      bump(`head:${t.head}`);
+      for (const c of t.colours) {
+        bump(`colour:${c}`);
+        bump(`pair:${t.head}\0${c}`);
+      }
+    }
+    for (const m of ambiguous) {
+      this.ambiguousKeys.add(`head:${m.head}`);
+      if (m.colours.length === 0) {
+        this.ambiguousKeys.add('colourless');
+        this.ambiguousKeys.add(`colourless:${m.head}`);
+      }
+      for (const c of m.colours) {
+        this.ambiguousKeys.add(`colour:${c}`);
+        this.ambiguousKeys.add(`pair:${m.head}\0${c}`);
+      }
+    }
+  }
+
+  /** Placed things of this head. */
+  ofHead(head: string): number {
+    return this.count.get(`head:${head}`) ?? 0;
+  }
+  /** Placed things with this colour among theirs. */
+  ofColour(colour: string): number {
+    return this.count.get(`colour:${colour}`) ?? 0;
+  }
+  /** Placed things of this head with this colour among theirs. */
+  ofPair(head: string, colour: string): number {
+    return this.count.get(`pair:${head}\0${colour}`) ?? 0;
+  }
+  /** Whether an ambiguous mention has this head. */
+  ambiguousHead(head: string): boolean {
+    return this.ambiguousKeys.has(`head:${head}`);
+  }
+  /** Whether an ambiguous mention could be this colour (it has it, or has no colour at all). */
+  ambiguousColour(colour: string): boolean {
+    return this.ambiguousKeys.has('colourless') || this.ambiguousKeys.has(`colour:${colour}`);
+  }
+  /** Whether an ambiguous mention of this head could be this colour. */
+  ambiguousPair(head: string, colour: string): boolean {
+    return this.ambiguousKeys.has(`colourless:${head}`) || this.ambiguousKeys.has(`pair:${head}\0${colour}`);
+  }
+}
+
 function placeQuestions(facts: SceneFacts): VqaQuestion[] {
   const { things, ambiguous } = placedThings(facts);
+  const tally = new PlaceTally(things, ambiguous);
   const colourOf = (t: PlacedThing) => (t.colours.size === 1 ? [...t.colours][0] : undefined);
   const colour: VqaQuestion[] = [];
   const object: VqaQuestion[] = [];
@@ -108,19 +167,14 @@ function placeQuestions(facts: SceneFacts): VqaQuestion[] {
     const c = colourOf(t);
     // "the circle" must be the only circle; "the red object" the only red thing.
     const onlyOfKind =
-      things.filter((o) => o.head === t.head).length === 1 &&
-      !ambiguous.some((m) => m.head === t.head) &&
-      (facts.counts.get(t.head) ?? 0) <= 1;
-    const onlyOfColour =
-      c !== undefined &&
-      things.filter((o) => o.colours.has(c)).length === 1 &&
-      !ambiguous.some((m) => m.colours.length === 0 || m.colours.includes(c));
+      tally.ofHead(t.head) === 1 && !tally.ambiguousHead(t.head) && (facts.counts.get(t.head) ?? 0) <= 1;
+    const onlyOfColour = c !== undefined && tally.ofColour(c) === 1 && !tally.ambiguousColour(c);
     if (c && onlyOfKind && !GENERIC_HEADS.has(t.head))
       colour.push({ type: 'color', question: vqaPhrasing.color(t.head), answer: c });
     // "What is the red object?" -> "shape" says nothing.
     if (c && onlyOfColour && !GENERIC_HEADS.has(t.head))
       object.push({ type: 'object', question: vqaPhrasing.object(c), answer: t.head });
-    if (c && isOnlyOne(t.head, c, things, ambiguous, facts)) {
+    if (c && isOnlyOne(t.head, c, tally, facts)) {
       position.push({ type: 'position', question: vqaPhrasing.position(c, t.head), answer: t.place });
     }
   }
@@ -132,18 +186,10 @@ function placeQuestions(facts: SceneFacts): VqaQuestion[] {
  * has the pair, and no caption counts more things of that head than are placed (the extra ones
  * might share the colour).
  */
-function isOnlyOne(
-  head: string,
-  colour: string,
-  things: PlacedThing[],
-  ambiguous: Mention[],
-  facts: SceneFacts,
-): boolean {
-  const placed = things.filter((t) => t.head === head);
-  if (placed.filter((t) => t.colours.has(colour)).length !== 1) return false;
-  if (ambiguous.some((m) => m.head === head && (m.colours.length === 0 || m.colours.includes(colour))))
-    return false;
-  return (facts.counts.get(head) ?? 0) <= placed.length;
+function isOnlyOne(head: string, colour: string, tally: PlaceTally, facts: SceneFacts): boolean {
+  if (tally.ofPair(head, colour) !== 1) return false;
+  if (tally.ambiguousPair(head, colour)) return false;
+  return (facts.counts.get(head) ?? 0) <= tally.ofHead(head);
 }
 
 /**
@@ -164,10 +210,12 @@ function countQuestions(facts: SceneFacts): VqaQuestion[] {
   if (sequence.length > 0 && heads.size === 1 && sequence.every((m) => !m.plural && m.count === 1)) {
     note(sequence[0].head, pluralOf(sequence[0].head), sequence.length, true);
   }
+  const perCaptionHead = new Map<string, number>();
+  const key = (m: Mention) => `${m.caption}\0${m.head}`;
+  for (const m of facts.allMentions) perCaptionHead.set(key(m), (perCaptionHead.get(key(m)) ?? 0) + 1);
   for (const m of facts.allMentions) {
     if (!m.numbered || m.count === undefined) continue;
-    const sameHead = facts.allMentions.filter((o) => o.caption === m.caption && o.head === m.head);
-    if (sameHead.length !== 1) continue;
+    if (perCaptionHead.get(key(m)) !== 1) continue;
     note(m.head, m.plural ? m.headText : pluralOf(m.head), m.count, false);
   }
   const out: VqaQuestion[] = [];

@@ -9,6 +9,7 @@ import type { Turn } from './template.js';
 
 export class UnknownDatasetError extends Error {
   readonly problemCode = 'validation';
+  readonly problemField = 'body.datasetId';
   constructor(readonly datasetId: string) {
     super(`dataset ${datasetId} does not exist (GET /v1/datasets on the synth service lists datasets)`);
     this.name = 'UnknownDatasetError';

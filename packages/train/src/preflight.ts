@@ -3,9 +3,11 @@
 // tokenizer has the image token, and the encoder's feature width equals the projector's input.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunSpec } from '@mmit/contracts';
+import { keys, type RunSpec } from '@mmit/contracts';
 import { readEncoderRecord } from '@mmit/features';
 import {
+  hiddenStateIndex,
+  isRepoId,
   type LanguageModel,
   languageModelFromCheckpoint,
   loadTokenizer,
@@ -29,6 +31,29 @@ export class DimensionMismatchError extends Error {
 export class LmLoadError extends Error {
   readonly problemCode = 'validation';
   override name = 'LmLoadError';
+  readonly problemField = 'body.lm.checkpoint';
+}
+
+/** encoder.key names no cached features (404, with the field). */
+export class UnknownEncoderKeyError extends Error {
+  readonly problemCode = 'not_found';
+  override name = 'UnknownEncoderKeyError';
+  readonly problemField = 'body.encoder.key';
+  constructor(readonly encoderKey: string) {
+    super(`no features are cached under encoder key ${encoderKey} (GET /v1/features lists them)`);
+  }
+}
+
+/** encoder.spec cannot work: its checkpoint is not an encoder folder, or a layer does not exist. */
+export class EncoderSpecInvalidError extends Error {
+  readonly problemCode = 'validation';
+  override name = 'EncoderSpecInvalidError';
+  constructor(
+    message: string,
+    readonly problemField: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface Preflight {
@@ -50,16 +75,42 @@ export function encoderWidthFromConfig(
   return Array.isArray(layers) ? width * layers.length : width;
 }
 
+/** Layers named by encoder.spec exist in the encoder's config (vision towers; Whisper has none). */
+function checkLayers(config: Record<string, unknown>, layers: number | number[]): void {
+  if (config.model_type === 'whisper' || config.audio_config) return;
+  const vision = (config.vision_config ?? config) as Record<string, unknown>;
+  if (typeof vision.num_hidden_layers !== 'number') return;
+  for (const layer of [layers].flat()) {
+    try {
+      hiddenStateIndex(layer, vision.num_hidden_layers);
+    } catch (err) {
+      throw new EncoderSpecInvalidError((err as Error).message, 'body.encoder.spec.visionFeatureLayer');
+    }
+  }
+}
+
 async function encoderWidth(bucket: Bucket, spec: RunSpec): Promise<number | null> {
   const encoder = spec.encoder.spec;
   if (encoder) {
+    let dir: string;
     try {
-      const dir = await resolveCheckpoint(encoder.checkpoint, {});
-      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-      return encoderWidthFromConfig(config, encoder.visionFeatureLayer);
-    } catch {
-      return null; // the features service resolves the encoder; its failure will say why
+      // Offline: a repo id not cached yet is the features service's to download, not this request's.
+      dir = await resolveCheckpoint(encoder.checkpoint, { offline: true });
+    } catch (err) {
+      if (isRepoId(encoder.checkpoint) && !encoder.checkpoint.startsWith('.')) return null;
+      throw new EncoderSpecInvalidError((err as Error).message, 'body.encoder.spec.checkpoint');
     }
+    let config: Record<string, unknown>;
+    try {
+      config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      throw new EncoderSpecInvalidError(
+        `${encoder.checkpoint}: config.json is not readable JSON`,
+        'body.encoder.spec.checkpoint',
+      );
+    }
+    checkLayers(config, encoder.visionFeatureLayer);
+    return encoderWidthFromConfig(config, encoder.visionFeatureLayer);
   }
   if (spec.encoder.key) {
     const record = await readEncoderRecord(bucket, spec.encoder.key);
@@ -67,6 +118,14 @@ async function encoderWidth(bucket: Bucket, spec: RunSpec): Promise<number | nul
     return arch ? encoderWidthFromConfig(arch, record?.identity.layer ?? -2) : null;
   }
   return null;
+}
+
+/** encoder.key alone must name features that exist (with a spec too, the job may make them). */
+async function checkEncoderKey(bucket: Bucket, spec: RunSpec): Promise<void> {
+  const key = spec.encoder.key;
+  if (!key || spec.encoder.spec) return;
+  for await (const _ of bucket.list(keys.featuresPrefix(key))) return; // something is cached under it
+  throw new UnknownEncoderKeyError(key);
 }
 
 export async function openLm(spec: RunSpec): Promise<{ lm: LanguageModel; tokenizer: Tokenizer }> {
@@ -116,6 +175,7 @@ export function checkProjectorInput(spec: RunSpec, width: number | null, where: 
 
 export async function preflight(bucket: Bucket, spec: RunSpec): Promise<Preflight> {
   if (!(await datasetExists(bucket, spec.datasetId))) throw new UnknownDatasetError(spec.datasetId);
+  await checkEncoderKey(bucket, spec);
   const { lm, tokenizer } = await openLm(spec);
   const imageTokenId = imageTokenIdOf(tokenizer, lm, spec);
   const width = await encoderWidth(bucket, spec);

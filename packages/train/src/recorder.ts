@@ -91,8 +91,15 @@ export class RunRecorder {
     return Date.now() - this.lastStateWrite >= (this.options.stateIntervalMs ?? 1_000);
   }
 
+  /**
+   * Records an evaluation. A step has one eval row: a run resumed from before its first
+   * checkpoint evaluates step 0 again, and that result replaces the row kept from before.
+   */
   async eval(metrics: EvalMetrics): Promise<void> {
-    this.lines.push({ type: 'eval', ...metrics, time: new Date().toISOString() });
+    const line: MetricsLine = { type: 'eval', ...metrics, time: new Date().toISOString() };
+    const earlier = this.lines.findIndex((l) => l.type === 'eval' && l.step === metrics.step);
+    if (earlier >= 0) this.lines[earlier] = line;
+    else this.lines.push(line);
     this.options.onEvent?.({ type: 'eval', metrics });
     await this.update({ lastEval: metrics });
   }

@@ -82,7 +82,7 @@ export function createFeaturesService(options: FeaturesServiceOptions = {}): Fea
     }
     return reader;
   };
-  registerRoutes(service, { bucket, runner, readerFor });
+  registerRoutes(service, { bucket, runner, readerFor, modelRoots: service.config.modelRoots });
   service.addReadinessCheck('bucket', () => bucket.ping());
   service.onShutdown(async () => {
     await runner.stop();

@@ -18,6 +18,8 @@ import {
 import { HttpError, type JobRunner, mountJobRoutes, type Service } from '@mmit/service-kit';
 import type { Bucket } from '@mmit/storage';
 import { z } from 'zod';
+import { checkEncoderSpec } from './encoders/check-spec.js';
+import { checkSourceExists } from './sources.js';
 
 export const EXTRACT_JOB = 'extract';
 const BASE = '/v1/features';
@@ -26,6 +28,8 @@ const tags = ['features'];
 export interface RouteDeps {
   bucket: Bucket;
   runner: JobRunner;
+  /** MMIT_FEATURES_MODEL_ROOTS */
+  modelRoots: string[];
   readerFor(encoderKey: string): FeatureReader;
 }
 
@@ -51,8 +55,20 @@ export function registerRoutes(service: Service, deps: RouteDeps): void {
     summary: 'Compute (or find cached) encoder features for every media item of a corpus or dataset',
     tags,
     request: { body: FeatureJobRequestSchema },
-    responses: { 202: { description: 'The queued job (follow it at /v1/features/jobs/:jobId/events)' } },
-    handler: async ({ body }) => ({ status: 202, body: await runner.submit(EXTRACT_JOB, body) }),
+    responses: {
+      202: { description: 'The queued job (follow it at /v1/features/jobs/:jobId/events)' },
+      400: {
+        description:
+          'A bad request or encoder spec (unreadable checkpoint, layer out of range), with the field',
+      },
+      404: { description: 'The corpus or dataset does not exist' },
+    },
+    handler: async ({ body }) => {
+      // Everything that would only make the job fail is refused now, naming the field.
+      await checkSourceExists(bucket, body);
+      await checkEncoderSpec(body.encoder, deps.modelRoots);
+      return { status: 202, body: await runner.submit(EXTRACT_JOB, body) };
+    },
   });
   mountJobRoutes(service, runner, { basePath: `${BASE}/jobs` });
 

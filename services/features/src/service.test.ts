@@ -268,12 +268,63 @@ test('stats, SSE, metrics and validation', async () => {
     encoder: { ...clipSpec, select: 'everything' },
   });
   assert.equal(badSelect.status, 400);
-  const missing = await postJson<JobRecord>(`${url}/v1/features/jobs`, {
-    corpusId: 'c_0000000000000000000000',
-    encoder: clipSpec,
-  });
-  const failed = await waitForJob(url, missing.body.id);
-  assert.equal(failed.status, 'failed');
-  assert.match(failed.error?.detail ?? '', /does not exist/);
   assert.equal((await fetch(`${url}/v1/features/${clipKey}/${'0'.repeat(64)}`)).status, 404);
+});
+
+test('a job that could only fail is refused at submission with the field, and says nothing of other folders', async () => {
+  type Refusal = { code: string; detail: string; errors?: { path: string }[] };
+  const submit = (body: Record<string, unknown>) =>
+    postJson<Refusal>(`${url}/v1/features/jobs`, { corpusId: corpus.corpusId, encoder: clipSpec, ...body });
+  const expectRefused = async (
+    body: Record<string, unknown>,
+    status: number,
+    field: string,
+    detail: RegExp,
+  ) => {
+    const res = await submit(body);
+    assert.equal(res.status, status, JSON.stringify(res.body));
+    assert.equal(res.body.errors?.[0]?.path, field);
+    assert.match(res.body.detail, detail);
+    return res.body.detail;
+  };
+  await expectRefused({ corpusId: 'c_0000000000000000000000' }, 404, 'body.corpusId', /does not exist/);
+  await expectRefused(
+    { corpusId: undefined, datasetId: 'd_0000000000000000000000' },
+    404,
+    'body.datasetId',
+    /does not exist/,
+  );
+  for (const visionFeatureLayer of [99, -99, [-2, 40]]) {
+    await expectRefused(
+      { encoder: { ...clipSpec, visionFeatureLayer } },
+      400,
+      'body.encoder.visionFeatureLayer',
+      /out of range/,
+    );
+  }
+  const notACheckpoint = /is neither a checkpoint folder .* nor a Hugging Face repo id/;
+  // A folder that exists without config.json, one that does not exist, a file, a climb: one answer.
+  const answers = new Set<string>();
+  for (const checkpoint of ['/usr', '/nonexistent/x', '/etc/hostname', '../../etc']) {
+    const detail = await expectRefused(
+      { encoder: { ...clipSpec, checkpoint } },
+      400,
+      'body.encoder.checkpoint',
+      notACheckpoint,
+    );
+    answers.add(detail.replace(checkpoint, '<path>'));
+  }
+  assert.equal(answers.size, 1, [...answers].join(' | '));
+  await expectRefused(
+    { encoder: { ...clipSpec, processor: '/nonexistent/processor' } },
+    400,
+    'body.encoder.processor',
+    /not a processor folder/,
+  );
+  await expectRefused(
+    { encoder: { ...clipSpec, checkpoint: fixture('tiny-llama') } },
+    400,
+    'body.encoder.checkpoint',
+    /model_type 'llama' is not a supported encoder/,
+  );
 });

@@ -25,6 +25,31 @@ export interface MediaTask {
 export class SourceNotFoundError extends Error {
   readonly problemCode = 'not_found';
   override name = 'SourceNotFoundError';
+  constructor(
+    message: string,
+    readonly problemField?: 'body.corpusId' | 'body.datasetId',
+  ) {
+    super(message);
+  }
+}
+
+/** 404 (naming the field) unless the job's corpus or dataset exists; checked when a job is submitted. */
+export async function checkSourceExists(
+  bucket: Bucket,
+  source: { corpusId?: string; datasetId?: string },
+): Promise<void> {
+  if (source.corpusId !== undefined && !(await bucket.exists(keys.corpusManifest(source.corpusId)))) {
+    throw new SourceNotFoundError(
+      `corpus ${source.corpusId} does not exist (GET /v1/corpora lists them)`,
+      'body.corpusId',
+    );
+  }
+  if (source.datasetId !== undefined && !(await bucket.exists(keys.datasetManifest(source.datasetId)))) {
+    throw new SourceNotFoundError(
+      `dataset ${source.datasetId} does not exist (GET /v1/datasets lists them)`,
+      'body.datasetId',
+    );
+  }
 }
 
 export interface SourceSummary {
@@ -65,7 +90,10 @@ async function lines(bucket: Bucket, key: string): Promise<unknown[]> {
 async function corpusItems(bucket: Bucket, corpusId: string): Promise<ItemRecord[]> {
   const manifest = await bucket.getJsonIfExists(keys.corpusManifest(corpusId), CorpusManifestSchema);
   if (!manifest)
-    throw new SourceNotFoundError(`corpus ${corpusId} does not exist (GET /v1/corpora lists them)`);
+    throw new SourceNotFoundError(
+      `corpus ${corpusId} does not exist (GET /v1/corpora lists them)`,
+      'body.corpusId',
+    );
   const items: ItemRecord[] = [];
   for (const { part } of manifest.parts) {
     for (const line of await lines(bucket, keys.corpusItems(corpusId, part))) {
@@ -96,7 +124,7 @@ export async function datasetMedia(
   modality: Modality,
 ): Promise<SourceSummary> {
   const dataset = await bucket.getJsonIfExists(keys.datasetManifest(datasetId), DatasetSourceSchema);
-  if (!dataset) throw new SourceNotFoundError(`dataset ${datasetId} does not exist`);
+  if (!dataset) throw new SourceNotFoundError(`dataset ${datasetId} does not exist`, 'body.datasetId');
   const used = new Set<string>();
   const prefix = keys.datasetManifest(datasetId).replace(/manifest\.json$/, 'samples-');
   for await (const obj of bucket.list(prefix)) {

@@ -16,6 +16,7 @@ import { INGEST_DEFAULT_PORT, ingestConfigSpec } from './config.js';
 import { CorpusStore } from './corpus/store.js';
 import { IMPORT_JOB, importJob } from './jobs/import-job.js';
 import { registerRoutes } from './routes.js';
+import { deleteUploadsOfFinishedImports } from './uploads.js';
 
 export const INGEST_VERSION = '0.1.0';
 
@@ -50,7 +51,15 @@ export function createIngestService(options: IngestServiceOptions = {}): IngestS
         : Bucket.fromEnv(env);
   const config = service.config;
   const store = new CorpusStore(bucket);
-  const settings = { bucket, keepOriginals: config.keepOriginals };
+  const settings = {
+    bucket,
+    keepOriginals: config.keepOriginals,
+    limits: {
+      maxCaptionChars: config.maxCaptionChars,
+      maxCaptionsPerItem: config.maxCaptionsPerItem,
+      maxMetaDepth: config.jsonMaxDepth,
+    },
+  };
   const importContext = {
     ...settings,
     store,
@@ -67,8 +76,12 @@ export function createIngestService(options: IngestServiceOptions = {}): IngestS
   runner.defineSplit(IMPORT_JOB, importJob(importContext, config.unitEntries));
 
   registerRoutes(service, { bucket, store, runner, importContext, settings });
+  const stopDeletingUploads = deleteUploadsOfFinishedImports(runner, bucket, service.logger);
   service.addReadinessCheck('bucket', () => bucket.ping());
-  service.onShutdown(() => runner.stop());
+  service.onShutdown(async () => {
+    await runner.stop();
+    stopDeletingUploads();
+  });
   configureImagePipeline();
 
   return {

@@ -1,5 +1,6 @@
 // The ingest service's own environment variables (on top of service-kit's shared ones and the
 // MMIT_S3_* storage variables). One table: it validates at start-up and renders into docs/.
+import { DEFAULT_MAX_CAPTION_CHARS, DEFAULT_MAX_CAPTIONS_PER_ITEM } from '@mmit/contracts';
 import { envBoolean, envVar, jobsConfigSpec } from '@mmit/service-kit';
 import { z } from 'zod';
 
@@ -44,6 +45,26 @@ export const ingestConfigSpec = {
       .positive()
       .default(64 * 1024 * 1024 * 1024),
     'Largest archive accepted by POST /v1/corpora/:id/imports, in bytes.',
+  ),
+  maxCaptionChars: envVar(
+    'MMIT_INGEST_MAX_CAPTION_CHARS',
+    z.coerce.number().int().min(1).max(10_000_000).default(DEFAULT_MAX_CAPTION_CHARS),
+    'Longest caption, in characters; an item with a longer one is rejected (payload_too_large), in uploads and imports alike.',
+  ),
+  maxCaptionsPerItem: envVar(
+    'MMIT_INGEST_MAX_CAPTIONS_PER_ITEM',
+    z.coerce.number().int().min(1).max(100_000).default(DEFAULT_MAX_CAPTIONS_PER_ITEM),
+    'Most captions one item may carry; an item with more is rejected (payload_too_large).',
+  ),
+  maxFieldBytes: envVar(
+    'MMIT_INGEST_MAX_FIELD_BYTES',
+    z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024)
+      .default(1024 * 1024),
+    'Largest text field of a multipart form (`caption`, `captions`, `format`, `options`), in bytes; a larger one is refused, never cut.',
   ),
   keepOriginals: envVar(
     'MMIT_INGEST_KEEP_ORIGINALS',

@@ -68,7 +68,23 @@ test('a server-local folder with sidecars imports as a job; paths outside the ro
 
   const outside = await importJson(id, { format: 'folder', source: { type: 'path', path: '/etc' } });
   assert.equal(outside.status, 400);
-  assert.match(outside.body.detail ?? '', /outside the allowed import roots/);
+  assert.match(
+    outside.body.detail ?? '',
+    /outside the folders this service may import from \(MMIT_INGEST_IMPORT_ROOTS\)/,
+  );
+  assert.ok(!(outside.body.detail ?? '').includes(h.importRoot), 'the roots are server paths: not shown');
+  // Inside the roots but missing: a 404 at once, not a failed job; outside and missing: the same
+  // 400 as outside and present, so nothing is learnt about paths outside the roots.
+  const missing = await importJson(id, {
+    format: 'folder',
+    source: { type: 'path', path: join(h.importRoot, 'nope') },
+  });
+  assert.equal(missing.status, 404, JSON.stringify(missing.body));
+  const elsewhere = await importJson(id, {
+    format: 'folder',
+    source: { type: 'path', path: '/nonexistent/x' },
+  });
+  assert.equal(elsewhere.status, 400);
 
   const again = await waitForJob(
     h.url,

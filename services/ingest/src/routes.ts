@@ -24,6 +24,7 @@ import type { ingestConfigSpec } from './config.js';
 import { CorpusBatch } from './corpus/batch.js';
 import type { CorpusStore } from './corpus/store.js';
 import { submitImport } from './jobs/import-job.js';
+import { uploadedContainer } from './pipeline/import-source.js';
 import type { IngestSettings } from './pipeline/ingest-item.js';
 import type { ImportContext } from './pipeline/run-import.js';
 import { receiveUpload } from './pipeline/upload.js';
@@ -55,21 +56,50 @@ function keySafeName(name: string): string {
   return cleaned || 'archive';
 }
 
+/** A form field over MMIT_INGEST_MAX_FIELD_BYTES is refused whole, never cut. */
+function fieldTooLarge(name: string, maxFieldBytes: number): HttpError {
+  return new HttpError(
+    'payload_too_large',
+    `the \`${name}\` field exceeds ${maxFieldBytes} bytes (MMIT_INGEST_MAX_FIELD_BYTES)`,
+    { errors: [{ path: name, message: 'too large', code: 'too_big' }] },
+  );
+}
+
+/** Refuses (400) an uploaded object that is not an archive an import can read. */
+async function checkArchive(bucket: Bucket, key: string): Promise<void> {
+  const container = await uploadedContainer(bucket, key);
+  if (container === 'other') {
+    throw new HttpError(
+      'validation',
+      'the uploaded archive is neither a tar (.tar, .tar.gz) nor a zip file',
+      {
+        errors: [{ path: 'source.key', message: 'not a tar or zip archive', code: 'invalid_format' }],
+      },
+    );
+  }
+}
+
 /**
  * The multipart form of an import: an `archive` file part (streamed to the bucket under
- * `uploads/`) plus `format` and optional `options` (JSON) fields, sent before the file.
+ * `uploads/`) plus `format` and optional `options` (JSON) fields, sent before the file. Whatever
+ * refuses the request after the archive is stored also deletes it.
  */
 async function receiveArchive(
   req: IncomingMessage,
   bucket: Bucket,
-  maxBytes: number,
+  limits: { maxArchiveBytes: number; maxFieldBytes: number },
 ): Promise<ImportRequest> {
-  const parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes } });
+  const parser = busboy({
+    headers: req.headers,
+    limits: { files: 1, fileSize: limits.maxArchiveBytes, fieldSize: limits.maxFieldBytes },
+  });
   const fields: Record<string, string> = {};
+  const truncatedFields: string[] = [];
   let stored: Promise<string> | undefined;
   let truncated = false;
   const done = new Promise<void>((resolve, reject) => {
-    parser.on('field', (name, value) => {
+    parser.on('field', (name, value, info) => {
+      if (info.valueTruncated) truncatedFields.push(name);
       fields[name] = value;
     });
     parser.on('file', (_name, stream, info) => {
@@ -89,22 +119,50 @@ async function receiveArchive(
   if (!stored)
     throw new HttpError('validation', 'the import form needs an `archive` file part (and a `format` field)');
   const key = await stored;
-  if (truncated) {
-    await bucket.delete(key).catch(() => undefined);
-    throw new HttpError(
-      'payload_too_large',
-      `the archive exceeds ${maxBytes} bytes (MMIT_INGEST_MAX_ARCHIVE_BYTES)`,
-    );
-  }
-  let options: unknown = {};
-  if (fields.options) {
-    try {
-      options = JSON.parse(fields.options);
-    } catch {
-      throw new HttpError('validation', 'the `options` field must be JSON');
+  try {
+    if (truncated) {
+      throw new HttpError(
+        'payload_too_large',
+        `the archive exceeds ${limits.maxArchiveBytes} bytes (MMIT_INGEST_MAX_ARCHIVE_BYTES)`,
+      );
     }
+    if (truncatedFields.length > 0) throw fieldTooLarge(truncatedFields[0], limits.maxFieldBytes);
+    let options: unknown = {};
+    if (fields.options) {
+      try {
+        options = JSON.parse(fields.options);
+      } catch {
+        throw new HttpError('validation', 'the `options` field must be JSON', {
+          errors: [{ path: 'options', message: 'not JSON', code: 'invalid_format' }],
+        });
+      }
+    }
+    const request = ImportRequestSchema.parse({
+      format: fields.format,
+      source: { type: 'upload', key },
+      options,
+    });
+    await checkArchive(bucket, key);
+    return request;
+  } catch (err) {
+    await bucket.delete(key).catch(() => undefined);
+    throw err;
   }
-  return ImportRequestSchema.parse({ format: fields.format, source: { type: 'upload', key }, options });
+}
+
+/** An import request given as JSON: an upload it names must exist and be an archive (404/400 now, not a failed job). */
+async function checkedImportRequest(bucket: Bucket, body: unknown): Promise<ImportRequest> {
+  const request = ImportRequestSchema.parse(body);
+  if (request.source.type === 'upload') {
+    const { key } = request.source;
+    if (!(await bucket.stat(key).catch(() => null))) {
+      throw new HttpError('not_found', `no uploaded archive ${key} (upload one with a multipart import)`, {
+        errors: [{ path: 'source.key', message: 'no such upload', code: 'not_found' }],
+      });
+    }
+    await checkArchive(bucket, key);
+  }
+  return request;
 }
 
 export function registerRoutes(
@@ -185,6 +243,7 @@ export function registerRoutes(
         body: await receiveUpload(req, settings, corpus, {
           maxFileBytes: config.maxFileBytes,
           maxFiles: config.maxFiles,
+          maxFieldBytes: config.maxFieldBytes,
         }),
       };
     },
@@ -205,10 +264,22 @@ export function registerRoutes(
     },
     handler: async ({ params, req }) => {
       await store.manifest(params.id);
-      const request = req.is('multipart/form-data')
-        ? await receiveArchive(req, bucket, config.maxArchiveBytes)
-        : ImportRequestSchema.parse(req.body);
-      const job = await submitImport(runner, importContext, params.id, request);
+      const multipart = req.is('multipart/form-data');
+      const request = multipart
+        ? await receiveArchive(req, bucket, {
+            maxArchiveBytes: config.maxArchiveBytes,
+            maxFieldBytes: config.maxFieldBytes,
+          })
+        : await checkedImportRequest(bucket, req.body);
+      let job: Awaited<ReturnType<typeof submitImport>>;
+      try {
+        job = await submitImport(runner, importContext, params.id, request);
+      } catch (err) {
+        // An archive uploaded with this request serves this import only.
+        if (multipart && request.source.type === 'upload')
+          await bucket.delete(request.source.key).catch(() => undefined);
+        throw err;
+      }
       return { status: 202, body: job, headers: { Location: `/v1/jobs/${job.id}` } };
     },
   });

@@ -10,6 +10,7 @@ import { ServedModel } from './engine/served-model.js';
 import { createServeMetrics } from './metrics.js';
 import { openAIErrorFormatter } from './openai/errors.js';
 import { openAIRouter } from './openai/routes.js';
+import { admitBeforeBody } from './runtime/admission.js';
 import { Completions } from './runtime/completions.js';
 import { ModelCache } from './runtime/model-cache.js';
 import { RequestQueue } from './runtime/request-queue.js';
@@ -47,6 +48,7 @@ export function createServeService(options: ServeServiceOptions = {}): ServeServ
     defaultPort: SERVE_DEFAULT_PORT,
     config: serveConfigSpec,
     env: serviceEnv,
+    bodyLimitSetting: 'MMIT_SERVE_BODY_LIMIT',
   });
   const config = service.config;
   const bucket = bucketFrom(options.bucket, env);
@@ -67,12 +69,20 @@ export function createServeService(options: ServeServiceOptions = {}): ServeServ
     running: () => queue.active,
     loaded: () => models.size,
   });
+  // Admission (or 429) before the JSON body, images and all, is parsed.
+  service.beforeBody.post('/v1/chat/completions', admitBeforeBody(queue, metrics, 'chat.completions'));
+  service.beforeBody.post('/v1/completions', admitBeforeBody(queue, metrics, 'completions'));
   service.router.use(
     '/v1',
     openAIRouter({
       catalog,
       isLoaded: (id) => models.ids().includes(id),
-      completions: new Completions(queue, models, metrics),
+      completions: new Completions(
+        queue,
+        models,
+        metrics,
+        new RequestQueue(config.decodeConcurrency, Number.MAX_SAFE_INTEGER),
+      ),
       bucket,
       maxTokens: config.maxTokens,
       limits: {

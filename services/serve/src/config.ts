@@ -58,6 +58,11 @@ export const serveConfigSpec = {
     z.coerce.number().int().min(0).max(100_000).default(16),
     'Requests that may wait for a generation slot; beyond that the answer is 429 with Retry-After.',
   ),
+  decodeConcurrency: envVar(
+    'MMIT_SERVE_DECODE_CONCURRENCY',
+    count(4, 64),
+    'Admitted requests whose images/audio are decoded at once (decoding runs after admission, so a 429 costs none).',
+  ),
   retryAfterSec: envVar('MMIT_SERVE_RETRY_AFTER_SEC', count(2, 3600), 'Retry-After (seconds) on a 429.'),
   maxTokens: envVar(
     'MMIT_SERVE_MAX_TOKENS',

@@ -347,7 +347,7 @@ describe('serve service (openai client)', () => {
     );
     assert.match(remote.message, /turned off/);
     await expectError(
-      openai.chat.completions.create(image('media/sha256/00/none.jpg')),
+      openai.chat.completions.create(image(`media/sha256/00/${'0'.repeat(64)}.jpg`)),
       400,
       'image_not_found',
     );

@@ -74,6 +74,33 @@ test('bad specs: 400 problem+json naming the problem', async () => {
   assert.equal((await fetch(`${h.url}/v1/runs/${newId('run')}`)).status, 404);
 });
 
+test('specs whose run could only fail are refused at submission, naming the field', async () => {
+  const fieldOf = (body: Record<string, unknown>) =>
+    (body.errors as { path: string }[] | undefined)?.[0]?.path;
+  const unknownKey = await post('/v1/runs', spec({ encoder: { key: `clip-${'0'.repeat(32)}` } }));
+  assert.equal(unknownKey.status, 404);
+  assert.equal(fieldOf(unknownKey.body), 'body.encoder.key');
+  const clip = join(fixturesDir, 'tiny-clip-vision');
+  const layer = await post(
+    '/v1/runs',
+    spec({ encoder: { spec: { checkpoint: clip, visionFeatureLayer: 99 } } }),
+  );
+  assert.equal(layer.status, 400);
+  assert.equal(fieldOf(layer.body), 'body.encoder.spec.visionFeatureLayer');
+  assert.match(layer.body.detail as string, /index 99 is out of range/);
+  for (const checkpoint of ['/nonexistent/encoder', '/usr', '../../etc']) {
+    const bad = await post('/v1/runs', spec({ encoder: { spec: { checkpoint } } }));
+    assert.equal(bad.status, 400, checkpoint);
+    assert.equal(fieldOf(bad.body), 'body.encoder.spec.checkpoint');
+    // The same words whether the folder exists or not.
+    assert.match(bad.body.detail as string, /is neither a checkpoint folder .* nor a Hugging Face repo id/);
+  }
+  assert.equal(
+    (await post('/v1/runs', spec({ datasetId: newId('dataset') }))).body.errors !== undefined,
+    true,
+  );
+});
+
 test('a run streams state, step and eval events over SSE, then succeeds; listed, metrics and checkpoint stored', async () => {
   const created = await post('/v1/runs', spec({ epochs: 2, evalEvery: 3, name: 'sse' }));
   assert.equal(created.status, 202);

@@ -594,6 +594,7 @@ test('an outage longer than the patience fails the job, naming the setting', asy
     assert.equal(rec.status, 'failed');
     assert.equal(rec.error?.code, 'storage_unavailable');
     assert.match(rec.error?.detail ?? '', /MMIT_STORAGE_PATIENCE_SEC/);
+    assert.doesNotMatch(rec.error?.detail ?? '', /127\.0\.0\.1|http:/, 'no server address in a job error');
   } finally {
     await r.stop();
     await store.remove();

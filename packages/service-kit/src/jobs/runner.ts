@@ -41,7 +41,12 @@ import {
   problem,
   TERMINAL_JOB_STATUSES,
 } from '@mmit/contracts';
-import { type Bucket, PreconditionFailedError, StoredObjectInvalidError } from '@mmit/storage';
+import {
+  type Bucket,
+  PreconditionFailedError,
+  StorageUnavailableError,
+  StoredObjectInvalidError,
+} from '@mmit/storage';
 import type { z } from 'zod';
 import { ErrorMappings } from '../errors.js';
 import type { Logger } from '../logging.js';
@@ -976,10 +981,18 @@ export class JobRunner {
     return false;
   }
 
+  /** Says what failed without the store's address (job records are read by API clients). */
   private outageProblem(err: unknown): Problem {
+    let last = '';
+    for (let e = err; e instanceof Error; e = e.cause) {
+      if (e instanceof StorageUnavailableError) {
+        last = `; last try: ${e.op}${e.key ? ` ${e.key}` : ''} (${e.cause instanceof Error ? ((e.cause as { code?: string }).code ?? e.cause.name) : 'unreachable'})`;
+        break;
+      }
+    }
     return problem(
       'storage_unavailable',
-      `object storage stayed unreachable for more than ${this.patienceMs / 1000} s (MMIT_STORAGE_PATIENCE_SEC): ${(err as Error).message}`,
+      `object storage stayed unreachable for more than ${this.patienceMs / 1000} s (MMIT_STORAGE_PATIENCE_SEC)${last}`,
     );
   }
 

@@ -29,9 +29,24 @@ export interface NounPhrase {
   head: Token;
 }
 
+/**
+ * The longest run of non-space characters handed to wink as it is. wink tests every token with
+ * patterns such as `/[a-z].*\.$/i` (its abbreviation feature), whose cost grows with the square of
+ * the token's length: one 500 KB "word" took minutes. No word of any language is this long, so a
+ * longer run (a pasted hash, URL or junk) is cut into pieces of this size first, which keeps a
+ * parse linear in the text's length and changes nothing for real words.
+ */
+export const MAX_TOKEN_CHARS = 64;
+const LONG_RUN = new RegExp(`\\S{${MAX_TOKEN_CHARS + 1},}`, 'gu');
+const PIECE = new RegExp(`\\S{1,${MAX_TOKEN_CHARS}}`, 'gu');
+
+function cutLongRuns(text: string): string {
+  return text.replace(LONG_RUN, (run) => (run.match(PIECE) ?? []).join(' '));
+}
+
 /** Tags a text into tokens. Whitespace tokens are dropped. */
 export function tag(text: string): Token[] {
-  const doc = nlp.readDoc(text);
+  const doc = nlp.readDoc(cutLongRuns(text));
   const texts = doc.tokens().out() as string[];
   const tags = doc.tokens().out(its.pos) as string[];
   // wink's typings declare `its.lemma` with the raw-document signature; at run time it is a token its.
@@ -100,12 +115,16 @@ export function nounLemmas(tokens: Token[]): string[] {
 }
 
 export function phraseText(tokens: Token[]): string {
-  let out = '';
+  // Parts joined once at the end: asking a growing concatenated string for its last character
+  // flattens it every time, which made long phrases quadratic.
+  const parts: string[] = [];
+  let previous = '';
   for (const t of tokens) {
-    if (out && !/^[,.;:!?)]/.test(t.text) && !out.endsWith('(')) out += ' ';
-    out += t.text;
+    if (previous !== '' && !/^[,.;:!?)]/.test(t.text) && !previous.endsWith('(')) parts.push(' ');
+    parts.push(t.text);
+    if (t.text !== '') previous = t.text;
   }
-  return out;
+  return parts.join('');
 }
 
 /** Words in a text, as the filters and histograms count them (tokens that are not punctuation). */

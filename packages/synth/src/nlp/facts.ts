@@ -115,7 +115,7 @@ function colourWords(tokens: Token[]): { colours: string[]; qualities: string[] 
 function locationAfter(
   tokens: Token[],
   phrase: NounPhrase,
-  phrases: NounPhrase[],
+  phraseAt: Map<number, NounPhrase>,
 ): { text: string; landmark: NounPhrase } | undefined {
   let i = phrase.end;
   const prep = tokens[i];
@@ -123,7 +123,7 @@ function locationAfter(
   i++;
   // "next to", "in front of", "on top of": absorb the second word(s).
   while (tokens[i] && (tokens[i].norm === 'to' || tokens[i].norm === 'of' || tokens[i].norm === 'front')) i++;
-  const landmark = phrases.find((p) => p.start === i);
+  const landmark = phraseAt.get(i);
   if (!landmark) return undefined;
   let end = landmark.end;
   if (POSITION_NOUNS.has(landmark.head.lemma)) {
@@ -162,13 +162,14 @@ function mentionOf(tokens: Token[], phrase: NounPhrase, caption: number): Mentio
 
 function actionsIn(tokens: Token[], phrases: NounPhrase[], mentions: Map<NounPhrase, Mention>): Action[] {
   const out: Action[] = [];
+  const phraseEndingAt = new Map(phrases.map((p) => [p.end, p]));
   for (let i = 0; i < tokens.length; i++) {
     if (tokens[i].pos !== 'VERB') continue;
     // The subject is the closest thing-phrase before the verb, with only auxiliaries between.
     let j = i - 1;
     while (j >= 0 && (tokens[j].pos === 'AUX' || tokens[j].pos === 'ADV')) j--;
-    const subject = phrases.find((p) => p.end === j + 1 && mentions.has(p));
-    if (!subject) continue;
+    const subject = phraseEndingAt.get(j + 1);
+    if (!subject || !mentions.has(subject)) continue;
     let end = i + 1;
     while (end < tokens.length && !['PUNCT', 'CCONJ', 'SCONJ'].includes(tokens[end].pos)) end++;
     out.push({
@@ -195,10 +196,12 @@ export function extractFacts(captions: string[], extraNouns: string[] = []): Sce
     const tokens = tag(caption);
     for (const n of nounLemmas(tokens)) nouns.add(n);
     const phrases = nounPhrases(tokens);
+    // Phrases never overlap, so each starts at its own token: looked up by position, not searched.
+    const phraseAt = new Map(phrases.map((p) => [p.start, p]));
     const landmarks = new Set<NounPhrase>();
     const located = new Map<NounPhrase, string>();
     for (const p of phrases) {
-      const loc = locationAfter(tokens, p, phrases);
+      const loc = locationAfter(tokens, p, phraseAt);
       if (!loc) continue;
       located.set(p, loc.text);
       if (POSITION_NOUNS.has(loc.landmark.head.lemma)) landmarks.add(loc.landmark);

@@ -29,6 +29,13 @@ import { encoderWeightsSha256 } from './weights-hash.js';
 export class EncoderSpecError extends Error {
   readonly problemCode = 'validation';
   override name = 'EncoderSpecError';
+  /** The request field at fault (`encoder.checkpoint`, ...), for the problem's `errors`. */
+  constructor(
+    message: string,
+    readonly problemField?: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface ResolvedEncoder {
@@ -51,7 +58,7 @@ function modelTypeOf(dir: string): string {
   return String(nested.model_type ?? config.model_type ?? '');
 }
 
-function kindOf(dir: string): EncoderKind {
+export function kindOf(dir: string): EncoderKind {
   const type = modelTypeOf(dir);
   if (type.startsWith('whisper')) return 'whisper';
   if (type.startsWith('siglip')) return 'siglip';
@@ -61,7 +68,7 @@ function kindOf(dir: string): EncoderKind {
   );
 }
 
-function checkInsideRoots(path: string, roots: string[]): void {
+export function checkInsideRoots(path: string, roots: string[], field?: string): void {
   if (roots.length === 0) return;
   const target = resolve(path);
   const inside = roots.some((root) => {
@@ -70,7 +77,8 @@ function checkInsideRoots(path: string, roots: string[]): void {
   });
   if (!inside) {
     throw new EncoderSpecError(
-      `checkpoint ${path} is outside the allowed model folders: ${roots.join(', ')}`,
+      `${path} is outside the folders this service may read models from (MMIT_FEATURES_MODEL_ROOTS)`,
+      field,
     );
   }
 }
@@ -81,8 +89,8 @@ export async function resolveEncoder(
 ): Promise<ResolvedEncoder> {
   const roots = options.modelRoots ?? [];
   const isPath = spec.checkpoint.startsWith('/') || spec.checkpoint.startsWith('.');
-  if (isPath) checkInsideRoots(spec.checkpoint, roots);
-  if (spec.processor) checkInsideRoots(spec.processor, roots);
+  if (isPath) checkInsideRoots(spec.checkpoint, roots, 'body.encoder.checkpoint');
+  if (spec.processor) checkInsideRoots(spec.processor, roots, 'body.encoder.processor');
   let dir: string;
   try {
     dir = await resolveCheckpoint(spec.checkpoint);

@@ -28,7 +28,11 @@ interface CocoImage {
 }
 
 type Json = Record<string, unknown>;
-const list = (value: unknown): Json[] => (Array.isArray(value) ? (value as Json[]) : []);
+/** The objects of a JSON array (anything else in it, `null` included, is not an image or annotation). */
+const list = (value: unknown): Json[] =>
+  Array.isArray(value)
+    ? value.filter((v): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v))
+    : [];
 
 function normalisedBox(bbox: unknown, image: CocoImage): CocoBox['bbox'] {
   const { width, height } = image;
@@ -50,12 +54,14 @@ export async function* importCoco(tree: FileTree, options: ImportOptions = {}): 
   const annotationSets: { manifest: string; annotations: Json[] }[] = [];
 
   for (const manifest of manifestsOf(scan, tree.label, ['json'], options.manifest)) {
-    let doc: Json;
+    let parsed: unknown;
     try {
-      doc = JSON.parse(decodeUtf8(manifest.bytes, manifest.path)) as Json;
+      parsed = JSON.parse(decodeUtf8(manifest.bytes, manifest.path));
     } catch (err) {
       throw new SourceError(`${tree.label}: ${manifest.path} is not COCO JSON: ${(err as Error).message}`);
     }
+    if (typeof parsed !== 'object' || parsed === null) continue; // not a COCO file
+    const doc = parsed as Json;
     if (!Array.isArray(doc.images) && !Array.isArray(doc.annotations)) continue; // not a COCO file
     for (const image of list(doc.images)) {
       if (typeof image.id !== 'number' || typeof image.file_name !== 'string') continue;

@@ -24,6 +24,10 @@ export function safeRelativePath(name: string): string {
     parts.push(part);
   }
   if (parts.length === 0) throw new EntryError('unsafe_path', `entry name ${JSON.stringify(name)} is empty`);
+  // `./C:/x` is `C:/x` once the dot is gone: a drive letter wherever the path really starts.
+  if (/^[A-Za-z]:/.test(parts[0])) {
+    throw new EntryError('unsafe_path', `entry name ${JSON.stringify(name)} is an absolute path`);
+  }
   return parts.join('/');
 }
 

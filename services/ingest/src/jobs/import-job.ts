@@ -1,8 +1,7 @@
 // The `import` job kind: one import of a source into a corpus, split into units of entries so that
 // any number of ingest replicas share it. The owner counts the source's entries and cuts them into
 // ranges; any replica ingests a range and stages what it proposes; when every range is done, the
-// owner publishes them in order (run-import.ts) and stores the summary as the job's result. An
-// uploaded archive is deleted once its import has succeeded.
+// owner publishes them in order (run-import.ts) and stores the summary as the job's result.
 import {
   CorpusId,
   type ImportRequest,
@@ -83,10 +82,6 @@ export function importJob(
       });
       summary.durationSec = (Date.now() - shared.startedAt) / 1000;
       await context.bucket.deletePrefix(keys.corpusStagingPrefix(params.corpusId, id));
-      const source = params.request.source;
-      if (source.type === 'upload' && /^uploads\/u_[0-9A-Z]{22}\/[A-Za-z0-9._-]{1,128}$/.test(source.key)) {
-        await context.bucket.delete(source.key).catch(() => undefined);
-      }
       logger.info(
         { corpusId: params.corpusId, accepted: summary.accepted, rejected: summary.rejected },
         `import into ${params.corpusId} finished`,

@@ -12,6 +12,7 @@ import type { Bucket } from '@mmit/storage';
 import {
   archiveFileTree,
   archiveStreamTree,
+  type Container,
   containerOf,
   type FileTree,
   openLocalSource,
@@ -24,27 +25,51 @@ export class ImportRootError extends Error {
     readonly path: string,
     readonly roots: string[],
   ) {
+    // The roots themselves are not named: they are server paths, and the caller may be anyone.
     super(
       roots.length === 0
         ? `server-local imports are disabled: set MMIT_INGEST_IMPORT_ROOTS to the folders the service may read (asked for ${path})`
-        : `${path} is outside the allowed import roots: ${roots.join(', ')}`,
+        : `${path} is outside the folders this service may import from (MMIT_INGEST_IMPORT_ROOTS)`,
     );
     this.name = 'ImportRootError';
   }
 }
 
-/** The real path of `path` if it lies inside one of `roots`, else ImportRootError. */
-export async function allowedLocalPath(path: string, roots: string[]): Promise<string> {
-  const real = await realpath(resolve(path)).catch(() => {
-    throw new SourceError(`${path} does not exist on the server`);
-  });
-  for (const root of roots) {
-    const realRoot = await realpath(resolve(root)).catch(() => undefined);
-    if (!realRoot) continue;
-    const rel = relative(realRoot, real);
-    if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) return real;
+/** A path inside the import roots that does not exist. */
+export class LocalSourceNotFoundError extends SourceError {
+  readonly problemCode = 'not_found';
+  constructor(readonly path: string) {
+    super(`${path} does not exist in the folders this service may import from`);
+    this.name = 'LocalSourceNotFoundError';
   }
-  throw new ImportRootError(path, roots);
+}
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/**
+ * The real path of `path` if it lies inside one of `roots`, else ImportRootError. The path is
+ * checked as written before anything is looked up, so a caller cannot learn whether a path
+ * outside the roots exists; then again after resolving symlinks, so a link cannot lead out.
+ */
+export async function allowedLocalPath(path: string, roots: string[]): Promise<string> {
+  const wanted = resolve(path);
+  const realRoots = (
+    await Promise.all(roots.map((root) => realpath(resolve(root)).catch(() => undefined)))
+  ).filter((root): root is string => root !== undefined);
+  if (
+    !roots.some((root) => inside(resolve(root), wanted)) &&
+    !realRoots.some((root) => inside(root, wanted))
+  ) {
+    throw new ImportRootError(path, roots);
+  }
+  const real = await realpath(wanted).catch(() => {
+    throw new LocalSourceNotFoundError(path);
+  });
+  if (!realRoots.some((root) => inside(root, real))) throw new ImportRootError(path, roots);
+  return real;
 }
 
 export interface OpenedImport {
@@ -61,6 +86,11 @@ async function headOfObject(bucket: Bucket, key: string): Promise<Buffer> {
   } finally {
     stream.destroy();
   }
+}
+
+/** The container an uploaded object holds, read from its first bytes. */
+export async function uploadedContainer(bucket: Bucket, key: string): Promise<Container> {
+  return containerOf(await headOfObject(bucket, key));
 }
 
 export async function openImportSource(

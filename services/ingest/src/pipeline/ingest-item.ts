@@ -1,12 +1,16 @@
 // One item into a batch for a corpus: bytes in, a proposed item record and a per-item outcome out.
-// Order of checks: an item already in the corpus (same source name and bytes) is reported again,
-// not re-added; bytes that an earlier item already holds become a `duplicate` of it without being
+// Order of checks: the item's own limits (caption count and length, metadata depth) before anything
+// else; then an item already in the corpus (same source name and bytes) is reported again, not
+// re-added; bytes that an earlier item already holds become a `duplicate` of it without being
 // decoded again; otherwise the bytes are sniffed (content decides image vs audio, whatever the name
 // says), normalised, and stored content-addressed. The batch's publish step makes the final call
 // on duplicates and near duplicates (publish.ts). Media errors reject this item only; storage
 // errors are thrown, because then nothing else can succeed either.
 import {
   type CorpusOptions,
+  DEFAULT_MAX_CAPTION_CHARS,
+  DEFAULT_MAX_CAPTIONS_PER_ITEM,
+  DEFAULT_MAX_JSON_DEPTH,
   type ItemOutcome,
   type ItemRecord,
   keys,
@@ -29,12 +33,21 @@ import type { Bucket } from '@mmit/storage';
 import { StorageError } from '@mmit/storage';
 import type { CorpusBatch } from '../corpus/batch.js';
 import { itemIdFor } from '../corpus/item-id.js';
+import { type ItemLimits, itemLimitRefusal } from './item-limits.js';
 
 export interface IngestSettings {
   bucket: Bucket;
   /** Falls back to the corpus's options; the service config can turn originals off globally. */
   keepOriginals?: boolean;
+  /** Caption count and length, metadata depth (defaults: the contracts' DEFAULT_MAX_*). */
+  limits?: ItemLimits;
 }
+
+const DEFAULT_ITEM_LIMITS: ItemLimits = {
+  maxCaptionChars: DEFAULT_MAX_CAPTION_CHARS,
+  maxCaptionsPerItem: DEFAULT_MAX_CAPTIONS_PER_ITEM,
+  maxMetaDepth: DEFAULT_MAX_JSON_DEPTH,
+};
 
 export interface OfferedItem {
   index: number;
@@ -89,6 +102,9 @@ export async function ingestItem(
   item: OfferedItem,
   bytes: Buffer,
 ): Promise<ItemOutcome> {
+  const overLimit = itemLimitRefusal(item, settings.limits ?? DEFAULT_ITEM_LIMITS);
+  // The oversized text is not kept, not even in the rejected record.
+  if (overLimit) return refuseItem(corpus, { ...item, captions: [], meta: undefined }, overLimit);
   const sourceSha256 = sha256Hex(bytes);
   const id = itemIdFor(corpus.id, item.source, sourceSha256);
   return corpus.oneAtATime(sourceSha256, async () => {

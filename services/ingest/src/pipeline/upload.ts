@@ -1,8 +1,16 @@
 // Multipart uploads (busboy, streamed): file parts become items as they arrive; captions come
 // from `caption` fields sent before a file (each applies to the next file) or from a `captions`
 // field holding JSON `{ "<filename>": "caption" | ["caption", ...] }`. Each file is held in
-// memory only up to the per-file limit. If the body stops mid-way, every file already received
-// stays recorded, and the file that was being received is recorded as `upload_incomplete`.
+// memory only up to the per-file limit, and only once its first bytes look like media: a file
+// that matches no known format is drained and rejected without being held. If the body stops
+// mid-way, every file already received stays recorded, and the file that was being received is
+// recorded as `upload_incomplete`.
+//
+// Text fields are limited to MMIT_INGEST_MAX_FIELD_BYTES and never cut: a `caption` over it
+// rejects the file it belongs to; a `captions` map over it, or one that is not a JSON object of
+// strings, refuses the request (400/413) when no file came before it, and otherwise rejects
+// every file after it, each naming the field's problem. Caption count and length per item are
+// ingestItem's limits (item-limits.ts).
 //
 // Limit: busboy decodes text fields itself (invalid UTF-8 becomes U+FFFD), so a caption field
 // containing U+FFFD is refused as `invalid_caption`: the bytes cannot be told apart afterwards.
@@ -14,6 +22,7 @@ import {
   newId,
   type UploadResponse,
 } from '@mmit/contracts';
+import { sniffFormat, supportedFormats, UnsupportedMediaTypeError } from '@mmit/media';
 import busboy from 'busboy';
 import type { CorpusBatch } from '../corpus/batch.js';
 import { publishBatch, withPublishLock } from '../corpus/publish.js';
@@ -23,7 +32,12 @@ import { type IngestSettings, ingestItem, refuseItem } from './ingest-item.js';
 export interface UploadLimits {
   maxFileBytes: number;
   maxFiles: number;
+  /** MMIT_INGEST_MAX_FIELD_BYTES */
+  maxFieldBytes: number;
 }
+
+/** Bytes of a file looked at before deciding whether it is media worth holding in memory. */
+const SNIFF_BYTES = 64 * 1024;
 
 export class UploadRequestError extends Error {
   constructor(
@@ -90,7 +104,7 @@ export async function receiveUpload(
   try {
     parser = busboy({
       headers: req.headers,
-      limits: { fileSize: limits.maxFileBytes, files: limits.maxFiles },
+      limits: { fileSize: limits.maxFileBytes, files: limits.maxFiles, fieldSize: limits.maxFieldBytes },
     });
   } catch (err) {
     throw new UploadRequestError(
@@ -104,10 +118,13 @@ export async function receiveUpload(
   // not against whichever concurrent neighbour happened to finish first.
   let work: Promise<void> = Promise.resolve();
   let nextCaptions: string[] = [];
+  let nextCaptionTooLong = false;
   let captionMap = new Map<string, string[]>();
   // Files whose bytes are still arriving (busboy may start the next part before this one's 'end').
   const receiving = new Map<number, string>();
   let requestError: Error | undefined;
+  // A broken `captions` field: the request fails if no file came before it, else later files do.
+  let fieldError: UploadRequestError | undefined;
   let index = 0;
 
   const refuse = (
@@ -124,13 +141,22 @@ export async function receiveUpload(
   };
 
   const finished = new Promise<void>((resolve) => {
-    parser.on('field', (name, value) => {
-      if (name === 'caption') nextCaptions.push(value.trim());
-      else if (name === 'captions') {
+    parser.on('field', (name, value, info) => {
+      if (name === 'caption') {
+        // Over the field limit means over any caption limit too: the file it belongs to is refused.
+        if (info.valueTruncated) nextCaptionTooLong = true;
+        else nextCaptions.push(value.trim());
+      } else if (name === 'captions') {
         try {
+          if (info.valueTruncated) {
+            throw new UploadRequestError(
+              'payload_too_large',
+              `the 'captions' field exceeds ${limits.maxFieldBytes} bytes (MMIT_INGEST_MAX_FIELD_BYTES)`,
+            );
+          }
           captionMap = parseCaptionMap(value);
         } catch (err) {
-          requestError ??= err as Error;
+          fieldError ??= err as UploadRequestError;
         }
       }
     });
@@ -138,10 +164,27 @@ export async function receiveUpload(
       const at = index++;
       const source = info.filename || `file-${at}`;
       const captions = (captionMap.get(source) ?? nextCaptions).filter((c) => c.length > 0);
+      const captionTooLong = nextCaptionTooLong;
       nextCaptions = [];
+      nextCaptionTooLong = false;
+      if (fieldError) {
+        stream.resume();
+        if (at > 0) refuse(at, source, fieldError.problemCode, `${source}: ${fieldError.message}`);
+        return;
+      }
       receiving.set(at, source);
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let chunks: Buffer[] = [];
+      let held = 0;
+      let media = true;
+      stream.on('data', (chunk: Buffer) => {
+        if (!media) return;
+        chunks.push(chunk);
+        held += chunk.length;
+        if (held >= SNIFF_BYTES && held - chunk.length < SNIFF_BYTES && !sniffFormat(Buffer.concat(chunks))) {
+          media = false; // not media: drain the rest without holding it
+          chunks = [];
+        }
+      });
       stream.on('error', () => undefined); // the parser's own 'error' reports the cut-off
       stream.on('end', () => {
         if (!receiving.delete(at)) return; // already reported as cut off
@@ -150,7 +193,21 @@ export async function receiveUpload(
             at,
             source,
             'payload_too_large',
-            `${source} exceeds the per-file limit of ${limits.maxFileBytes} bytes`,
+            `${source} exceeds the per-file limit of ${limits.maxFileBytes} bytes (MMIT_INGEST_MAX_FILE_BYTES)`,
+          );
+          return;
+        }
+        if (!media) {
+          const why = new UnsupportedMediaTypeError(null, supportedFormats());
+          refuse(at, source, 'unsupported_media_type', `${source}: ${why.message}`);
+          return;
+        }
+        if (captionTooLong) {
+          refuse(
+            at,
+            source,
+            'payload_too_large',
+            `the caption sent for ${source} exceeds ${limits.maxFieldBytes} bytes (MMIT_INGEST_MAX_FIELD_BYTES)`,
           );
           return;
         }
@@ -160,6 +217,7 @@ export async function receiveUpload(
         }
         const kind = mediaKindOf(source) ?? 'image';
         const bytes = Buffer.concat(chunks);
+        chunks = [];
         work = work.then(async () => {
           outcomes.push(await ingestItem(settings, corpus, { index: at, source, kind, captions }, bytes));
         });
@@ -184,7 +242,7 @@ export async function receiveUpload(
     parser.on('filesLimit', () => {
       requestError ??= new UploadRequestError(
         'payload_too_large',
-        `more than ${limits.maxFiles} files in one upload`,
+        `more than ${limits.maxFiles} files in one upload (MMIT_INGEST_MAX_FILES)`,
       );
     });
     parser.on('error', (err: Error) => cutOff(err.message));
@@ -195,6 +253,7 @@ export async function receiveUpload(
   req.pipe(parser);
   await finished;
   await work;
+  if (fieldError && outcomes.length === 0) throw fieldError;
   if (requestError && outcomes.length === 0) throw requestError;
   if (outcomes.length === 0) {
     throw new UploadRequestError(

@@ -4,6 +4,7 @@
 // ingest applies (format check, decompression-bomb limit, EXIF orientation, sRGB, bounded size),
 // so a served image reaches the encoder the way training images did. Audio: base64 wav/mp3/flac,
 // decoded and resampled to 16 kHz mono. Every failure is a PromptError naming the part.
+import { parseMediaKey } from '@mmit/contracts';
 import { MediaError, normalizeAudio, normalizeImage } from '@mmit/media';
 import type { Bucket } from '@mmit/storage';
 import { PromptError, type ResolvedMedia } from '../engine/conversation.js';
@@ -71,14 +72,17 @@ async function bucketObject(
     }
     key = rest.slice(slash + 1);
   }
-  if (!bucket) throw new PromptError(`${param}: this server has no bucket`, param, 'invalid_image_url');
-  if (!key.startsWith('media/') || key.includes('..')) {
+  // Only a key the contracts' builders make: media/<kind>/<aa>/<sha256>.<ext>, nothing to climb with.
+  try {
+    parseMediaKey(key);
+  } catch {
     throw new PromptError(
-      `${param}: bucket keys must be under media/ (got ${key})`,
+      `${param}: bucket keys must be content-addressed media keys, media/<kind>/<aa>/<sha256>.<ext> (got ${key})`,
       param,
       'invalid_image_url',
     );
   }
+  if (!bucket) throw new PromptError(`${param}: this server has no bucket`, param, 'invalid_image_url');
   const stat = await bucket.stat(key).catch(() => null);
   if (!stat) throw new PromptError(`${param}: no object ${key} in the bucket`, param, 'image_not_found');
   if (stat.size > maxBytes) {

@@ -45,10 +45,32 @@ describe('remote image fetch (SSRF guard)', () => {
       'fe80::1',
       '::ffff:10.0.0.1',
       '0.0.0.0',
+      // Missed by the hand-written prefixes this replaced (issue 17):
+      '64:ff9b::7f00:1', // NAT64 of 127.0.0.1
+      '64:ff9b::a9fe:a9fe', // NAT64 of 169.254.169.254
+      '::127.0.0.1', // IPv4-compatible
+      '::7f00:1',
+      '::a9fe:a9fe',
+      '2002:7f00:1::', // 6to4 of 127.0.0.1
+      '2001:0:4136:e378:8000:63bf:3fff:fdd2', // Teredo
+      '2001:db8::1', // documentation
+      '198.18.0.1', // benchmarking
+      '255.255.255.255',
+      '::',
+      'not an address',
     ])
       assert.equal(isPrivateAddress(a), true, a);
-    for (const a of ['8.8.8.8', '1.1.1.1', '2606:4700::1111', '::ffff:8.8.8.8'])
+    for (const a of ['8.8.8.8', '1.1.1.1', '2606:4700::1111', '::ffff:8.8.8.8', '::8.8.8.8'])
       assert.equal(isPrivateAddress(a), false, a);
+  });
+
+  it('refuses NAT64 and IPv4-compatible literals before connecting', () => {
+    for (const host of ['[64:ff9b::7f00:1]', '[::127.0.0.1]', '[::ffff:7f00:1]', '0x7f000001', '2130706433'])
+      assert.throws(
+        () => checkRemoteUrl(new URL(`http://${host}:9/x.png`), open),
+        /private address; refused/,
+        host,
+      );
   });
 
   it('refuses when turned off, other schemes, hosts off the allow-list, and credentials', () => {

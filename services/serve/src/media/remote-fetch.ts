@@ -7,7 +7,8 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 export interface RemoteFetchPolicy {
   allow: boolean;
@@ -30,39 +31,25 @@ export class RemoteFetchError extends Error {
   }
 }
 
-/** Addresses no server-side fetch may reach: private, loopback, link-local, CGNAT, multicast, reserved. */
-const PRIVATE = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const)
-  PRIVATE.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const)
-  PRIVATE.addSubnet(net, prefix, 'ipv6');
-
+/**
+ * Whether no server-side fetch may reach `address`. Only what ipaddr.js (a maintained list of
+ * the IANA special-purpose registries) calls `unicast` is public; every other range it names is
+ * refused: private, loopback, link-local, unique-local, carrier-grade NAT, multicast, broadcast,
+ * reserved, NAT64 (64:ff9b::/96, `rfc6052`), 6to4, Teredo, ... IPv4 carried inside IPv6
+ * (`::ffff:a.b.c.d` mapped, `::a.b.c.d` compatible) is judged as the IPv4 address it carries.
+ */
 export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return PRIVATE.check(address, 'ipv4');
-  if (family !== 6) return true;
-  // IPv4-mapped IPv6 (::ffff:10.0.0.1) is the IPv4 address in disguise.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return PRIVATE.check(mapped[1], 'ipv4');
-  return PRIVATE.check(address, 'ipv6');
+  if (!ipaddr.isValid(address)) return true;
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.range() !== 'unicast';
+  const v6 = parsed as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return isPrivateAddress(v6.toIPv4Address().toString());
+  const parts = v6.parts;
+  // ::/96 (IPv4-compatible, deprecated but still routed by some stacks), minus :: and ::1 themselves.
+  if (parts.slice(0, 6).every((p) => p === 0) && (parts[6] !== 0 || parts[7] > 1)) {
+    return isPrivateAddress(`${parts[6] >> 8}.${parts[6] & 255}.${parts[7] >> 8}.${parts[7] & 255}`);
+  }
+  return v6.range() !== 'unicast';
 }
 
 function guardedLookup(policy: RemoteFetchPolicy): LookupFunction {

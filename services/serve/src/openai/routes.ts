@@ -7,8 +7,10 @@ import { randomUUID } from 'node:crypto';
 import type { Bucket } from '@mmit/storage';
 import express, { type Request, type Response, type Router } from 'express';
 import type { ModelCatalog } from '../catalog/model-catalog.js';
+import type { Turn } from '../engine/conversation.js';
 import type { Prompt, ServedModel } from '../engine/served-model.js';
 import type { MediaLimits } from '../media/media-inputs.js';
+import { takeAdmission } from '../runtime/admission.js';
 import type { CompletionEvent, Completions } from '../runtime/completions.js';
 import { OpenAIError } from './errors.js';
 import { toTurns } from './messages.js';
@@ -182,11 +184,16 @@ export function openAIRouter(deps: RouteDeps): Router {
     const options = generateOptions(body, deps.maxTokens);
     if (!deps.isLoaded(body.model)) await deps.catalog.require(body.model);
     const signal = abortOnClose(res);
-    const turns = await toTurns(body.messages, { bucket: deps.bucket, limits: deps.limits });
+    // Media are decoded only once the request is admitted (a 429 costs no decoding).
+    let turns: Turn[] = [];
     const events = deps.completions.run({
       endpoint: 'chat.completions',
       model: body.model,
       arrivedAt,
+      admission: takeAdmission(res),
+      decode: async () => {
+        turns = await toTurns(body.messages, { bucket: deps.bucket, limits: deps.limits });
+      },
       prompt: (model: ServedModel): Promise<Prompt> => model.chatPrompt(turns),
       options,
       signal,
@@ -205,6 +212,7 @@ export function openAIRouter(deps: RouteDeps): Router {
       endpoint: 'completions',
       model: body.model,
       arrivedAt,
+      admission: takeAdmission(res),
       prompt: (model: ServedModel) => model.textPrompt(text),
       options,
       signal,

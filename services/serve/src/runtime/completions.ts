@@ -1,17 +1,23 @@
-// One completion from admission to the last token: wait for a generation slot (bounded queue),
-// lease the model from the LRU (loading it on first use), build the prompt, generate. Slot and
-// lease are given back in `finally`, so a client that disconnects (the signal aborts) or an
-// error frees them at once. Metrics are recorded here, once per request.
+// One completion from admission to the last token: admission first (a place in the bounded
+// queue, or 429 at once, before anything costly), then the request's media are decoded (at most
+// `decoding`'s concurrency at a time, so decoding cannot starve generation), then it waits for a
+// generation slot, leases the model from the LRU (loading it on first use), builds the prompt and
+// generates. Place, slot and lease are given back in `finally`, so a client that disconnects (the
+// signal aborts) or an error frees them at once. Metrics are recorded here, once per request.
 import type { GenerateOptions, GenerationEvent, Prompt, ServedModel } from '../engine/served-model.js';
 import type { Outcome, ServeMetrics } from '../metrics.js';
 import type { ModelCache } from './model-cache.js';
-import type { RequestQueue } from './request-queue.js';
+import type { Admission, RequestQueue } from './request-queue.js';
 
 export interface CompletionJob {
   endpoint: 'chat.completions' | 'completions';
   model: string;
   /** performance.now() when the request arrived. */
   arrivedAt: number;
+  /** Decodes the request's media (images, audio); runs after admission, before a slot is taken. */
+  decode?: () => Promise<void>;
+  /** The place in line taken before the body was read (admitRequest); else run() takes one. */
+  admission?: Admission;
   prompt: (model: ServedModel) => Promise<Prompt>;
   options: Omit<GenerateOptions, 'signal'>;
   signal: AbortSignal;
@@ -24,13 +30,18 @@ export class Completions {
     private readonly queue: RequestQueue,
     private readonly models: ModelCache<ServedModel>,
     private readonly metrics: ServeMetrics,
+    /** Bounds the decoding of media (MMIT_SERVE_DECODE_CONCURRENCY); unbounded when absent. */
+    private readonly decoding?: RequestQueue,
   ) {}
 
   async *run(job: CompletionJob): AsyncGenerator<CompletionEvent> {
     let outcome: Outcome = 'error';
     const labels = { endpoint: job.endpoint, model: job.model };
+    let admission: Admission | undefined;
     try {
-      const slot = await this.queue.acquire(job.signal);
+      admission = job.admission ?? this.queue.admit();
+      if (job.decode) await this.decode(job.decode, job.signal);
+      const slot = await admission.slot(job.signal);
       try {
         const lease = await this.models.acquire(job.model);
         try {
@@ -52,7 +63,18 @@ export class Completions {
       outcome = job.signal.aborted ? 'client_closed' : outcomeOf(err);
       throw err;
     } finally {
+      admission?.release();
       this.metrics.requests.inc({ ...labels, outcome });
+    }
+  }
+
+  private async decode(decode: () => Promise<void>, signal: AbortSignal): Promise<void> {
+    if (!this.decoding) return decode();
+    const turn = await this.decoding.acquire(signal);
+    try {
+      await decode();
+    } finally {
+      turn.release();
     }
   }
 

@@ -30,4 +30,26 @@ describe('RequestQueue', () => {
     held.release();
     assert.equal(queue.active, 0);
   });
+
+  it('admits synchronously: places are counted from admission, before any slot is taken', async () => {
+    const queue = new RequestQueue(1, 1);
+    const a = queue.admit();
+    const b = queue.admit();
+    // Nobody generates yet (both may still be decoding), but the line is full.
+    assert.equal(queue.active, 0);
+    assert.throws(() => queue.admit(), QueueFullError);
+    const slotA = await a.slot();
+    const slotB = b.slot();
+    assert.equal(queue.active, 1);
+    a.release();
+    await slotB;
+    assert.equal(queue.active, 1);
+    b.release();
+    b.release(); // twice is harmless
+    assert.equal(queue.active, 0);
+    assert.equal(queue.waiting, 0);
+    queue.admit().release(); // a place given back without a slot frees it
+    assert.equal(queue.waiting, 0);
+    void slotA;
+  });
 });

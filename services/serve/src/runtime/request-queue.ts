@@ -1,7 +1,10 @@
-// Admission control for generation: at most `concurrency` requests run at once (each holds the
-// CPU or GPU for its whole generation) and at most `maxWaiting` wait for a slot; beyond that the
-// request is refused at once (the HTTP layer answers 429 with Retry-After) rather than piling up
-// latency. A waiter whose client goes away leaves the line without taking a slot.
+// Admission control for generation: at most `concurrency` requests generate at once (each holds
+// the CPU or GPU for its whole generation) and at most `maxWaiting` more are admitted to wait;
+// beyond that a request is refused at once (the HTTP layer answers 429 with Retry-After) rather
+// than piling up latency. Admission is decided before anything costly is done for a request
+// (decoding its images, loading its model): `admit()` is synchronous and takes a place in line,
+// which the request keeps while its media are decoded and it waits for a generation slot. A
+// waiter whose client goes away leaves the line without taking a slot.
 
 export class QueueFullError extends Error {
   override name = 'QueueFullError';
@@ -18,6 +21,14 @@ export interface Slot {
   release(): void;
 }
 
+/** A place in line: held from admission until release(), whether or not a slot was taken. */
+export interface Admission {
+  /** Waits for a generation slot; throws QueueAbortedError if the signal aborts first. */
+  slot(signal?: AbortSignal): Promise<Slot>;
+  /** Gives the place back (and the slot, if one was taken). Idempotent. */
+  release(): void;
+}
+
 interface Waiter {
   grant: (slot: Slot) => void;
   fail: (error: Error) => void;
@@ -25,6 +36,7 @@ interface Waiter {
 
 export class RequestQueue {
   private running = 0;
+  private admitted = 0;
   private readonly waiters: Waiter[] = [];
 
   constructor(
@@ -36,16 +48,47 @@ export class RequestQueue {
     return this.running;
   }
 
+  /** Admitted requests not generating yet (decoding their media or waiting for a slot). */
   get waiting(): number {
-    return this.waiters.length;
+    return this.admitted - this.running;
   }
 
-  /** Resolves with a slot to release when done; throws QueueFullError or QueueAbortedError. */
-  acquire(signal?: AbortSignal): Promise<Slot> {
+  /** Takes a place in line now, or throws QueueFullError: no await, so nothing runs before it. */
+  admit(): Admission {
+    if (this.admitted >= this.concurrency + this.maxWaiting) throw new QueueFullError(this.waiting);
+    this.admitted++;
+    let slot: Slot | undefined;
+    let released = false;
+    return {
+      slot: async (signal) => {
+        slot ??= await this.nextSlot(signal);
+        return slot;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        slot?.release();
+        this.admitted--;
+      },
+    };
+  }
+
+  /** Admission and a slot in one step (for callers with nothing to do in between). */
+  async acquire(signal?: AbortSignal): Promise<Slot> {
+    if (signal?.aborted) throw new QueueAbortedError('the request was aborted');
+    const admission = this.admit();
+    try {
+      await admission.slot(signal);
+    } catch (err) {
+      admission.release();
+      throw err;
+    }
+    return { release: () => admission.release() };
+  }
+
+  private nextSlot(signal?: AbortSignal): Promise<Slot> {
     if (signal?.aborted) return Promise.reject(new QueueAbortedError('the request was aborted'));
     if (this.running < this.concurrency) return Promise.resolve(this.grant());
-    if (this.waiters.length >= this.maxWaiting)
-      return Promise.reject(new QueueFullError(this.waiters.length));
     return new Promise<Slot>((resolve, reject) => {
       const waiter: Waiter = {
         grant: (slot) => {

@@ -17,6 +17,8 @@ export async function loadTest(
   body: unknown,
   seconds: number,
   connections: number,
+  /** Run the client in a worker thread, off the event loop of an in-process server. */
+  options: { worker?: boolean } = {},
 ): Promise<LoadResult> {
   if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url))
     throw new Error(`load tests run on loopback only, not ${url}`);
@@ -28,6 +30,7 @@ export async function loadTest(
     connections,
     duration: seconds,
     timeout: 60,
+    ...(options.worker ? { workers: 1 } : {}),
   });
   const codes = Object.fromEntries(
     Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, (s as { count: number }).count]),
@@ -40,4 +43,28 @@ export async function loadTest(
     timeouts: result.timeouts,
     codes,
   };
+}
+
+/** A PNG of seeded noise (it compresses badly, so decoding it costs what a real photo does). */
+export async function noisePng(side: number, seed = 1): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  const pixels = Buffer.alloc(side * side * 3);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < pixels.length; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    pixels[i] = state & 255;
+  }
+  return sharp(pixels, { raw: { width: side, height: side, channels: 3 } })
+    .png()
+    .toBuffer();
+}
+
+/** A PNG of one flat colour: tiny in bytes, but decoding it costs what its pixel count says. */
+export async function flatPng(side: number): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  return sharp({ create: { width: side, height: side, channels: 3, background: { r: 90, g: 140, b: 200 } } })
+    .png()
+    .toBuffer();
 }

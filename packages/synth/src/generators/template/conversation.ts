@@ -76,8 +76,10 @@ const colours: Ask = (facts, modality, rng) => {
 
 const counts: Ask = (facts, modality, rng) => {
   const out: DraftTurn[] = [];
+  const firstByHead = new Map<string, Mention>();
+  for (const m of facts.allMentions) if (!firstByHead.has(m.head)) firstByHead.set(m.head, m);
   for (const [head, n] of facts.counts) {
-    const example = facts.allMentions.find((m) => m.head === head);
+    const example = firstByHead.get(head);
     if (!example) continue;
     const plural = pluralHead(example);
     const where =

@@ -26,18 +26,42 @@ export function pluralHead(m: Mention): string {
   return m.plural ? m.headText : pluralOf(m.head);
 }
 
+/** How many of an item's mentions share a head, a head and first colour, a head and first quality. */
+interface MentionTally {
+  head: Map<string, number>;
+  headColour: Map<string, number>;
+  headQuality: Map<string, number>;
+}
+
+// Counted once per facts object: referTo is asked about every mention, and counting the others
+// afresh each time made a caption with thousands of mentions cost their square.
+const tallies = new WeakMap<SceneFacts, MentionTally>();
+
+function tallyOf(facts: SceneFacts): MentionTally {
+  let tally = tallies.get(facts);
+  if (tally) return tally;
+  tally = { head: new Map(), headColour: new Map(), headQuality: new Map() };
+  const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
+  for (const m of facts.mentions) {
+    bump(tally.head, m.head);
+    if (m.colours[0]) bump(tally.headColour, `${m.head}\0${m.colours[0]}`);
+    if (m.qualities[0]) bump(tally.headQuality, `${m.head}\0${m.qualities[0]}`);
+  }
+  tallies.set(facts, tally);
+  return tally;
+}
+
 /**
  * A definite reference to one mention that picks it out among the item's things, or undefined
  * when nothing tells it apart (two red stars, no positions asked).
  */
 export function referTo(m: Mention, facts: SceneFacts): string | undefined {
-  const same = facts.mentions.filter((o) => o.head === m.head);
   if (m.plural) return `the ${m.headText}`;
-  if (same.length === 1) return `the ${m.head}`;
+  const tally = tallyOf(facts);
+  if (tally.head.get(m.head) === 1) return `the ${m.head}`;
   const colour = m.colours[0];
-  if (colour && same.filter((o) => o.colours[0] === colour).length === 1) return `the ${colour} ${m.head}`;
+  if (colour && tally.headColour.get(`${m.head}\0${colour}`) === 1) return `the ${colour} ${m.head}`;
   const quality = m.qualities[0];
-  if (quality && same.filter((o) => o.qualities[0] === quality).length === 1)
-    return `the ${quality} ${m.head}`;
+  if (quality && tally.headQuality.get(`${m.head}\0${quality}`) === 1) return `the ${quality} ${m.head}`;
   return undefined;
 }
