@@ -10,6 +10,12 @@
 // member that hangs delays no other's check; a failing check takes it out of the rotation and a
 // passing one puts it back. The proxy also takes a member out at once when a connection to it is
 // refused: its process is gone, and waiting for the next check would send it more requests.
+//
+// When no member of a service is ready but some still answer (their readiness check fails or is
+// slow, yet the process is there), requests go to those rather than nowhere: the panic routing of
+// Envoy and other balancers. A replica merely busy (training on a 2-core machine answered its
+// readiness check after the time limit) must not take its whole service away; only members whose
+// connections are refused are never picked.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
@@ -25,6 +31,8 @@ export interface ReplicaTarget {
 
 export interface ReplicaHealth extends ReplicaTarget {
   ready: boolean;
+  /** The process answered its last check or request at all (false: connection refused, or unknown yet). */
+  alive: boolean;
   /** Why it is out of the rotation (unset while ready). */
   reason?: string;
 }
@@ -52,17 +60,20 @@ export interface ResolveOptions {
   intervalMs: number;
 }
 
-/** Undefined when `url` answers 2xx within the time limit; otherwise why not. */
-async function probe(url: string, timeoutMs: number): Promise<string | undefined> {
+/** `reason` is undefined when `url` answers 2xx within the time limit; `alive` when anything answered. */
+async function probe(url: string, timeoutMs: number): Promise<{ reason?: string; alive: boolean }> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel();
-    return res.ok ? undefined : `${new URL(url).pathname} answered ${res.status}`;
+    return res.ok
+      ? { alive: true }
+      : { reason: `${new URL(url).pathname} answered ${res.status}`, alive: true };
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause;
-    if (cause?.code === 'ECONNREFUSED') return 'connection refused';
-    if ((err as Error).name === 'TimeoutError') return `no answer in ${timeoutMs} ms`;
-    return cause?.code ?? (err as Error).message;
+    if (cause?.code === 'ECONNREFUSED') return { reason: 'connection refused', alive: false };
+    if ((err as Error).name === 'TimeoutError')
+      return { reason: `no answer in ${timeoutMs} ms`, alive: true };
+    return { reason: cause?.code ?? (err as Error).message, alive: false };
   }
 }
 
@@ -106,7 +117,7 @@ interface Upstream {
 
 function member(target: ReplicaTarget, address?: string): Member {
   // Out of the rotation until a first check passes: a replica still starting refuses anyway.
-  return { ...target, address, ready: false, reason: 'not checked yet', gone: false };
+  return { ...target, address, ready: false, alive: false, reason: 'not checked yet', gone: false };
 }
 
 export class ReplicaPool {
@@ -132,13 +143,26 @@ export class ReplicaPool {
     });
   }
 
-  /** The next ready member in turn that is not in `exclude` (those a request already tried). */
+  /**
+   * The next ready member in turn that is not in `exclude` (those a request already tried); when
+   * none is ready, the next one that is alive (panic routing, see the file comment).
+   */
   pick(exclude: ReadonlySet<string> = new Set()): ReplicaTarget | undefined {
+    return this.next((m) => m.ready, exclude) ?? this.next((m) => m.alive, exclude);
+  }
+
+  /** Out of the rotation, and not alive, until a check passes again (its connection was refused). */
+  markDown(id: string, reason: string): void {
+    const found = this.members().find((m) => m.id === id);
+    if (found) Object.assign(found, { ready: false, alive: false, reason });
+  }
+
+  private next(eligible: (m: Member) => boolean, exclude: ReadonlySet<string>): ReplicaTarget | undefined {
     const members = this.members();
     const n = members.length;
     for (let i = 0; i < n; i++) {
       const candidate = members[(this.turn + i) % n];
-      if (candidate.ready && !exclude.has(candidate.id)) {
+      if (eligible(candidate) && !exclude.has(candidate.id)) {
         this.turn = (this.turn + i + 1) % n;
         return { id: candidate.id, url: candidate.url };
       }
@@ -146,17 +170,12 @@ export class ReplicaPool {
     return undefined;
   }
 
-  /** Out of the rotation until a check passes again. */
-  markDown(id: string, reason: string): void {
-    const found = this.members().find((m) => m.id === id);
-    if (found) Object.assign(found, { ready: false, reason });
-  }
-
   snapshot(): ReplicaHealth[] {
-    return this.members().map(({ id, url, ready, reason }) => ({
+    return this.members().map(({ id, url, ready, alive, reason }) => ({
       id,
       url,
       ready,
+      alive,
       ...(reason ? { reason } : {}),
     }));
   }
@@ -208,9 +227,10 @@ export class ReplicaPool {
   }
 
   private async check(m: Member): Promise<void> {
-    const reason = await probe(`${m.url}${this.health.path}`, this.health.timeoutMs);
+    const { reason, alive } = await probe(`${m.url}${this.health.path}`, this.health.timeoutMs);
     if (this.stopped || m.gone) return;
     m.ready = reason === undefined;
+    m.alive = alive;
     m.reason = reason;
   }
 
