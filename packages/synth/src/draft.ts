@@ -30,7 +30,7 @@ export function sampleId(itemId: string, kind: SampleKind, index: number): strin
 
 export function toSample(
   draft: Draft,
-  item: SourceItem,
+  item: Pick<SourceItem, 'id' | 'source' | 'modality' | 'mediaKey' | 'mediaSha256'>,
   context: { split: Split; generator: GeneratorName; rng: Rng },
 ): Sample {
   const token = item.modality === 'image' ? '<image>' : '<audio>';

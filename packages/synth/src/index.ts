@@ -60,6 +60,13 @@ export {
 export { DiversityAccumulator, diversityOf, verbNoun } from './diversity.js';
 export { type Draft, type DraftTurn, sampleId, stripMediaToken, toSample } from './draft.js';
 export {
+  type DraftedItem,
+  DraftedItemSchema,
+  type SampleSource,
+  SampleSourceSchema,
+  ScreenedDraftSchema,
+} from './drafted.js';
+export {
   EXPORT_CONTENT_TYPES,
   EXPORT_EXTENSIONS,
   exportChunks,
@@ -67,7 +74,13 @@ export {
   toLlavaRecord,
   toShareGptRecord,
 } from './exports.js';
-export { emptyFilterStats, FilterChain, type Rejection } from './filters/chain.js';
+export {
+  emptyFilterStats,
+  FilterChain,
+  type Rejection,
+  type ScreenedDraft,
+  type ScreenedTurn,
+} from './filters/chain.js';
 export { ungroundedNouns } from './filters/grounding.js';
 export { hedgingPhrase } from './filters/hedging.js';
 export { detectLanguage, isOffTarget } from './filters/language.js';
@@ -92,7 +105,13 @@ export {
   completionsUrl,
 } from './generators/llm/client.js';
 export { LlmError, type LlmFailure } from './generators/llm/errors.js';
-export { type LlmEndpoint, LlmGenerator, type LlmGeneratorOptions } from './generators/llm/generator.js';
+export {
+  type LlmConnection,
+  type LlmEndpoint,
+  LlmGenerator,
+  type LlmGeneratorOptions,
+  llmConnection,
+} from './generators/llm/generator.js';
 export { RequestLimiter } from './generators/llm/limiter.js';
 export { buildMessages, contextText } from './generators/llm/prompts.js';
 export { TemplateGenerator } from './generators/template/index.js';
@@ -110,7 +129,14 @@ export {
 } from './pools.js';
 export { createRng, hash32, type Rng, unitHash } from './random.js';
 export { type Box, type SourceItem, sourceItemFromRecord } from './source.js';
-export { type BatchResult, Synthesizer, type SynthesizerOptions, synthesize } from './synthesizer.js';
+export {
+  type BatchResult,
+  DraftSettler,
+  Synthesizer,
+  type SynthesizerOptions,
+  statusBeforeFilters,
+  synthesize,
+} from './synthesizer.js';
 export {
   placeOf,
   VQA_FORMAT_PROMPT,

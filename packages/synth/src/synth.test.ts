@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RecipeSchema, type Sample, SampleSchema } from '@mmit/contracts';
 import { verbNoun } from './diversity.js';
+import { type DraftedItem, DraftedItemSchema } from './drafted.js';
 import { exportChunks } from './exports.js';
 import { TemplateGenerator } from './generators/template/index.js';
 import { extractFacts } from './nlp/facts.js';
 import { BRIEF_AUDIO, BRIEF_IMAGE, DETAILED_AUDIO, DETAILED_IMAGE } from './pools.js';
-import { synthesize } from './synthesizer.js';
+import { DraftSettler, Synthesizer, synthesize } from './synthesizer.js';
 import { item, itemId, sampleItems } from './testing/items.js';
 
 const ALL_KINDS = { brief: {}, detailed: {}, conversation: {}, reasoning: {} };
@@ -233,4 +234,46 @@ test('a re-import of the same media (new item ids) gets the same split and the s
     { recipe: r, generator: new TemplateGenerator() },
   );
   assert.notDeepEqual(view(byId.samples), view(first.samples));
+});
+
+test('drafting in parts, in any order, then settling in item order makes exactly what one pass makes', async () => {
+  const sha = (n: number) => n.toString(16).padStart(64, '0');
+  const base = sampleItems().map((it, n) => ({ ...it, mediaSha256: sha(n) }));
+  // The same media again under new ids, later in the dataset: in `dataset` scope their samples are
+  // duplicates of the first ones, and only memory carried across parts can tell.
+  const items = [
+    ...base,
+    ...base.map((it, n) => ({
+      ...it,
+      ...item(base.length + n, it.captions, it.modality),
+      mediaSha256: it.mediaSha256,
+    })),
+  ];
+  const r = recipe({ filters: { duplicateScope: 'dataset', instructionScope: 'dataset' } });
+  const one = new Synthesizer({ recipe: r, generator: new TemplateGenerator() });
+  const whole = await one.processBatch(items);
+
+  const parts = [items.slice(0, 3), items.slice(3, 8), items.slice(8)];
+  const drafted: DraftedItem[][] = [];
+  for (const n of [2, 0, 1]) {
+    const mine = await new Synthesizer({ recipe: r, generator: new TemplateGenerator() }).draft(parts[n]);
+    // Stored between the steps, as a dataset job's units store them.
+    drafted[n] = (JSON.parse(JSON.stringify(mine)) as unknown[]).map((d) => DraftedItemSchema.parse(d));
+  }
+  const settler = new DraftSettler({ recipe: r, generator: 'template' });
+  const settled = drafted.map((d) => settler.settle(d));
+  assert.deepEqual(
+    settled.flatMap((s) => s.samples),
+    whole.samples,
+  );
+  assert.deepEqual(
+    settled.flatMap((s) => s.outcomes),
+    whole.outcomes,
+  );
+  assert.deepEqual(settler.stats(), one.stats());
+  assert.ok((one.stats().removed.exact_duplicate?.samples ?? 0) >= base.length, 'repeats were caught');
+  assert.ok(
+    settled[2].outcomes.every((o) => o.status === 'filtered' || o.status === 'skipped'),
+    JSON.stringify(settled[2].outcomes.map((o) => o.status)),
+  );
 });

@@ -1,12 +1,24 @@
-// The synthesis pipeline for a batch of items: check captions (present, in the target language),
-// read facts, plan the item's samples from the recipe, generate them (concurrently when the
-// generator is remote), then filter and record them strictly in item order, so the filters'
-// memory, and therefore the output, is the same however generation interleaved. Every item gets
-// an outcome that says what was made and what was not, and why.
+// The synthesis pipeline for a batch of items, in two steps. draft(): check captions (present,
+// in the target language), read facts, plan the item's samples from the recipe, generate them
+// (concurrently when the generator is remote) and screen them with the filters that look at one
+// draft alone. That is the expensive part, and it depends on nothing but the item, so a dataset
+// may be drafted in parts, anywhere, in any order. DraftSettler.settle(): apply the filters that
+// remember earlier samples (similar instruction, duplicates) and record samples and outcomes,
+// strictly in item order, so the filters' memory, and therefore the output, is the same however
+// drafting was divided or interleaved. processBatch() does both. Every item gets an outcome that
+// says what was made and what was not, and why.
 
-import type { DiversityReport, FilterStats, ItemSynthOutcome, Recipe, Sample } from '@mmit/contracts';
+import type {
+  DiversityReport,
+  FilterStats,
+  GeneratorName,
+  ItemSynthOutcome,
+  Recipe,
+  Sample,
+} from '@mmit/contracts';
 import { diversityOf } from './diversity.js';
 import { type Draft, toSample } from './draft.js';
+import type { DraftedItem, SampleSource } from './drafted.js';
 import { FilterChain } from './filters/chain.js';
 import { isOffTarget } from './filters/language.js';
 import { words } from './filters/text.js';
@@ -40,11 +52,14 @@ interface PreparedItem {
 }
 
 export class Synthesizer {
+  /** Settles what processBatch drafts; its filters keep the memory of every batch so far. */
+  private readonly settler: DraftSettler;
   readonly filters: FilterChain;
   private readonly concurrency: number;
 
   constructor(private readonly options: SynthesizerOptions) {
-    this.filters = new FilterChain(options.recipe.filters);
+    this.settler = new DraftSettler({ recipe: options.recipe, generator: options.generator.name });
+    this.filters = this.settler.filters;
     this.concurrency =
       options.concurrency ?? (options.generator.name === 'llm' ? options.recipe.llm.concurrency : 1);
   }
@@ -54,7 +69,13 @@ export class Synthesizer {
     for (const s of samples) this.filters.remember(s, mediaGroupOf(s.itemId));
   }
 
+  /** Drafts and settles a batch: the batch's samples and outcomes, filtered against earlier batches too. */
   async processBatch(items: SourceItem[], signal?: AbortSignal): Promise<BatchResult> {
+    return this.settler.settle(await this.draft(items, signal));
+  }
+
+  /** The first step alone: every item's planned samples, generated and screened, in item order. */
+  async draft(items: SourceItem[], signal?: AbortSignal): Promise<DraftedItem[]> {
     const { recipe, generator } = this.options;
     const prepared = items.map((item) => this.prepare(item));
     const tasks = prepared.flatMap((p) => p.plans.map((plan) => ({ p, plan })));
@@ -75,45 +96,22 @@ export class Synthesizer {
     await Promise.all(Array.from({ length: Math.min(this.concurrency, tasks.length) }, worker));
     signal?.throwIfAborted();
 
-    const samples: Sample[] = [];
-    const outcomes: ItemSynthOutcome[] = [];
     let t = 0;
-    for (const p of prepared) {
-      const planned = p.plans.length;
-      const problems = [...p.problems];
-      let made = 0;
-      let generated = 0;
-      for (let k = 0; k < planned; k++, t++) {
-        const { plan } = tasks[t];
-        const result = results[t];
-        if (!result.ok) {
-          problems.push({ kind: plan.kind, reason: result.reason, detail: result.detail });
-          continue;
-        }
-        generated++;
-        const kept = this.filters.apply(result.draft, p.known, p.item.mediaGroup);
-        if (!kept) {
-          const why = this.filters.lastRejections.map((r) => `${r.filter}: ${r.detail}`).join('; ');
-          problems.push({ kind: plan.kind, reason: 'all_filtered', detail: why });
-          continue;
-        }
-        samples.push(this.record(kept, p.item, plan.index));
-        made++;
-      }
-      outcomes.push({
-        index: p.item.index,
-        itemId: p.item.id,
-        source: p.item.source,
-        status: statusOf(p.facts !== undefined, planned, generated, made, problems.length),
-        samples: made,
-        problems,
-      });
-    }
-    return { samples, outcomes };
+    return prepared.map((p) => ({
+      item: sampleSourceOf(p.item),
+      usable: p.facts !== undefined,
+      problems: p.problems,
+      planned: p.plans.map(({ kind, index }) => {
+        const result = results[t++];
+        return result.ok
+          ? { ok: true as const, kind, index, draft: this.filters.screen(result.draft, p.known) }
+          : { ok: false as const, kind, index, reason: result.reason, detail: result.detail };
+      }),
+    }));
   }
 
   stats(): FilterStats {
-    return this.filters.stats();
+    return this.settler.stats();
   }
 
   private prepare(item: SourceItem): PreparedItem {
@@ -143,13 +141,86 @@ export class Synthesizer {
     const plans = planItem(this.options.recipe, samplingKey(item), (kind) => distinctSamples(kind, facts));
     return { item: { ...item, captions }, facts, plans, known, problems };
   }
+}
 
-  private record(draft: Draft, item: SourceItem, index: number): Sample {
+/**
+ * The second step: applies the filters that remember earlier samples to drafted items, and turns
+ * what survives into samples and every item into an outcome. Items must come in dataset order.
+ */
+export class DraftSettler {
+  readonly filters: FilterChain;
+
+  constructor(private readonly options: { recipe: Recipe; generator: GeneratorName }) {
+    this.filters = new FilterChain(options.recipe.filters);
+  }
+
+  settle(items: DraftedItem[]): BatchResult {
+    const samples: Sample[] = [];
+    const outcomes: ItemSynthOutcome[] = [];
+    for (const { item, usable, problems: found, planned } of items) {
+      const problems = [...found];
+      let made = 0;
+      let generated = 0;
+      for (const plan of planned) {
+        if (!plan.ok) {
+          problems.push({ kind: plan.kind, reason: plan.reason, detail: plan.detail });
+          continue;
+        }
+        generated++;
+        const kept = this.filters.admit(plan.draft, item.mediaGroup);
+        if (!kept) {
+          const why = this.filters.lastRejections.map((r) => `${r.filter}: ${r.detail}`).join('; ');
+          problems.push({ kind: plan.kind, reason: 'all_filtered', detail: why });
+          continue;
+        }
+        samples.push(this.record(kept, item, plan.index));
+        made++;
+      }
+      outcomes.push({
+        index: item.index,
+        itemId: item.id,
+        source: item.source,
+        status: statusOf(usable, planned.length, generated, made, problems.length),
+        samples: made,
+        problems,
+      });
+    }
+    return { samples, outcomes };
+  }
+
+  stats(): FilterStats {
+    return this.filters.stats();
+  }
+
+  private record(draft: Draft, item: SampleSource, index: number): Sample {
     const { recipe, generator } = this.options;
     const key = samplingKey(item);
     const rng = createRng(recipe.seed, key, draft.kind, index, 'record');
-    return toSample(draft, item, { split: splitOf(recipe, key), generator: generator.name, rng });
+    return toSample(draft, item, { split: splitOf(recipe, key), generator, rng });
   }
+}
+
+/**
+ * The status an item ends with whatever the filters do: skipped or failed when it has no draft to
+ * filter; undefined when the filters decide. Lets a worker count failures before settling.
+ */
+export function statusBeforeFilters(drafted: DraftedItem): ItemSynthOutcome['status'] | undefined {
+  if (drafted.planned.some((p) => p.ok)) return undefined;
+  const problems = drafted.problems.length + drafted.planned.length;
+  return statusOf(drafted.usable, drafted.planned.length, 0, 0, problems);
+}
+
+function sampleSourceOf(item: SourceItem): SampleSource {
+  const { index, id, source, modality, mediaKey, mediaSha256, mediaGroup } = item;
+  return {
+    index,
+    id,
+    source,
+    modality,
+    mediaGroup,
+    ...(mediaKey ? { mediaKey } : {}),
+    ...(mediaSha256 ? { mediaSha256 } : {}),
+  };
 }
 
 function statusOf(

@@ -1,6 +1,7 @@
 // Assembles the synthesis service: configuration, bucket, dataset store, the job runner with the
-// dataset job, routes (datasets + jobs with SSE), readiness (bucket reachable) and shutdown
-// (running jobs interrupted at a chunk boundary and left queued for the next start).
+// dataset job (split into units that every replica over the bucket works on), routes (datasets +
+// jobs with SSE), readiness (bucket reachable) and shutdown (the units running here are
+// interrupted and let go of, so another replica or the next start carries on at once).
 import {
   createService,
   JobRunner,
@@ -11,7 +12,7 @@ import {
 } from '@mmit/service-kit';
 import { Bucket, type BucketConfig } from '@mmit/storage';
 import { SYNTH_DEFAULT_PORT, synthConfigSpec } from './config.js';
-import { DATASET_JOB, datasetJob } from './datasets/job.js';
+import { DATASET_JOB, datasetJob, markDatasetOfEndedJob } from './datasets/job.js';
 import { DatasetStore } from './datasets/store.js';
 import { registerRoutes } from './routes.js';
 
@@ -61,7 +62,10 @@ export function createSynthService(options: SynthServiceOptions = {}): SynthServ
     concurrency: config.jobConcurrency,
     ...jobRunnerSettings(service.config),
   });
-  runner.define(DATASET_JOB, datasetJob({ bucket, store, partItems: config.partItems, llm }));
+  runner.defineSplit(DATASET_JOB, datasetJob({ bucket, store, partItems: config.partItems, llm }));
+  runner.onUpdate((record) => {
+    void markDatasetOfEndedJob(store, record, service.logger);
+  });
 
   // Jobs live under /v1/datasets so a gateway can route every synthesis path by one prefix; they
   // are mounted first so `/v1/datasets/jobs` is not taken for a dataset id.

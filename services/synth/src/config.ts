@@ -26,11 +26,11 @@ export const synthConfigSpec = {
   partItems: envVar(
     'MMIT_SYNTH_PART_ITEMS',
     z.coerce.number().int().min(1).max(100_000).default(200),
-    'Corpus items per sample part: a part (and a resume point) is published after each this many items.',
+    'Corpus items per unit of a dataset job: any replica claims a unit, drafts its items, and the unit becomes one sample part when the job finishes. A unit is what a killed replica loses (another replica redoes it).',
   ),
   jobConcurrency: envVar(
     'MMIT_SYNTH_JOBS',
     z.coerce.number().int().min(1).max(16).default(1),
-    'Dataset jobs run at once.',
+    'Units of dataset jobs this replica works on at once (of one job or several).',
   ),
 };

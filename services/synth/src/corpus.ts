@@ -1,7 +1,15 @@
 // Reads a corpus the ingest service published: its manifest and the item records of the parts it
 // lists. Only accepted items become synthesis input (duplicates and rejected uploads have no
-// media of their own); their order is the corpus's publish order, which never changes.
-import { type CorpusManifest, CorpusManifestSchema, ItemRecordSchema, keys } from '@mmit/contracts';
+// media of their own); their order is the corpus's publish order, which never changes, so a
+// position in it names one item for good and a range of positions can be read from the parts
+// that hold it alone.
+import {
+  type CorpusManifest,
+  CorpusManifestSchema,
+  type ItemRecord,
+  ItemRecordSchema,
+  keys,
+} from '@mmit/contracts';
 import type { Bucket } from '@mmit/storage';
 import { type SourceItem, sourceItemFromRecord } from '@mmit/synth';
 
@@ -19,22 +27,59 @@ export async function readCorpusManifest(bucket: Bucket, corpusId: string): Prom
   return manifest;
 }
 
-/** The accepted items of the given parts, numbered in order, at most `limit` of them. */
-export async function readSourceItems(
+/** Where one corpus part's accepted items fall in the dataset's item order. */
+export interface PartSpan {
+  part: string;
+  /** Dataset position of the part's first accepted item. */
+  firstIndex: number;
+  /** Accepted items of the part that the dataset takes (fewer than the part has past `maxItems`). */
+  items: number;
+}
+
+async function acceptedRecords(bucket: Bucket, corpusId: string, part: string): Promise<ItemRecord[]> {
+  const text = (await bucket.getBuffer(keys.corpusItems(corpusId, part))).toString('utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => ItemRecordSchema.parse(JSON.parse(line)))
+    .filter((record) => record.status === 'accepted');
+}
+
+/** The spans of the given parts' accepted items, at most `limit` items in all, and their total. */
+export async function corpusLayout(
   bucket: Bucket,
   corpusId: string,
   parts: string[],
   limit = Number.POSITIVE_INFINITY,
+): Promise<{ spans: PartSpan[]; total: number }> {
+  const spans: PartSpan[] = [];
+  let total = 0;
+  for (const part of parts) {
+    if (total >= limit) break;
+    const items = Math.min((await acceptedRecords(bucket, corpusId, part)).length, limit - total);
+    spans.push({ part, firstIndex: total, items });
+    total += items;
+  }
+  return { spans, total };
+}
+
+/**
+ * The items at dataset positions [from, to), numbered in order, read from the parts that hold
+ * them (`spans` as corpusLayout gave them, or just those overlapping the range).
+ */
+export async function readItemRange(
+  bucket: Bucket,
+  corpusId: string,
+  spans: Pick<PartSpan, 'part' | 'firstIndex'>[],
+  from: number,
+  to: number,
 ): Promise<SourceItem[]> {
   const out: SourceItem[] = [];
-  for (const part of parts) {
-    const text = (await bucket.getBuffer(keys.corpusItems(corpusId, part))).toString('utf8');
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      const record = ItemRecordSchema.parse(JSON.parse(line));
-      if (record.status !== 'accepted') continue;
-      out.push(sourceItemFromRecord(record, out.length));
-      if (out.length >= limit) return out;
+  for (const { part, firstIndex } of spans) {
+    if (firstIndex >= to) break;
+    const records = await acceptedRecords(bucket, corpusId, part);
+    for (let k = Math.max(0, from - firstIndex); k < records.length && firstIndex + k < to; k++) {
+      out.push(sourceItemFromRecord(records[k], firstIndex + k));
     }
   }
   return out;

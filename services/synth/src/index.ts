@@ -8,7 +8,7 @@ export {
   type SynthServiceOptions,
 } from './app.js';
 export { SYNTH_DEFAULT_PORT, synthConfigSpec } from './config.js';
-export { CorpusNotFoundError, readCorpusManifest, readSourceItems } from './corpus.js';
+export { CorpusNotFoundError, corpusLayout, readCorpusManifest, readItemRange } from './corpus.js';
 export {
   DATASET_JOB,
   type DatasetJobParams,

@@ -75,7 +75,7 @@ export function registerRoutes(service: Service, deps: RouteDeps): void {
           warnings: [],
           version: 0,
         };
-        await store.publish(manifest);
+        await store.create(manifest);
         const params: DatasetJobParams = {
           datasetId: manifest.id,
           corpusId: body.corpusId,

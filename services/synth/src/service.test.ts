@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { JobRecord, Page, Problem } from '@mmit/contracts';
+import { type JobRecord, keys, type Page, type Problem } from '@mmit/contracts';
 import type { DatasetManifest, ItemSynthOutcome, Sample } from '@mmit/synth';
 import { type FakeLlm, startFakeLlm } from '@mmit/synth/testing';
 import {
@@ -9,6 +9,7 @@ import {
   type Storage,
   startStorage,
   startSynth,
+  until,
   waitForJob,
   writeCorpus,
 } from './testing/harness.js';
@@ -187,6 +188,47 @@ test('bad requests and bad corpora: unknown corpus 404, llm without endpoint 400
   assert.equal(manifest.counts.samples, 0);
   assert.equal(manifest.counts.outcomes.skipped, 2);
   assert.equal(manifest.warnings[0], 'the corpus has no captions: nothing could be made');
+});
+
+test("the LLM budget is divided among a job's units by their items, whoever runs them first", async () => {
+  const corpus = await writeCorpus(
+    storage.bucket,
+    Array.from({ length: 12 }, (_, n) => ({ captions: [`A budget test kite number ${n} flies high.`] })),
+  );
+  fake.reset('ok');
+  const { manifest } = await build({
+    corpusId: corpus.id,
+    recipe: { kinds: { conversation: {} }, generator: 'llm', llm: { maxRequests: 4, concurrency: 1 } },
+  });
+  // Four units of three items, one request each: the first item of every unit is asked for.
+  assert.equal(manifest.llm.requests, 4);
+  assert.equal(fake.requests.length, 4);
+  assert.equal(manifest.counts.reasons.llm_budget_exhausted, 8);
+  const outcomes: Page<ItemSynthOutcome> = await json(
+    await fetch(`${synth.url}/v1/datasets/${manifest.id}/outcomes?status=ok`),
+  );
+  assert.deepEqual(
+    outcomes.items.map((o) => o.index),
+    [0, 3, 6, 9],
+  );
+});
+
+test('a job that fails marks its dataset failed, saying why', async () => {
+  const corpus = await writeCorpus(storage.bucket, [
+    { captions: ['A brown dog chases a red ball in the park.'] },
+    { captions: ['A cat sleeps on a red sofa.'] },
+  ]);
+  // The manifest lists a part whose records are gone: the job cannot read its items.
+  await storage.bucket.delete(keys.corpusItems(corpus.id, corpus.parts[0].part));
+  const { manifest, job } = await build({ corpusId: corpus.id, recipe: { kinds: { brief: {} } } });
+  assert.equal(job.status, 'failed');
+  // The replica that ended the job marks the dataset right after it stores the job's record.
+  const marked = await until('the dataset marked', async () => {
+    const m = await json<DatasetManifest>(await fetch(`${synth.url}/v1/datasets/${manifest.id}`));
+    return m.status === 'failed' ? m : undefined;
+  });
+  assert.equal(marked.warnings.length, 1);
+  assert.match(marked.warnings[0], /^the job failed: .*p-0000/);
 });
 
 test('llm generator through the service: invalid replies become per-item outcomes, the bucket cache makes reruns free', async () => {

@@ -7,8 +7,15 @@
 // left? red" and "... the circle at the top right? blue" share most word shingles yet ask
 // different things, and one question-answer pair is true of many pictures.
 //
+// The chain runs in two steps so the expensive part can run anywhere, in any order:
+// screen() applies the turn filters that look at the draft alone (everything but
+// similar_instruction), remembers nothing and counts nothing; admit() then applies what depends
+// on the samples kept before (similar instruction, duplicates), strictly in dataset order, and
+// counts every removal of both steps. admit(screen(draft)) is exactly apply(draft): the checks
+// screen() makes come first in each turn's order and never depend on the other turns.
+//
 // Memory grows with the samples kept (a hash, a 256-byte signature, and in `dataset` scope the
-// generated questions); a resumed job rebuilds it by remember()ing the samples already stored.
+// generated questions); remember() feeds it samples kept by an earlier run.
 import { createHash } from 'node:crypto';
 import type { FilterConfig, FilterName, FilterStats, Sample, SampleKind } from '@mmit/contracts';
 import { type Draft, type DraftTurn, stripMediaToken } from '../draft.js';
@@ -29,6 +36,18 @@ export function emptyFilterStats(): FilterStats {
 export interface Rejection {
   filter: FilterName;
   detail: string;
+}
+
+/** A turn after screen(): `rejected` says which draft-local filter dropped it, if one did. */
+export interface ScreenedTurn extends DraftTurn {
+  rejected?: Rejection;
+}
+
+/** A draft after screen(), every turn still there (admit() needs them all, in order, for the counts). */
+export interface ScreenedDraft {
+  kind: SampleKind;
+  index: number;
+  turns: ScreenedTurn[];
 }
 
 export class FilterChain {
@@ -60,14 +79,35 @@ export class FilterChain {
    * undefined. `known` holds the noun lemmas the item's captions and boxes mention.
    */
   apply(draft: Draft, known: ReadonlySet<string>, mediaGroup: string): Draft | undefined {
+    return this.admit(this.screen(draft, known), mediaGroup);
+  }
+
+  /** The draft-local turn filters: marks the turns they drop. Touches neither memory nor counts. */
+  screen(draft: Draft, known: ReadonlySet<string>): ScreenedDraft {
+    return {
+      kind: draft.kind,
+      index: draft.index,
+      turns: draft.turns.map((turn) => {
+        const rejected = this.checkTurn(turn, known);
+        return rejected ? { ...turn, rejected } : { ...turn };
+      }),
+    };
+  }
+
+  /**
+   * Applies what depends on the samples kept before (similar instruction, duplicates) to a
+   * screened draft, counts every removal of both steps, and returns what survives (remembering
+   * it) or undefined. Drafts must come in dataset order: the result depends on what came before.
+   */
+  admit(screened: ScreenedDraft, mediaGroup: string): Draft | undefined {
     this.lastRejections = [];
     this.counts.considered.samples++;
-    this.counts.considered.turns += draft.turns.length;
+    this.counts.considered.turns += screened.turns.length;
     const itemQuestions = new InstructionMemory(this.config.instructionSimilarity);
     const kept: DraftTurn[] = [];
     let lastBlame: FilterName | undefined;
-    for (const turn of draft.turns) {
-      const rejection = this.checkTurn(turn, known, itemQuestions);
+    for (const { rejected, ...turn } of screened.turns) {
+      const rejection = rejected ?? this.checkNovelty(turn, itemQuestions);
       if (rejection) {
         this.count(rejection, 'turns');
         lastBlame = rejection.filter;
@@ -80,8 +120,8 @@ export class FilterChain {
       if (lastBlame) this.counts.removed[lastBlame]!.samples++;
       return undefined;
     }
-    const survivor = { ...draft, turns: kept };
-    const scope = this.scopeOf(mediaGroup, draft.kind);
+    const survivor = { kind: screened.kind, index: screened.index, turns: kept };
+    const scope = this.scopeOf(mediaGroup, screened.kind);
     const duplicate = this.checkDuplicate(survivor, scope);
     if (duplicate) {
       this.count(duplicate, 'samples');
@@ -112,11 +152,8 @@ export class FilterChain {
     return this.config.duplicateScope === 'media' || !textOnlyDuplicates(kind) ? mediaGroup : '';
   }
 
-  private checkTurn(
-    turn: DraftTurn,
-    known: ReadonlySet<string>,
-    itemQuestions: InstructionMemory,
-  ): Rejection | undefined {
+  /** The turn filters that look at the turn alone. */
+  private checkTurn(turn: DraftTurn, known: ReadonlySet<string>): Rejection | undefined {
     const c = this.config;
     const question = turn.question.trim();
     const answer = turn.answer.trim();
@@ -153,18 +190,21 @@ export class FilterChain {
           detail: `answer mentions ${invented.join(', ')}, absent from the captions`,
         };
     }
-    if (!turn.pooled) {
-      const q = words(question);
-      const score =
-        itemQuestions.tooSimilar(q) ??
-        (c.instructionScope === 'dataset' ? this.questions.tooSimilar(q) : undefined);
-      if (score !== undefined)
-        return {
-          filter: 'similar_instruction',
-          detail: `question has ROUGE-L ${score.toFixed(2)} against an earlier one`,
-        };
-    }
     return undefined;
+  }
+
+  /** similar_instruction: a generated question too close to an earlier one of the item (or dataset). */
+  private checkNovelty(turn: DraftTurn, itemQuestions: InstructionMemory): Rejection | undefined {
+    if (turn.pooled) return undefined;
+    const q = words(turn.question.trim());
+    const score =
+      itemQuestions.tooSimilar(q) ??
+      (this.config.instructionScope === 'dataset' ? this.questions.tooSimilar(q) : undefined);
+    if (score === undefined) return undefined;
+    return {
+      filter: 'similar_instruction',
+      detail: `question has ROUGE-L ${score.toFixed(2)} against an earlier one`,
+    };
   }
 
   private checkDuplicate(draft: Draft, scope: string): Rejection | undefined {

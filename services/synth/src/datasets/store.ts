@@ -1,18 +1,24 @@
-// Datasets in the bucket: `datasets/<id>/manifest.json` (published whole, write-new-then-publish)
-// and numbered parts `samples-NNNNN.jsonl` with their item outcomes beside them in
-// `outcomes-NNNNN.jsonl` (that key belongs in the contracts layout). Readers only read parts the
-// manifest lists, so a part being rewritten by a resumed job is never half-read.
+// Datasets in the bucket: `datasets/<id>/manifest.json`, changed only by compare-and-swap (any
+// replica may write it; a writer that loses a race reads it again and reapplies its change), and
+// numbered parts `samples-NNNNN.jsonl` with their item outcomes beside them in
+// `outcomes-NNNNN.jsonl`. While the job runs, each of its units stores what it drafted in
+// `drafts/unit-NNNNN.json` (create-if-absent: the first run of a unit to finish is the one kept);
+// the finish step turns them into the parts, then removes them. Readers only read parts the
+// manifest lists, and the manifest lists them once they are all written. (The outcomes and
+// drafts keys belong in the contracts layout.)
 import { DatasetId, keys, type Page } from '@mmit/contracts';
-import type { Bucket } from '@mmit/storage';
+import { type Bucket, PreconditionFailedError } from '@mmit/storage';
 import {
   type DatasetManifest,
   DatasetManifestSchema,
+  DraftedItemSchema,
   type ItemSynthOutcome,
   ItemSynthOutcomeSchema,
+  LlmUsageSchema,
   type Sample,
   SampleSchema,
 } from '@mmit/synth';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 export class DatasetNotFoundError extends Error {
   readonly problemCode = 'not_found';
@@ -34,6 +40,24 @@ export function datasetOutcomesKey(datasetId: string, n: number): string {
   return keys.datasetSamples(datasetId, n).replace(/samples-(\d+)\.jsonl$/, 'outcomes-$1.jsonl');
 }
 
+export function datasetDraftsPrefix(datasetId: string): string {
+  return keys.datasetManifest(datasetId).replace(/manifest\.json$/, 'drafts/');
+}
+
+export function datasetDraftsKey(datasetId: string, n: number): string {
+  return keys.datasetSamples(datasetId, n).replace(/samples-(\d+)\.jsonl$/, 'drafts/unit-$1.json');
+}
+
+/** What one unit of a dataset job drafted: its items [itemsFrom, itemsTo) and what the LLM cost. */
+export const UnitDraftsSchema = z.object({
+  n: z.number().int().nonnegative(),
+  itemsFrom: z.number().int().nonnegative(),
+  itemsTo: z.number().int().nonnegative(),
+  llm: LlmUsageSchema,
+  items: z.array(DraftedItemSchema),
+});
+export type UnitDrafts = z.infer<typeof UnitDraftsSchema>;
+
 const DATASETS_PREFIX = 'datasets/';
 
 function jsonLines<S extends z.ZodType>(text: string, schema: S): z.output<S>[] {
@@ -46,8 +70,32 @@ function jsonLines<S extends z.ZodType>(text: string, schema: S): z.output<S>[] 
 export class DatasetStore {
   constructor(private readonly bucket: Bucket) {}
 
-  async publish(manifest: DatasetManifest): Promise<void> {
-    await this.bucket.publishJson(keys.datasetManifest(manifest.id), manifest, DatasetManifestSchema);
+  /** Stores a new dataset's first manifest. */
+  async create(manifest: DatasetManifest): Promise<void> {
+    await this.bucket.putJsonIfAbsent(keys.datasetManifest(manifest.id), manifest, DatasetManifestSchema);
+  }
+
+  /**
+   * Changes the manifest by compare-and-swap, again on conflict: `change` gets the stored manifest
+   * and returns the next one (its version and updatedAt are set here), or undefined to leave it.
+   * `change` may run several times, so it must be pure. Returns the stored manifest.
+   */
+  async update(
+    datasetId: string,
+    change: (current: DatasetManifest) => DatasetManifest | undefined,
+  ): Promise<DatasetManifest> {
+    const at = new Date().toISOString();
+    const stored = await this.bucket.updateJson(
+      keys.datasetManifest(datasetId),
+      DatasetManifestSchema,
+      (current) => {
+        if (!current) throw new DatasetNotFoundError(datasetId);
+        const next = change(current);
+        return next && { ...next, version: current.version + 1, updatedAt: at };
+      },
+    );
+    if (!stored) throw new DatasetNotFoundError(datasetId);
+    return stored.value;
   }
 
   async manifest(datasetId: string): Promise<DatasetManifest> {
@@ -87,6 +135,32 @@ export class DatasetStore {
     await this.bucket.putBuffer(datasetOutcomesKey(datasetId, n), lines(outcomes), {
       contentType: 'application/x-ndjson',
     });
+  }
+
+  /**
+   * Stores a unit's drafts unless a run of the same unit stored them first; returns the drafts
+   * that are stored (the first run's) and whether this call stored them.
+   */
+  async storeDrafts(
+    datasetId: string,
+    drafts: UnitDrafts,
+  ): Promise<{ drafts: UnitDrafts; created: boolean }> {
+    const key = datasetDraftsKey(datasetId, drafts.n);
+    try {
+      await this.bucket.putJsonIfAbsent(key, drafts, UnitDraftsSchema);
+      return { drafts, created: true };
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      return { drafts: await this.bucket.getJson(key, UnitDraftsSchema), created: false };
+    }
+  }
+
+  async readDrafts(datasetId: string, n: number): Promise<UnitDrafts | undefined> {
+    return this.bucket.getJsonIfExists(datasetDraftsKey(datasetId, n), UnitDraftsSchema);
+  }
+
+  async deleteDrafts(datasetId: string): Promise<void> {
+    await this.bucket.deletePrefix(datasetDraftsPrefix(datasetId));
   }
 
   async readSamples(datasetId: string, n: number): Promise<Sample[]> {

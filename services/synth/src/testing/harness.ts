@@ -1,8 +1,12 @@
-// A real synthesis service on a random port over a real embedded S3 server in a temp folder, and
-// a corpus written straight into the bucket in the layout the ingest service publishes.
+// A real synthesis service on a random port over a real embedded S3 server in a temp folder (in
+// this process, or in a child process that a test may kill), and a corpus written straight into
+// the bucket in the layout the ingest service publishes.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type CorpusManifest,
   CorpusManifestSchema,
@@ -43,11 +47,83 @@ export async function startStorage(): Promise<Storage> {
 
 export async function startSynth(storage: Storage, env: Record<string, string> = {}) {
   const synth = createSynthService({
-    env: { MMIT_SYNTH_PORT: '0', MMIT_LOG_LEVEL: 'silent', MMIT_SYNTH_PART_ITEMS: '3', ...env },
+    env: {
+      MMIT_SYNTH_PORT: '0',
+      MMIT_LOG_LEVEL: 'silent',
+      MMIT_SYNTH_PART_ITEMS: '3',
+      // A job's owner follows its units (and other replicas look for work) this often.
+      MMIT_JOB_POLL_MS: '100',
+      ...env,
+    },
     bucket: storage.config,
   });
   const running = await synth.start();
   return { ...synth, url: running.url, close: running.close };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Polls `probe` until it gives a value (errors count as not yet). */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await Promise.resolve()
+      .then(probe)
+      .catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface SynthProcess {
+  child: ChildProcess;
+  url: string;
+  /** SIGKILL: no shutdown, leases left as they were. */
+  kill(): Promise<void>;
+}
+
+/** `main.ts` in a child process over the test storage; resolves once it is ready. */
+export async function startSynthProcess(
+  storage: Storage,
+  env: Record<string, string>,
+): Promise<SynthProcess> {
+  const port = await freePort();
+  const main = fileURLToPath(new URL('../main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: {
+      ...process.env,
+      MMIT_S3_ENDPOINT: storage.config.endpoint,
+      MMIT_S3_ACCESS_KEY: storage.config.accessKey,
+      MMIT_S3_SECRET_KEY: storage.config.secretKey,
+      MMIT_S3_BUCKET: storage.config.bucket,
+      MMIT_SYNTH_PORT: String(port),
+      MMIT_LOG_LEVEL: 'silent',
+      ...env,
+    },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await until('the child service', async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
+  return {
+    child,
+    url,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
 export interface TestItem {

@@ -41,8 +41,37 @@ export interface LlmGeneratorOptions {
   cache?: ReplyCache;
   /** Usage so far in this job (a resumed job carries its budget use over). */
   usage?: LlmUsage;
+  /**
+   * The connection to the endpoint, shared with other generators (e.g. those working on parts of
+   * one job in one process, so the rate limits and the circuit breaker hold for all of them
+   * together); by default this generator's own, from `endpoint` and `options`.
+   */
+  connection?: LlmConnection;
   /** Backoff base between retries (tests shorten it). */
   retryBaseDelayMs?: number;
+}
+
+/** A client (with its circuit breaker) and the concurrency and rate limits of its requests. */
+export interface LlmConnection {
+  client: ChatClient;
+  limiter: RequestLimiter;
+}
+
+export function llmConnection(
+  endpoint: LlmEndpoint,
+  options: LlmOptions,
+  retryBaseDelayMs?: number,
+): LlmConnection {
+  return {
+    client: new ChatClient({
+      baseUrl: endpoint.baseUrl,
+      apiKey: endpoint.apiKey,
+      timeoutMs: options.timeoutMs,
+      retries: options.retries,
+      baseDelayMs: retryBaseDelayMs,
+    }),
+    limiter: new RequestLimiter(options.concurrency, options.requestsPerMinute),
+  };
 }
 
 /** Strips a Markdown code fence some models put around JSON. */
@@ -58,15 +87,10 @@ export class LlmGenerator implements Generator {
   private readonly usageSoFar: LlmUsage;
 
   constructor(private readonly config: LlmGeneratorOptions) {
-    const o = config.options;
-    this.client = new ChatClient({
-      baseUrl: config.endpoint.baseUrl,
-      apiKey: config.endpoint.apiKey,
-      timeoutMs: o.timeoutMs,
-      retries: o.retries,
-      baseDelayMs: config.retryBaseDelayMs,
-    });
-    this.limiter = new RequestLimiter(o.concurrency, o.requestsPerMinute);
+    const { client, limiter } =
+      config.connection ?? llmConnection(config.endpoint, config.options, config.retryBaseDelayMs);
+    this.client = client;
+    this.limiter = limiter;
     this.usageSoFar = { requests: 0, tokens: 0, cacheHits: 0, failures: 0, ...config.usage };
   }
 

@@ -5,7 +5,7 @@ import { synthesize } from '../../synthesizer.js';
 import { type FakeLlm, startFakeLlm } from '../../testing/fake-llm.js';
 import { item } from '../../testing/items.js';
 import { MemoryReplyCache, type ReplyCache } from './cache.js';
-import { LlmGenerator } from './generator.js';
+import { LlmGenerator, llmConnection } from './generator.js';
 
 let fake: FakeLlm;
 before(async () => {
@@ -112,6 +112,31 @@ test('llm: an unreachable endpoint fails fast after a few calls instead of retry
   assert.ok(problems.every((p) => p.reason === 'llm_unreachable'));
   assert.match(problems[0].detail, /cannot reach/);
   assert.match(problems.at(-1)!.detail, /not trying again/);
+});
+
+test('llm: generators sharing a connection share its circuit breaker', async () => {
+  const closed = await startFakeLlm();
+  await closed.close();
+  const recipe = RecipeSchema.parse({
+    kinds: { conversation: {} },
+    generator: 'llm',
+    llm: { retries: 0, concurrency: 1 },
+  });
+  const endpoint = { baseUrl: closed.url, model: 'fake-model' };
+  const connection = llmConnection(endpoint, recipe.llm, 1);
+  const detailsOf = async (generator: LlmGenerator) =>
+    (await synthesize([items[0]], { recipe, generator })).outcomes[0].problems.map((p) => p.detail);
+  // Three calls in a row fail (one per part of a job, say): the breaker trips.
+  for (let part = 0; part < 3; part++) {
+    assert.match(
+      (await detailsOf(new LlmGenerator({ endpoint, options: recipe.llm, connection })))[0],
+      /cannot reach/,
+    );
+  }
+  const shared = await detailsOf(new LlmGenerator({ endpoint, options: recipe.llm, connection }));
+  assert.match(shared[0], /not trying again/);
+  const own = await detailsOf(new LlmGenerator({ endpoint, options: recipe.llm, retryBaseDelayMs: 1 }));
+  assert.match(own[0], /cannot reach/, 'a generator with its own connection tries again');
 });
 
 test('llm: invented objects are filtered out by the grounding check', async () => {
