@@ -16,7 +16,6 @@ import { INGEST_DEFAULT_PORT, ingestConfigSpec } from './config.js';
 import { CorpusStore } from './corpus/store.js';
 import { IMPORT_JOB, importJob } from './jobs/import-job.js';
 import { registerRoutes } from './routes.js';
-import { deleteUploadsOfFinishedImports } from './uploads.js';
 
 export const INGEST_VERSION = '0.1.0';
 
@@ -76,12 +75,8 @@ export function createIngestService(options: IngestServiceOptions = {}): IngestS
   runner.defineSplit(IMPORT_JOB, importJob(importContext, config.unitEntries));
 
   registerRoutes(service, { bucket, store, runner, importContext, settings });
-  const stopDeletingUploads = deleteUploadsOfFinishedImports(runner, bucket, service.logger);
   service.addReadinessCheck('bucket', () => bucket.ping());
-  service.onShutdown(async () => {
-    await runner.stop();
-    stopDeletingUploads();
-  });
+  service.onShutdown(() => runner.stop());
   configureImagePipeline();
 
   return {

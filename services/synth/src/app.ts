@@ -12,7 +12,7 @@ import {
 } from '@mmit/service-kit';
 import { Bucket, type BucketConfig } from '@mmit/storage';
 import { SYNTH_DEFAULT_PORT, synthConfigSpec } from './config.js';
-import { DATASET_JOB, datasetJob, markDatasetOfEndedJob } from './datasets/job.js';
+import { DATASET_JOB, datasetJob } from './datasets/job.js';
 import { DatasetStore } from './datasets/store.js';
 import { registerRoutes } from './routes.js';
 
@@ -63,9 +63,6 @@ export function createSynthService(options: SynthServiceOptions = {}): SynthServ
     ...jobRunnerSettings(service.config),
   });
   runner.defineSplit(DATASET_JOB, datasetJob({ bucket, store, partItems: config.partItems, llm }));
-  runner.onUpdate((record) => {
-    void markDatasetOfEndedJob(store, record, service.logger);
-  });
 
   // Jobs live under /v1/datasets so a gateway can route every synthesis path by one prefix; they
   // are mounted first so `/v1/datasets/jobs` is not taken for a dataset id.

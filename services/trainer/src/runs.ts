@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { type JobRecord, keys, newId, problem } from '@mmit/contracts';
 import {
-  type CancelledContext,
+  type EndedContext,
   isStorageOutage,
   JobCancelled,
   type JobContext,
@@ -80,7 +80,7 @@ export class RunManager {
     this.jobs.define(TRAIN_JOB, {
       params: TrainJobParamsSchema,
       run: (ctx) => this.execute(ctx),
-      cancelled: (ctx) => this.cancelledWhileQueued(ctx),
+      ended: (ctx) => this.recordEndedJob(ctx),
     });
   }
 
@@ -252,17 +252,34 @@ export class RunManager {
     return stored;
   }
 
-  /** A run's job was cancelled before any replica ran it: its state says so too. */
-  private async cancelledWhileQueued(ctx: CancelledContext<TrainJobParams>): Promise<void> {
+  /**
+   * A run's job has ended: its state says so too. Normally the attempt stored that already; this
+   * covers a run cancelled before any replica ran it, and an attempt whose replica died before it
+   * stored the end.
+   */
+  private async recordEndedJob(ctx: EndedContext<TrainJobParams>): Promise<void> {
     const state = await this.get(ctx.params.runId);
     if (TERMINAL_RUN_STATUSES.includes(state.status)) return;
-    await this.store(state.id, {
-      ...state,
-      status: 'cancelled',
-      cancelRequested: true,
-      message: 'cancelled before it started',
-      finishedAt: new Date().toISOString(),
-    });
+    const { record } = ctx;
+    const finishedAt = record.finishedAt ?? new Date().toISOString();
+    if (record.status === 'cancelled') {
+      await this.store(state.id, {
+        ...state,
+        status: 'cancelled',
+        cancelRequested: true,
+        message: state.startedAt ? 'cancelled' : 'cancelled before it started',
+        finishedAt,
+      });
+    } else if (record.status === 'failed') {
+      const detail = record.error?.detail ?? record.error?.title ?? 'the run failed';
+      await this.store(state.id, {
+        ...state,
+        status: 'failed',
+        message: detail,
+        error: record.error,
+        finishedAt,
+      });
+    }
   }
 
   /** The `train` job: one attempt at the run, from its last checkpoint. */

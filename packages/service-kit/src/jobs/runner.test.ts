@@ -763,3 +763,53 @@ test('cancelling a split job stops its units on every replica', async () => {
   await Promise.all([a.idle(), b.idle()]);
   assert.ok(ran.size < 4, `units started: ${ran.size}`);
 });
+
+test('ended hears every job once its final record is stored, also one cancelled while queued or left open by a dead replica', async () => {
+  const service = newService('ended');
+  const heard: { id: string; status: string; storedStatus: string }[] = [];
+  const define = (r: JobRunner) =>
+    r.define('work', {
+      params: z.object({ fail: z.boolean().default(false) }),
+      async run({ params }) {
+        if (params.fail) throw new Error('asked to fail');
+        return 'ok';
+      },
+      async ended({ id, record }) {
+        const storedStatus = (await stored(service, id)).status;
+        heard.push({ id, status: record.status, storedStatus });
+      },
+    });
+  const r = define(await replica({ service, concurrency: 1 }));
+  const ok = await r.submit('work', {});
+  const bad = await r.submit('work', { fail: true });
+  const queued = await r.submit('work', {});
+  await r.cancel(queued.id);
+  await r.start();
+  await r.idle();
+  // A job whose replica stored its end and died before closing it: the next replica closes it.
+  const at = new Date().toISOString();
+  const orphan = JobRecordSchema.parse({
+    id: newId('job'),
+    service,
+    kind: 'work',
+    status: 'succeeded',
+    params: {},
+    attempt: 1,
+    progress: { done: 0, total: null, rate: 0, etaSec: null },
+    createdAt: at,
+    updatedAt: at,
+    finishedAt: at,
+  });
+  await bucket.putBuffer(keys.jobOpen(service, orphan.id), '');
+  await bucket.putJson(keys.job(service, orphan.id), orphan);
+  await until(
+    'the orphan to be closed',
+    async () => !(await bucket.exists(keys.jobOpen(service, orphan.id))),
+  );
+  const byId = new Map(heard.map((h) => [h.id, h]));
+  assert.deepEqual(byId.get(ok.id), { id: ok.id, status: 'succeeded', storedStatus: 'succeeded' });
+  assert.deepEqual(byId.get(bad.id), { id: bad.id, status: 'failed', storedStatus: 'failed' });
+  assert.deepEqual(byId.get(queued.id), { id: queued.id, status: 'cancelled', storedStatus: 'cancelled' });
+  assert.equal(byId.get(orphan.id)?.status, 'succeeded');
+  assert.equal(heard.length, 4, 'each job heard once');
+});

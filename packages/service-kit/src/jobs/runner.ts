@@ -85,18 +85,25 @@ export interface UnitContext<P, U> extends JobContext<P> {
   n: number;
 }
 
-/** What a kind hears when its job is cancelled without its handler running (it was queued, or its owner died). */
-export interface CancelledContext<P> {
+/** What a kind hears once its job has ended (see `ended`). */
+export interface EndedContext<P> {
   id: string;
   params: P;
+  /** The job's final record (status succeeded, failed or cancelled). */
+  record: JobRecord;
   logger: Logger;
 }
 
 export interface JobKind<S extends z.ZodType, R> {
   params: S;
   run(ctx: JobContext<z.output<S>>): Promise<R>;
-  /** Lets the kind update state of its own when its job ends cancelled without the handler. */
-  cancelled?(ctx: CancelledContext<z.output<S>>): Promise<void>;
+  /**
+   * Called after the job's final record is stored and before it stops counting as open, by
+   * whichever replica ended it or, if that one died first, by the next replica to look: at least
+   * once, so it must be idempotent. For cleanup and for state of the kind's own that must say how
+   * the job ended (also when no handler ran: a queued job cancelled).
+   */
+  ended?(ctx: EndedContext<z.output<S>>): Promise<void>;
 }
 
 export interface PlannedUnit<U> {
@@ -125,6 +132,8 @@ export interface SplitJobKind<S extends z.ZodType, U extends z.ZodType, SH exten
   runUnit(ctx: UnitContext<z.output<S>, z.output<U>> & { shared: z.output<SH> }): Promise<UR>;
   /** Combines the units' results (in plan order) once every unit has succeeded. */
   finish(ctx: JobContext<z.output<S>> & { shared: z.output<SH> }, results: UR[]): Promise<R>;
+  /** As JobKind.ended. */
+  ended?(ctx: EndedContext<z.output<S>>): Promise<void>;
 }
 
 export interface ProgressReporter {
@@ -382,8 +391,7 @@ export class JobRunner {
       live.owned.update((r) => ({ ...r, cancelRequested: true })).catch(() => undefined);
       live.controller.abort(new JobCancelled(id));
     }
-    if (stored.value.status === 'cancelled' && !this.jobs.has(id))
-      await this.cancelledWithoutHandler(stored.value);
+    if (stored.value.status === 'cancelled' && !this.jobs.has(id)) await this.closeJob(stored.value);
     this.emit(stored.value);
     return this.jobs.has(id) ? this.get(id) : stored.value;
   }
@@ -550,7 +558,7 @@ export class JobRunner {
     }
     const record = read.value;
     if (isTerminal(record.status)) {
-      if (!this.jobs.has(id)) await this.closeJob(id);
+      if (!this.jobs.has(id)) await this.closeJob(record);
       return 0;
     }
     const kind = this.kinds.get(record.kind);
@@ -609,7 +617,7 @@ export class JobRunner {
         if (err instanceof PreconditionFailedError) return false;
         throw err;
       }
-      await this.cancelledWithoutHandler(cancelled);
+      await this.closeJob(cancelled);
       this.emit(cancelled);
       return false;
     }
@@ -1162,24 +1170,26 @@ export class JobRunner {
     const stored = live.owned.current;
     this.emit(stored);
     if (outcome.status === 'failed') this.logger.error({ job: live.id, error: outcome.error }, 'job failed');
-    if (isTerminal(stored.status)) await this.closeJob(live.id).catch(() => undefined);
-  }
-
-  /** A job cancelled where no handler ran: the kind hears of it, then its leftovers go. */
-  private async cancelledWithoutHandler(record: JobRecord): Promise<void> {
-    const kind = this.kinds.get(record.kind);
-    if (kind && !kind.split && kind.def.cancelled) {
-      const params = kind.def.params.parse(record.params);
-      await kind.def.cancelled({ id: record.id, params, logger: this.logger.child({ job: record.id }) });
+    if (isTerminal(stored.status)) {
+      await this.closeJob(stored).catch((err) =>
+        this.logger.warn({ err, job: live.id }, 'closing the ended job failed; the next look at it retries'),
+      );
     }
-    await this.closeJob(record.id);
   }
 
-  /** Removes what an ended job leaves behind: its units and plan, then its open marker. */
-  private async closeJob(id: string): Promise<void> {
-    this.plans.delete(id);
-    await this.bucket.deletePrefix(keys.jobUnitsPrefix(this.service, id));
-    await this.bucket.delete(keys.jobOpen(this.service, id));
+  /**
+   * After a job's final record: the kind's `ended` hook, then its units and plan go, then its
+   * open marker (last, so a replica that dies in between leaves the job for the next to close).
+   */
+  private async closeJob(record: JobRecord): Promise<void> {
+    const kind = this.kinds.get(record.kind);
+    if (kind?.def.ended) {
+      const params = kind.def.params.parse(record.params);
+      await kind.def.ended({ id: record.id, params, record, logger: this.logger.child({ job: record.id }) });
+    }
+    this.plans.delete(record.id);
+    await this.bucket.deletePrefix(keys.jobUnitsPrefix(this.service, record.id));
+    await this.bucket.delete(keys.jobOpen(this.service, record.id));
   }
 
   private liveRecord(live: LiveJob): JobRecord {

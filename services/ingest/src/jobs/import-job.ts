@@ -1,7 +1,8 @@
 // The `import` job kind: one import of a source into a corpus, split into units of entries so that
 // any number of ingest replicas share it. The owner counts the source's entries and cuts them into
 // ranges; any replica ingests a range and stages what it proposes; when every range is done, the
-// owner publishes them in order (run-import.ts) and stores the summary as the job's result.
+// owner publishes them in order (run-import.ts) and stores the summary as the job's result; once
+// the job has ended, its staged records and an uploaded archive are deleted.
 import {
   CorpusId,
   type ImportRequest,
@@ -81,12 +82,18 @@ export function importJob(
         units: seen.length,
       });
       summary.durationSec = (Date.now() - shared.startedAt) / 1000;
-      await context.bucket.deletePrefix(keys.corpusStagingPrefix(params.corpusId, id));
       logger.info(
         { corpusId: params.corpusId, accepted: summary.accepted, rejected: summary.rejected },
         `import into ${params.corpusId} finished`,
       );
       return summary;
+    },
+    // Once the job's final record is stored, however it ended: its staged records go, and an
+    // uploaded archive too (scratch space: an upload serves one import).
+    async ended({ id, params }) {
+      await context.bucket.deletePrefix(keys.corpusStagingPrefix(params.corpusId, id));
+      const { source } = params.request;
+      if (source.type === 'upload') await context.bucket.delete(source.key);
     },
   };
 }

@@ -260,9 +260,6 @@ export function datasetJob(
     // A finish run again after it published (its replica died before the job's record said so).
     const current = await store.manifest(datasetId);
     const ready = current.status === 'ready' ? current : await settleAll(ctx, results.length);
-    await store
-      .deleteDrafts(datasetId)
-      .catch((err) => ctx.logger.warn({ err }, "the dataset's drafts were not removed"));
     return resultOf(ready);
   }
 
@@ -323,14 +320,19 @@ export function datasetJob(
     plan,
     runUnit,
     finish,
+    // Once the job's final record is stored (at least once, by whoever ended it): a failed or
+    // cancelled job marks its dataset, and any job's drafts go.
+    ended: async ({ record, params, logger }) => {
+      await markDatasetOfEndedJob(store, record, logger);
+      await store.deleteDrafts(params.datasetId);
+    },
   };
 }
 
 /**
  * Marks the dataset of a dataset job that ended failed or cancelled: its manifest turns `failed`,
- * its warnings say why, and the units' drafts go (a failed dataset is not resumed). Called with
- * every job record this replica changes (the replica that ends a job, whether it ran it or found
- * it cancelled, is the one that hears of it); a dataset already ready or failed keeps its status.
+ * its warnings say why (a failed dataset is not resumed). Called through the engine's `ended`
+ * hook, at least once per job; a dataset already ready or failed keeps its status.
  */
 export async function markDatasetOfEndedJob(
   store: DatasetStore,
@@ -347,7 +349,6 @@ export async function markDatasetOfEndedJob(
     await store.update(datasetId, (m) =>
       m.status === 'building' ? { ...m, status: 'failed', warnings: [...m.warnings, why] } : undefined,
     );
-    await store.deleteDrafts(datasetId);
   } catch (err) {
     logger.error({ err, job: record.id }, 'could not mark the dataset failed');
   }
