@@ -154,7 +154,7 @@ export class RunManager {
       );
     }
     const jobId = this.jobIdOf(state);
-    const job = await this.jobs.get(jobId);
+    const job = await this.jobEnd(jobId);
     if (job.status !== 'failed' && job.status !== 'cancelled') {
       throw new RunConflictError(`run ${id} is still ${job.status}; wait for it to end before resuming`);
     }
@@ -177,6 +177,21 @@ export class RunManager {
       throw err;
     }
     return resumed;
+  }
+
+  /**
+   * The run's job once it has ended. An attempt stores the run's end just before the engine stores
+   * the job's, so a resume clicked in between waits for the job (briefly) instead of refusing.
+   */
+  private async jobEnd(jobId: string, patienceMs = 10_000): Promise<JobRecord> {
+    const signal = AbortSignal.timeout(patienceMs);
+    let last = await this.jobs.get(jobId);
+    try {
+      for await (const record of this.jobs.watch(jobId, signal, 200)) last = record;
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+    return last;
   }
 
   /** The state now, then every change (steps, evals, states) until the run ends or `signal` aborts. */

@@ -138,9 +138,15 @@ test('cancel stops a running run; resume continues from its last checkpoint to t
     `${h.url}/v1/runs/${id}/events`,
     (m) => m.event === 'step' && (m.data.step as number) >= 7,
   );
+  // Resume the moment the run's state says cancelled: the job's own end may not be stored yet,
+  // and resume must wait for it rather than refuse (the console's Resume button does exactly this).
+  const ended = readEvents(
+    `${h.url}/v1/runs/${id}/events`,
+    (m) => m.event === 'state' && m.data.status === 'cancelled',
+  );
   const cancelled = await post(`/v1/runs/${id}/cancel`);
   assert.equal(cancelled.status, 202);
-  const stopped = await waitFor(id, ['cancelled']);
+  const stopped = (await ended).at(-1)?.data as Record<string, unknown>;
   const checkpoint = (stopped.lastCheckpoint as { step: number }).step;
   assert.ok(checkpoint >= 5 && checkpoint < 120);
   const resumed = await post(`/v1/runs/${id}/resume`);
