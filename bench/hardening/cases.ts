@@ -3,6 +3,7 @@
 // the traversal spellings are listed here rather than imported from the contracts.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TRAVERSAL_SPELLINGS } from '../../packages/contracts/src/index.js';
 import type { Bucket } from '../../packages/storage/src/index.js';
 import { makeTar } from '../../services/ingest/src/testing/archives.js';
 import { jpeg } from '../../services/ingest/src/testing/harness.js';
@@ -35,27 +36,6 @@ export interface Case {
   input: string;
   run(ctx: Context): Promise<Verdict>;
 }
-
-const TRAVERSAL = [
-  '../../../../outside.tar',
-  '..',
-  '.',
-  './../outside.tar',
-  '..\\..\\..\\outside.tar',
-  '..%2f..%2foutside.tar',
-  '%2e%2e/%2e%2e/outside.tar',
-  '%2e%2e%2f%2e%2e%2foutside.tar',
-  '%252e%252e%252foutside.tar',
-  '..%c0%afoutside.tar',
-  '....//....//outside.tar',
-  '..;/outside.tar',
-  '/etc/passwd',
-  'C:\\Windows\\win.ini',
-  '\\\\server\\share\\outside.tar',
-  'x/\u0000/../outside.tar',
-  '\uff0e\uff0e/outside.tar',
-  '',
-];
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -568,7 +548,7 @@ const importJson = (body: unknown) => async (ctx: Context) => {
 };
 
 const importCases: Case[] = [
-  ...TRAVERSAL.map(
+  ...TRAVERSAL_SPELLINGS.map(
     (spelling): Case => ({
       route: 'POST /v1/corpora/:id/imports',
       input: `source.key uploads/${JSON.stringify(spelling).slice(1, -1)}`,

@@ -58,7 +58,8 @@ export function makeWritesAtomic(store: Store, stagingDir: string): void {
     }
   };
 
-  store.putObject = async (object) => {
+  /** Streams `body` into `path`, answering its size and MD5 (S3's etag for a single part). */
+  const writeMeasured = async (body: NodeJS.ReadableStream, path: string) => {
     const md5 = createHash('md5');
     let size = 0;
     const measure = new Transform({
@@ -68,14 +69,18 @@ export function makeWritesAtomic(store: Store, stagingDir: string): void {
         done(null, chunk);
       },
     });
+    await pipeline(body, measure, createWriteStream(path));
+    return { size, md5: md5.digest('hex') };
+  };
+
+  store.putObject = async (object) => {
     const body = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
-    let digest = '';
+    let written = { size: 0, md5: '' };
     await landStaged(store.getResourcePath(object.bucket, object.key, 'object'), async (tmp) => {
-      await pipeline(body, measure, createWriteStream(tmp));
-      digest = md5.digest('hex');
-      await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+      written = await writeMeasured(body, tmp);
+      await store.putMetadata(object.bucket, object.key, object.metadata, written.md5);
     });
-    return { size, md5: digest };
+    return written;
   };
 
   // s3rver pipes a part's body with an error handler on the wrong stream: a body that fails (the
@@ -83,19 +88,9 @@ export function makeWritesAtomic(store: Store, stagingDir: string): void {
   store.putPart = async (bucket, uploadId, partNumber, content) => {
     const partPath = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, String(partNumber));
     await mkdir(dirname(partPath), { recursive: true });
-    const md5 = createHash('md5');
-    let size = 0;
-    const measure = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        md5.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
-    await pipeline(content, measure, createWriteStream(partPath));
-    const digest = md5.digest('hex');
-    await writeFile(`${partPath}.md5`, digest);
-    return { size, md5: digest };
+    const written = await writeMeasured(content, partPath);
+    await writeFile(`${partPath}.md5`, written.md5);
+    return written;
   };
 
   // A copy lands like a write: staged, then renamed, metadata first.

@@ -13,7 +13,7 @@ import {
   keys,
 } from '@mmit/contracts';
 import type { Bucket } from '@mmit/storage';
-import { type Proposal, type SourceClaim, SourceClaimSchema } from './publish.js';
+import { outcomeOf, type Proposal, type SourceClaim, SourceClaimSchema } from './publish.js';
 
 export class CorpusBatch {
   private readonly proposals = new Map<number, Proposal>();
@@ -50,7 +50,8 @@ export class CorpusBatch {
     const sha = record.extra.sourceSha256;
     if (record.status === 'accepted' && typeof sha === 'string' && !this.bySha.has(sha))
       this.bySha.set(sha, record);
-    return proposedOutcome(index, source, record);
+    // As proposed: publishing may still turn an accepted record into a duplicate.
+    return outcomeOf(index, source, record);
   }
 
   /** An entry whose outcome is known without a new record (it is in the corpus already). */
@@ -107,16 +108,4 @@ export class CorpusBatch {
     this.published = new Set(this.manifest.parts.map((p) => p.part));
     return this.published.has(part);
   }
-}
-
-/** The outcome as proposed (publishing may still turn an accepted record into a duplicate). */
-export function proposedOutcome(index: number, source: string, record: ItemRecord): ItemOutcome {
-  return {
-    index,
-    source,
-    status: record.status,
-    itemId: record.id,
-    ...(record.duplicateOf ? { duplicateOf: record.duplicateOf } : {}),
-    ...(record.rejection ? { error: { type: record.rejection.type, detail: record.rejection.detail } } : {}),
-  };
 }
