@@ -7,7 +7,8 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../packages/models/src/hub.js';
-import { initProjector, mulberry32, type ProjectorSpec } from '../../packages/models/src/projector.js';
+import { initProjector, type ProjectorSpec } from '../../packages/models/src/projector.js';
+import { mulberry32 } from '../../packages/random/src/index.js';
 import { type HostTensor, hostTensor, writeSafetensors } from '../../packages/tensor/src/index.js';
 
 export const benchSmallConfig = {

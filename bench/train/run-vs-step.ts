@@ -20,9 +20,9 @@ import {
   buildLlavaStepGraph,
   languageModelFromCheckpoint,
   llavaStepFeeds,
-  mulberry32,
   openCheckpointFolder,
 } from '../../packages/models/src/index.js';
+import { mulberry32 } from '../../packages/random/src/index.js';
 import { Bucket, embeddedS3Config, startEmbeddedS3 } from '../../packages/storage/src/index.js';
 import { createSession, type HostTensor } from '../../packages/tensor/src/index.js';
 import { executeRun, initialRunState, RunRecorder, RunSpecSchema } from '../../packages/train/src/index.js';

@@ -2,23 +2,15 @@
 // The same seed gives the same bytes (given the same sharp/libvips build), so the sample corpus in the repo
 // can be regenerated and a larger benchmark corpus built from the same code. Captions are generated from
 // the scene description, so they are always true of the picture or clip they belong to.
+import { mulberry32 } from '@mmit/random';
 import sharp from 'sharp';
 import { sineWave } from './audio/signals.js';
 import { encodeWav } from './audio/wav.js';
 import { normalizeImage } from './image/normalize.js';
 import { DEFAULT_NEAR_DUPLICATE_DISTANCE, hammingDistance } from './image/phash.js';
 
-/** mulberry32: a tiny, fast, well-distributed 32-bit PRNG; returns floats in [0, 1). */
-export function createRng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Floats in [0, 1) from `seed`: mmit's one seeded generator (@mmit/random). */
+export const createRng = mulberry32;
 
 /** One item drawn uniformly with `rng`. */
 export function pick<T>(rng: () => number, items: readonly T[]): T {

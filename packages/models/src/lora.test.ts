@@ -3,13 +3,13 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { mulberry32 } from '@mmit/random';
 import { createSession, readSafetensors, toNumbers, writeSafetensors } from '@mmit/tensor';
 import { openCheckpointFolder } from './checkpoint.js';
 import { languageModelFromCheckpoint } from './language-model.js';
 import { llavaLlamaCase, tinyLlamaDir } from './llava-case.testing.js';
 import { buildLlavaStepGraph, llavaStepFeeds } from './llava-step.js';
 import { initLora, type LoraOptions } from './lora.js';
-import { mulberry32 } from './projector.js';
 
 const lmDir = tinyLlamaDir;
 const { reference, batch, spec, projector } = llavaLlamaCase();

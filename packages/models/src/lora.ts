@@ -3,10 +3,10 @@
 // (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj). A starts kaiming-uniform and B
 // at zero, as PEFT does, so an untrained adapter leaves the model unchanged.
 import type { LoraTarget } from '@mmit/contracts';
+import { mulberry32 } from '@mmit/random';
 import { add, type Graph, linear, mul, type Value } from '@mmit/tensor';
 import type { LinearFn, Linears } from './decoder.js';
 import type { LanguageModel } from './language-model.js';
-import { mulberry32 } from './projector.js';
 
 /** PEFT module name (the run spec's `lora.targets`, @mmit/contracts) -> our linear name inside a layer. */
 export const loraTargetNames = {

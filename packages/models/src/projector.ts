@@ -4,6 +4,7 @@
 // - mlp2x_gelu:  linear_1 -> exact-erf GELU -> linear_2 (nn.GELU(), LLaVA-1.5's projector)
 // The projector's weights are graph parameters (fed each run), so `grad` can train them.
 import { type ProjectorType, projectorTypes } from '@mmit/contracts';
+import { mulberry32 } from '@mmit/random';
 import { flatten, type Graph, gelu, linear, type Value } from '@mmit/tensor';
 
 // The type names are part of the run spec's contract.
@@ -78,16 +79,4 @@ export function initProjector(spec: ProjectorSpec, seed = 0): Record<string, Flo
     out[name] = values;
   }
   return out;
-}
-
-/** A small seeded PRNG (uniform in [0, 1)); quality is ample for initialisation. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

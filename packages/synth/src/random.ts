@@ -2,6 +2,7 @@
 // item id, kind, sample index), so a sample does not depend on which items came before it: a
 // resumed job or a shuffled corpus makes the same sample for the same item.
 import { createHash } from 'node:crypto';
+import { SeededRandom } from '@mmit/random';
 
 /**
  * 32-bit FNV-1a of a string with murmur3's finalizer: cheap and stable across platforms. The
@@ -41,32 +42,7 @@ export interface Rng {
   chance(p: number): boolean;
 }
 
-/** mulberry32: a tiny PRNG with a 32-bit state, plenty for picking phrasings. */
+/** A generator seeded by the parts (mmit's one generator, @mmit/random). */
 export function createRng(...seedParts: (string | number)[]): Rng {
-  let state = hash32(seedParts.join('\u0000'));
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return {
-    next,
-    int,
-    pick: (items) => {
-      if (items.length === 0) throw new RangeError('cannot pick from an empty list');
-      return items[int(items.length)];
-    },
-    sample: (items, count) => {
-      const copy = [...items];
-      for (let i = copy.length - 1; i > 0; i--) {
-        const j = int(i + 1);
-        [copy[i], copy[j]] = [copy[j], copy[i]];
-      }
-      return copy.slice(0, count);
-    },
-    chance: (p) => next() < p,
-  };
+  return new SeededRandom(hash32(seedParts.join('\u0000')));
 }

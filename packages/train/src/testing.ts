@@ -9,10 +9,10 @@ import {
   buildLlavaStepGraph,
   type LlavaStepGraph,
   languageModelFromCheckpoint,
-  mulberry32,
   openCheckpointFolder,
   type ProjectorSpec,
 } from '@mmit/models';
+import { mulberry32 } from '@mmit/random';
 import type { Bucket } from '@mmit/storage';
 import { type HostTensor, readSafetensors, toNumbers } from '@mmit/tensor';
 import type { TrainExample } from './batching.js';

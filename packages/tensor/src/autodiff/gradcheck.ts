@@ -3,6 +3,7 @@
 // weights, so every output element contributes with its own weight. Use float64 where onnxruntime's
 // CPU kernels have it (not Erf/Gelu: float32 with a larger eps and a looser tolerance there).
 
+import { mulberry32 } from '@mmit/random';
 import { type DType, type HostTensor, hostTensor, isFloat, toNumbers } from '../dtype.js';
 import { type Dim, isStatic } from '../graph/dims.js';
 import { Graph, type Value } from '../graph/graph.js';
@@ -44,17 +45,8 @@ async function runtimeDims(
   return out.y.dims;
 }
 
-/** A small deterministic generator (mulberry32) so checks are reproducible. */
-export function randomGenerator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic generator so checks are reproducible (mmit's one, @mmit/random). */
+export const randomGenerator = mulberry32;
 
 /** Uniform values in [lo, hi) as a tensor of `dtype`. */
 export function randomTensor(dtype: DType, dims: number[], seed: number, lo = -1, hi = 1): HostTensor {

@@ -5,7 +5,7 @@
 // A seed makes the draw reproducible (same seed, model and prompt give the same text); without
 // one each request draws its own seed.
 import { randomInt } from 'node:crypto';
-import { mulberry32 } from '@mmit/models';
+import { mulberry32 } from '@mmit/random';
 
 export interface SamplingParams {
   /** 0 picks the argmax; above 0 divides the logits before sampling. */
