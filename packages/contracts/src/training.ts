@@ -157,7 +157,10 @@ export const StepMetricsSchema = z
     totalSteps: Count,
     epoch: Count,
     loss: z.number(),
+    /** The projector's learning rate at this step. */
     lr: z.number(),
+    /** Every parameter group's rate at this step, by group (projector, lora): LoRA may have its own. */
+    lrs: z.record(z.string(), z.number()).optional(),
     gradNorm: z.number(),
     samples: Count,
     tokens: Count,

@@ -36,7 +36,7 @@ test('a missing gradient names the parameter', () => {
 
 const f64 = (xs: number[]) => Float64Array.from(xs);
 
-test('groups: a group with lr scaled by the schedule equals one-group AdamW at that lr', () => {
+test('AdamW is the one-group case: torch option names, and step scales its lr like any group', () => {
   const settings = { betas: [0.9, 0.99] as [number, number], eps: 1e-6 };
   const grouped = new GroupedAdamW(
     { w: [1, -2, 3] },
@@ -52,7 +52,7 @@ test('groups: a group with lr scaled by the schedule equals one-group AdamW at t
     [-0.1, 0.3, 0.2],
   ]) {
     grouped.step({ w: f64(g) }, 0.5);
-    single.step({ w: g }, 0.01);
+    single.step({ w: g }, 0.5);
   }
   assert.deepEqual(grouped.state().params.w, single.params.get('w'));
 });

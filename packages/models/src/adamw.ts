@@ -67,7 +67,7 @@ export class GroupedAdamW {
     this.update(grads, (group) => group.lr * lrScale);
   }
 
-  protected update(grads: Record<string, ArrayLike<number>>, lrOf: (group: ParamGroup) => number): void {
+  private update(grads: Record<string, ArrayLike<number>>, lrOf: (group: ParamGroup) => number): void {
     const [beta1, beta2] = this.settings.betas;
     const eps = this.settings.eps;
     this.stepCount += 1;
@@ -186,7 +186,10 @@ export const adamWOptionsSchema = z.object({
 });
 export type AdamWOptions = z.input<typeof adamWOptionsSchema>;
 
-/** torch.optim.AdamW over one group: every parameter shares lr and weight decay. */
+/**
+ * torch.optim.AdamW over one group: every parameter shares lr and weight decay. `step(grads,
+ * lrScale)` means what it means for every group: the schedule's multiplier of the constructor's lr.
+ */
 export class AdamW extends GroupedAdamW {
   constructor(params: Record<string, ArrayLike<number>>, options: AdamWOptions) {
     const o = adamWOptionsSchema.parse(options);
@@ -194,11 +197,6 @@ export class AdamW extends GroupedAdamW {
       betas: o.betas,
       eps: o.eps,
     });
-  }
-
-  /** One update with `lr` (default: the constructor's), as torch does after a scheduler sets it. */
-  override step(grads: Record<string, ArrayLike<number>>, lr?: number): void {
-    this.update(grads, (group) => lr ?? group.lr);
   }
 }
 

@@ -228,10 +228,10 @@ export async function pretrainTinyLm(options: PretrainOptions): Promise<Pretrain
       const out = await session.run(feeds);
       const loss = (out.loss.data as Float32Array)[0];
       const grads = Object.fromEntries(params.map((n) => [n, out[`grad.${n}`].data as Float32Array]));
-      const lr =
-        options.lr *
-        lrMultiplier({ type: 'cosine', warmupSteps, totalSteps: options.steps, minLrRatio: 0.1 }, step);
-      optimizer.step(grads, lr);
+      optimizer.step(
+        grads,
+        lrMultiplier({ type: 'cosine', warmupSteps, totalSteps: options.steps, minLrRatio: 0.1 }, step),
+      );
       losses.push(loss);
       options.onStep?.(step, loss);
       if (options.onCheck && options.checkEvery && step % options.checkEvery === 0) {

@@ -135,8 +135,7 @@ export async function trainProjector(options: ProjectorStageOptions): Promise<Tr
       const warmupSteps = Math.round(options.steps * 0.03);
       optimizer.step(
         grads,
-        options.lr *
-          lrMultiplier({ type: 'cosine', warmupSteps, totalSteps: options.steps, minLrRatio: 0 }, s),
+        lrMultiplier({ type: 'cosine', warmupSteps, totalSteps: options.steps, minLrRatio: 0 }, s),
       );
       losses.push(loss);
       options.onStep?.(s, loss);

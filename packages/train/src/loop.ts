@@ -58,6 +58,7 @@ export interface StepMetrics {
   epoch: number;
   loss: number;
   lr: number;
+  lrs: Record<string, number>;
   gradNorm: number;
   samples: number;
   tokens: number;
@@ -237,6 +238,8 @@ export class Trainer {
       epoch,
       loss: lossSum / config.gradAccumulation,
       lr: optimizer.groups[0].lr * scale,
+      // 'projector.no_decay' shares the projector's rate: one entry per kind of parameter.
+      lrs: Object.fromEntries(optimizer.groups.map((g) => [g.name.split('.')[0], g.lr * scale])),
       gradNorm,
       samples,
       tokens,

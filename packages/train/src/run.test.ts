@@ -118,6 +118,30 @@ test('training lowers the validation loss; eval lines and counts land in the buc
   assert.equal(recorder.state.lastCheckpoint?.step, 18);
 });
 
+test("with LoRA at its own rate, every step reports both groups' rates under the schedule", async () => {
+  const runId = newId('run');
+  await run(
+    runId,
+    spec({
+      steps: 4,
+      batchSize: 4,
+      lora: { rank: 2, alpha: 4, targets: ['q_proj'] },
+      optimizer: { lr: 1e-2, loraLr: 1e-3 },
+      schedule: { type: 'constant', warmupSteps: 2 },
+    }),
+  );
+  // transformers' warm-up: the first step's rate is 0, the last warm-up step's is half.
+  const steps = (await readMetrics(bucket, runId)).filter((l) => l.type === 'step');
+  assert.deepEqual(
+    steps.map((s) => s.lrs),
+    [0, 0.5, 1, 1].map((m) => ({ projector: 1e-2 * m, lora: 1e-3 * m })),
+  );
+  assert.deepEqual(
+    steps.map((s) => s.lr),
+    [0, 0.5, 1, 1].map((m) => 1e-2 * m),
+  );
+});
+
 test('the samples come back in an order fixed by their content, not by their ids or parts', async () => {
   const sample = (id: string, sha: string, answer: string) =>
     JSON.stringify({
