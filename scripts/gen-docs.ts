@@ -3,6 +3,7 @@
 // configuration table (docs/configuration.md, from each service's validated env spec, the
 // storage variables, the launcher's and the gateway's). `pnpm docs` rewrites them; a test checks
 // they are current.
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gatewayConfigSpec } from '../infra/gateway-settings.js';
@@ -10,6 +11,7 @@ import { LAUNCHER_ENV } from '../infra/launch-settings.js';
 import type { EnvVarDoc, OpenApiDocument } from '../packages/contracts/src/index.js';
 import { describeConfig } from '../packages/service-kit/src/config.js';
 import { STORAGE_ENV } from '../packages/storage/src/index.js';
+import { VJP } from '../packages/tensor/src/autodiff/vjp.js';
 import { createFeaturesService } from '../services/features/src/index.js';
 import { createIngestService } from '../services/ingest/src/index.js';
 import { createServeService } from '../services/serve/src/index.js';
@@ -153,7 +155,22 @@ export function renderDocs(): Record<string, string> {
     sections.push('', `## ${name}`, '', table(config));
   }
   files['docs/configuration.md'] = `${sections.join('\n')}\n`;
+  files['packages/tensor/README.md'] = tensorReadme();
   return files;
+}
+
+/** packages/tensor/README.md with its list of gradient rules rewritten from the VJP table. */
+function tensorReadme(): string {
+  const text = readFileSync(join(repoRoot, 'packages/tensor/README.md'), 'utf8');
+  const begin = '<!-- vjp-rules: generated from VJP in src/autodiff/vjp.ts -->';
+  const end = '<!-- /vjp-rules -->';
+  const from = text.indexOf(begin);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from)
+    throw new Error(`packages/tensor/README.md lacks the markers ${begin} ... ${end}`);
+  const ops = Object.keys(VJP);
+  const list = `${ops.length} ops: ${ops.map((op) => `\`${op}\``).join(', ')}.`;
+  return `${text.slice(0, from + begin.length)}\n${list}\n${text.slice(to)}`;
 }
 
 if (process.argv[1]?.endsWith('gen-docs.ts')) {

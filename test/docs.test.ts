@@ -1,5 +1,6 @@
-// The generated reference docs (OpenAPI per service, configuration table) match the code: a
-// route or variable added without `pnpm docs` fails here with the file that is out of date.
+// The generated reference docs (OpenAPI per service, configuration table, the tensor README's
+// list of gradient rules) match the code: a route, variable or rule added without `pnpm docs`
+// fails here with the file that is out of date.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { test } from 'node:test';
 import { renderDocs } from '../scripts/gen-docs.js';
 import { repoRoot } from './paths.js';
 
-test('docs/api and docs/configuration.md are current (run `pnpm docs` to update)', async () => {
+test("docs/api, docs/configuration.md and the tensor README's rule list are current (run `pnpm docs` to update)", async () => {
   for (const [path, expected] of Object.entries(renderDocs())) {
     const actual = await readFile(join(repoRoot, path), 'utf8').catch(() => '(missing)');
     assert.equal(actual, expected, `${path} is out of date: run \`pnpm docs\``);

@@ -13,6 +13,8 @@ import { VJP, type VjpContext, VjpError } from './vjp.js';
 export interface GradOptions {
   /** Gradient of the loss itself (default: ones of the loss's shape). */
   seed?: Value;
+  /** Filled with the op of every node whose gradient rule ran (for the rule coverage check). */
+  rulesUsed?: Set<string>;
 }
 
 /**
@@ -41,6 +43,7 @@ export function grad(g: Graph, loss: Value, wrt: Value[], options: GradOptions =
       const dys = node.outputs.map((o) => grads.get(o) ?? null);
       if (dys.every((d) => d === null)) continue;
       const build = () => backward(g, node, dys, carries, grads);
+      options.rulesUsed?.add(node.op);
       g.scope(node.name, () => (node.keepFloat32 ? g.float32(build) : build()));
     }
   });

@@ -30,6 +30,8 @@ export interface GradCheckResult {
   maxAbsError: number;
   analytic: Float64Array;
   numeric: Float64Array;
+  /** The ops whose gradient rules the check ran through. */
+  rules: string[];
 }
 
 /** The output's dims at run time, from a forward-only copy of the graph. */
@@ -79,10 +81,12 @@ export async function gradCheck(
   const weights = g.constant(randomTensor(y.dtype, outDims, options.seed ?? 7));
   const loss = reduceSum(mul(y, weights), undefined, false);
   g.output('loss', loss);
+  const rulesUsed = new Set<string>();
   const grads = grad(
     g,
     loss,
     wrtNames.map((n) => values[n]),
+    { rulesUsed },
   );
   wrtNames.forEach((n, i) => {
     g.output(`grad.${n}`, grads[i]);
@@ -117,7 +121,7 @@ export async function gradCheck(
       maxAbsError = Math.max(maxAbsError, Math.abs(d));
     }
     const relError = Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
-    results.push({ name, relError, maxAbsError, analytic, numeric });
+    results.push({ name, relError, maxAbsError, analytic, numeric, rules: [...rulesUsed] });
   }
   await session.release();
   return results;

@@ -7,9 +7,13 @@ import type { Dim } from '../graph/dims.js';
 import type { Graph, Value } from '../graph/graph.js';
 import * as op from '../index.js';
 import { gradCheck, randomTensor } from './gradcheck.js';
+import { VJP } from './vjp.js';
 
 const f64 = (dims: number[], seed: number, lo = -1, hi = 1) => randomTensor('float64', dims, seed, lo, hi);
 const f32 = (dims: number[], seed: number, lo = -1, hi = 1) => randomTensor('float32', dims, seed, lo, hi);
+
+/** Every op whose rule some check below ran through (a check's own loss adds Mul and ReduceSum). */
+const rulesChecked = new Set<string>();
 
 async function check(
   build: (g: Graph, v: Record<string, Value>) => Value,
@@ -18,6 +22,7 @@ async function check(
 ): Promise<void> {
   const results = await gradCheck(build, feeds, options);
   for (const r of results) {
+    for (const rule of r.rules) rulesChecked.add(rule);
     assert.ok(
       r.numeric.some((v) => v !== 0),
       `${r.name}: numeric gradient is all zeros, the check proves nothing`,
@@ -203,4 +208,12 @@ describe('composite VJPs', () => {
       logits: f64([4, 5], 8),
       labels: hostTensor('int64', [4], [1, -100, 4, 0]),
     }));
+});
+
+// Last, so every check above has run: a rule added to VJP without a finite-difference case fails
+// here by name. (The check's own loss is Mul then ReduceSum, so those two need cases that use them
+// for more than the loss; both have them above.)
+test('every VJP rule has a gradient-check case', () => {
+  const unchecked = Object.keys(VJP).filter((op) => !rulesChecked.has(op));
+  assert.deepEqual(unchecked, [], `VJP rules without a gradient-check case: ${unchecked.join(', ')}`);
 });
