@@ -2,6 +2,7 @@
 // prom-client /metrics, /healthz + /readyz, problem+json errors or a format chosen per path prefix,
 // validation, bearer auth, graceful shutdown) and the persistent job runner with progress over HTTP and SSE.
 export * from './auth.js';
+export * from './bucket-service.js';
 export * from './config.js';
 export * from './error-format.js';
 export * from './errors.js';

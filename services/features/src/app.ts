@@ -5,13 +5,13 @@
 
 import { FeatureReader, type RangeSource, s3RangeSource } from '@mmit/features';
 import {
-  createService,
+  createBucketService,
   JobRunner,
   jobRunnerSettings,
   type RunningService,
   type Service,
 } from '@mmit/service-kit';
-import { Bucket, type BucketConfig, s3ConfigFromEnv } from '@mmit/storage';
+import type { Bucket, BucketConfig } from '@mmit/storage';
 import { FEATURES_DEFAULT_PORT, featuresConfigSpec } from './config.js';
 import { EncoderPool } from './encoders/pool.js';
 import { extractJob } from './jobs/extract.js';
@@ -35,23 +35,16 @@ export interface FeaturesService {
 }
 
 export function createFeaturesService(options: FeaturesServiceOptions = {}): FeaturesService {
-  const env = options.env ?? process.env;
-  const service = createService({
+  const { service, bucket, bucketConfig, useWorker, start } = createBucketService({
     name: 'features',
     version: FEATURES_VERSION,
     defaultPort: FEATURES_DEFAULT_PORT,
     config: featuresConfigSpec,
-    env,
+    env: options.env,
+    bucket: options.bucket,
   });
-  let bucket: Bucket;
-  let ranges: RangeSource | undefined;
-  if (options.bucket instanceof Bucket) {
-    bucket = options.bucket;
-  } else {
-    const config = options.bucket ?? s3ConfigFromEnv(env);
-    bucket = new Bucket(config);
-    ranges = s3RangeSource(config);
-  }
+  // Given a connection (not a ready Bucket), features also read ranges of segments straight from S3.
+  const ranges: RangeSource | undefined = bucketConfig ? s3RangeSource(bucketConfig) : undefined;
   const metrics = createFeatureMetrics(service.metrics.registry);
   const runner = new JobRunner({
     bucket,
@@ -83,21 +76,12 @@ export function createFeaturesService(options: FeaturesServiceOptions = {}): Fea
     return reader;
   };
   registerRoutes(service, { bucket, runner, readerFor, modelRoots: service.config.modelRoots });
-  service.addReadinessCheck('bucket', () => bucket.ping());
-  service.onShutdown(async () => {
-    await runner.stop();
-    await encoders.close();
-  });
-
-  return {
-    service,
-    bucket,
-    runner,
-    async start(startOptions = {}) {
-      await bucket.ensure();
-      const running = await service.listen(startOptions);
-      await runner.start();
-      return running;
+  useWorker({
+    start: () => runner.start(),
+    async stop() {
+      await runner.stop();
+      await encoders.close();
     },
-  };
+  });
+  return { service, bucket, runner, start };
 }

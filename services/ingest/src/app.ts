@@ -5,13 +5,13 @@
 
 import { configureImagePipeline } from '@mmit/media';
 import {
-  createService,
+  createBucketService,
   JobRunner,
   jobRunnerSettings,
   type RunningService,
   type Service,
 } from '@mmit/service-kit';
-import { Bucket, type BucketConfig } from '@mmit/storage';
+import type { Bucket, BucketConfig } from '@mmit/storage';
 import { INGEST_DEFAULT_PORT, ingestConfigSpec } from './config.js';
 import { CorpusStore } from './corpus/store.js';
 import { IMPORT_JOB, importJob } from './jobs/import-job.js';
@@ -34,20 +34,14 @@ export interface IngestService {
 }
 
 export function createIngestService(options: IngestServiceOptions = {}): IngestService {
-  const env = options.env ?? process.env;
-  const service = createService({
+  const { service, bucket, useWorker, start } = createBucketService({
     name: 'ingest',
     version: INGEST_VERSION,
     defaultPort: INGEST_DEFAULT_PORT,
     config: ingestConfigSpec,
-    env,
+    env: options.env,
+    bucket: options.bucket,
   });
-  const bucket =
-    options.bucket instanceof Bucket
-      ? options.bucket
-      : options.bucket
-        ? new Bucket(options.bucket)
-        : Bucket.fromEnv(env);
   const config = service.config;
   const store = new CorpusStore(bucket);
   const settings = {
@@ -75,19 +69,7 @@ export function createIngestService(options: IngestServiceOptions = {}): IngestS
   runner.defineSplit(IMPORT_JOB, importJob(importContext, config.unitEntries));
 
   registerRoutes(service, { bucket, store, runner, importContext, settings });
-  service.addReadinessCheck('bucket', () => bucket.ping());
-  service.onShutdown(() => runner.stop());
+  useWorker(runner);
   configureImagePipeline();
-
-  return {
-    service,
-    bucket,
-    runner,
-    async start(startOptions = {}) {
-      await bucket.ensure();
-      const running = await service.listen(startOptions);
-      await runner.start();
-      return running;
-    },
-  };
+  return { service, bucket, runner, start };
 }

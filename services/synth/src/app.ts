@@ -3,14 +3,14 @@
 // jobs with SSE), readiness (bucket reachable) and shutdown (the units running here are
 // interrupted and let go of, so another replica or the next start carries on at once).
 import {
-  createService,
+  createBucketService,
   JobRunner,
   jobRunnerSettings,
   mountJobRoutes,
   type RunningService,
   type Service,
 } from '@mmit/service-kit';
-import { Bucket, type BucketConfig } from '@mmit/storage';
+import type { Bucket, BucketConfig } from '@mmit/storage';
 import { SYNTH_DEFAULT_PORT, synthConfigSpec } from './config.js';
 import { DATASET_JOB, datasetJob } from './datasets/job.js';
 import { DatasetStore } from './datasets/store.js';
@@ -36,20 +36,14 @@ export interface SynthService {
 }
 
 export function createSynthService(options: SynthServiceOptions = {}): SynthService {
-  const env = options.env ?? process.env;
-  const service = createService({
+  const { service, bucket, useWorker, start } = createBucketService({
     name: 'synth',
     version: SYNTH_VERSION,
     defaultPort: SYNTH_DEFAULT_PORT,
     config: synthConfigSpec,
-    env,
+    env: options.env,
+    bucket: options.bucket,
   });
-  const bucket =
-    options.bucket instanceof Bucket
-      ? options.bucket
-      : options.bucket
-        ? new Bucket(options.bucket)
-        : Bucket.fromEnv(env);
   const store = new DatasetStore(bucket);
   const config = service.config;
   const llm = config.llmBaseUrl
@@ -68,18 +62,6 @@ export function createSynthService(options: SynthServiceOptions = {}): SynthServ
   // are mounted first so `/v1/datasets/jobs` is not taken for a dataset id.
   mountJobRoutes(service, runner, { basePath: DATASET_JOBS_PATH });
   registerRoutes(service, { bucket, store, runner, llmConfigured: llm !== undefined });
-  service.addReadinessCheck('bucket', () => bucket.ping());
-  service.onShutdown(() => runner.stop());
-
-  return {
-    service,
-    bucket,
-    runner,
-    async start(startOptions = {}) {
-      await bucket.ensure();
-      const running = await service.listen(startOptions);
-      await runner.start();
-      return running;
-    },
-  };
+  useWorker(runner);
+  return { service, bucket, runner, start };
 }

@@ -1,8 +1,8 @@
 // Assembles the trainer service: configuration, bucket, the features client (MMIT_FEATURES_URL),
 // the run manager, routes, readiness (bucket reachable) and shutdown (running runs let go of their
 // leases; another replica, or the next start, resumes them from their last checkpoint).
-import { createService, jobRunnerSettings, type RunningService, type Service } from '@mmit/service-kit';
-import { Bucket, type BucketConfig } from '@mmit/storage';
+import { createBucketService, jobRunnerSettings, type RunningService, type Service } from '@mmit/service-kit';
+import type { Bucket, BucketConfig } from '@mmit/storage';
 import { FeaturesClient } from '@mmit/train';
 import { TRAINER_DEFAULT_PORT, trainerConfigSpec } from './config.js';
 import { registerRoutes } from './routes.js';
@@ -27,20 +27,14 @@ export interface TrainerService {
 }
 
 export function createTrainerService(options: TrainerServiceOptions = {}): TrainerService {
-  const env = options.env ?? process.env;
-  const service = createService({
+  const { service, bucket, useWorker, start } = createBucketService({
     name: 'trainer',
     version: TRAINER_VERSION,
     defaultPort: TRAINER_DEFAULT_PORT,
     config: trainerConfigSpec,
-    env,
+    env: options.env,
+    bucket: options.bucket,
   });
-  const bucket =
-    options.bucket instanceof Bucket
-      ? options.bucket
-      : options.bucket
-        ? new Bucket(options.bucket)
-        : Bucket.fromEnv(env);
   const { featuresUrl, concurrency, featuresPollMs } = service.config;
   const jobs = jobRunnerSettings(service.config);
   const runs = new RunManager({
@@ -55,17 +49,6 @@ export function createTrainerService(options: TrainerServiceOptions = {}): Train
     jobs,
   });
   registerRoutes(service, runs, bucket);
-  service.addReadinessCheck('bucket', () => bucket.ping());
-  service.onShutdown(() => runs.stop());
-  return {
-    service,
-    bucket,
-    runs,
-    async start(startOptions = {}) {
-      await bucket.ensure();
-      const running = await service.listen(startOptions);
-      await runs.start();
-      return running;
-    },
-  };
+  useWorker(runs);
+  return { service, bucket, runs, start };
 }
