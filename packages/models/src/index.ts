@@ -7,6 +7,7 @@ export * from './adamw.js';
 export * from './checkpoint.js';
 export * from './clip.js';
 export * from './decoder.js';
+export * from './encoders.js';
 export * from './feeds.js';
 export * from './generate.js';
 export * from './hub.js';

@@ -2,16 +2,15 @@
 // tolerances, the measures named as the verify command prints them, and the LLaVA tower
 // features equal to the features case_llava_llama_clip was made with.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readSafetensors, toNumbers } from '@mmit/tensor';
 import { fixture, fixturesDir } from '../../../test/paths.js';
-import {
-  encoderCaseRunners,
-  openVisionTower,
-  towerFeatures,
-  UnknownVisionTowerError,
-} from './verify-encoders.js';
-import type { CaseContext } from './verify-lm.js';
+import { detectEncoder, openVisionTower, UnsupportedEncoderError } from './encoders.js';
+import { encoderCaseRunners, towerFeatures } from './verify-encoders.js';
+import type { CaseContext } from './verify-measures.js';
 
 function context(file: string): CaseContext {
   const { tensors, metadata } = readSafetensors(fixture(file));
@@ -67,7 +66,38 @@ describe('encoder case runners', () => {
   });
 
   it('refuses a checkpoint that is not a vision tower, listing the supported ones', () => {
-    assert.throws(() => openVisionTower(fixture('tiny-whisper')), UnknownVisionTowerError);
+    assert.throws(() => openVisionTower(fixture('tiny-whisper')), UnsupportedEncoderError);
     assert.throws(() => openVisionTower(fixture('tiny-whisper')), /valid: clip/);
+  });
+});
+
+describe('the encoder registry', () => {
+  it('detects each fixture encoder by its model_type, nested vision or audio config first', () => {
+    const detected = (name: string) => {
+      const { family, modelType } = detectEncoder(fixture(name));
+      return [family.kind, family.modality, modelType];
+    };
+    assert.deepEqual(detected('tiny-clip-vision'), ['clip', 'image', 'clip_vision_model']);
+    assert.deepEqual(detected('tiny-whisper'), ['whisper', 'audio', 'whisper']);
+  });
+
+  it('reads SigLIP from a nested vision_config, and a LLaVA config without one as CLIP', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmit-encoders-'));
+    try {
+      const config = (json: object) => writeFileSync(join(dir, 'config.json'), JSON.stringify(json));
+      config({ model_type: 'siglip', vision_config: { model_type: 'siglip_vision_model' }, text_config: {} });
+      assert.equal(detectEncoder(dir).family.kind, 'siglip');
+      config({ model_type: 'llava', text_config: { model_type: 'llama' } });
+      assert.equal(detectEncoder(dir).family.kind, 'clip');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a language model, naming every model_type it knows', () => {
+    assert.throws(
+      () => detectEncoder(fixture('tiny-llama')),
+      /model_type 'llama' is not a supported encoder; valid: clip, clip_vision_model, llava, siglip, siglip_vision_model, whisper/,
+    );
   });
 });

@@ -5,63 +5,31 @@
 // LLaVA-with-CLIP case needs. Each stage runs on the reference's own input, so a preprocessing
 // difference never hides or inflates a tower error. Models, sizes and requested outputs come
 // from the case metadata, the tensors present and the checkpoint configs: nothing is fixed here.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createSession,
   type ExecutionProvider,
-  type Graph,
   type HostTensor,
   hostTensor,
   toNumbers,
 } from '@mmit/tensor';
 import { z } from 'zod';
-import {
-  buildClipVisionGraph,
-  type ClipVisionTower,
-  openClipVisionTower,
-  type TowerOptions,
-} from './clip.js';
+import { buildVisionGraph, openVisionTower } from './encoders.js';
 import { loadImageProcessor, preprocessImage } from './image-processor.js';
 import { loadWhisperFeatureConfig, whisperLogMel } from './log-mel.js';
-import { buildSiglipVisionGraph, openSiglipVisionTower, type SiglipVisionTower } from './siglip.js';
-import type { CaseContext, CaseRunner } from './verify-lm.js';
-import { type Measure, maxRelative, measure, tolerances } from './verify-measures.js';
+import {
+  type CaseContext,
+  type CaseRunner,
+  type Measure,
+  maxRelative,
+  measure,
+  tolerances,
+} from './verify-measures.js';
 import { type FeatureSelect, featureSelects, type VisionRequest, visionOutputs } from './vision-tower.js';
 import { buildWhisperEncoderGraph, openWhisperEncoder } from './whisper.js';
 
 /** The README's tolerances for pixel_values from the PNG (PIL and sharp resample slightly differently). */
 export const pixelTolerances = { mean: 0.01, max: 0.05 } as const;
-
-// ---- vision towers by config -------------------------------------------------------------------
-
-export type VisionTower = ClipVisionTower | SiglipVisionTower;
-
-export class UnknownVisionTowerError extends Error {
-  override name = 'UnknownVisionTowerError';
-}
-
-const towerKinds = { clip: openClipVisionTower, siglip: openSiglipVisionTower } as const;
-
-/** Opens a CLIP or SigLIP tower, picked by `model_type` (of the config or its `vision_config`). */
-export function openVisionTower(dir: string, options: TowerOptions = {}): VisionTower {
-  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const vision = (config.vision_config ?? {}) as Record<string, unknown>;
-  const modelType = String(vision.model_type ?? config.model_type ?? '');
-  const kind = (Object.keys(towerKinds) as (keyof typeof towerKinds)[]).find((k) => modelType.startsWith(k));
-  if (!kind) {
-    throw new UnknownVisionTowerError(
-      `${dir}: model_type '${modelType}' is not a supported vision tower; valid: clip, clip_vision_model, siglip, siglip_vision_model`,
-    );
-  }
-  return towerKinds[kind](dir, options);
-}
-
-export function buildVisionGraph(tower: VisionTower, request: VisionRequest): Graph {
-  return tower.kind === 'clip'
-    ? buildClipVisionGraph(tower, request)
-    : buildSiglipVisionGraph(tower, request);
-}
 
 export interface ImageFeatureOptions {
   /** HF `vision_feature_layer` (default -2, LLaVA-1.5's penultimate layer). */

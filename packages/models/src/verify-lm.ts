@@ -4,7 +4,7 @@
 // token id, projector type, optimizer settings, sizes), so other sizes and shapes work unchanged.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSession, type ExecutionProvider, type HostTensor, toNumbers } from '@mmit/tensor';
+import { createSession, type HostTensor, toNumbers } from '@mmit/tensor';
 import { z } from 'zod';
 import { AdamW, adamWOptionsSchema } from './adamw.js';
 import { openCheckpointFolder } from './checkpoint.js';
@@ -16,6 +16,8 @@ import { type ProjectorSpec, parseProjectorType, projectorParamDims } from './pr
 import { loadTokenizer } from './tokenizer.js';
 import { towerFeatures } from './verify-encoders.js';
 import {
+  type CaseContext,
+  type CaseRunner,
   type Measure,
   maskedRows,
   maxRelative,
@@ -24,22 +26,6 @@ import {
   scalarRelative,
   tolerances,
 } from './verify-measures.js';
-
-export interface CaseContext {
-  /** The case folder (holds the checkpoints the metadata names). */
-  dir: string;
-  /** Tensors of the case file. */
-  tensors: Record<string, HostTensor>;
-  /** Parsed `__metadata__.json` (or the JSON case file itself). */
-  metadata: Record<string, unknown>;
-  ep: ExecutionProvider;
-  /** Replaces a case's stored features (e.g. with features computed from pixel_values by a tower). */
-  features?: HostTensor;
-  /** Measures taken while preparing the case (e.g. the tower's features against the stored ones). */
-  extraMeasures?: Measure[];
-}
-
-export type CaseRunner = (context: CaseContext) => Promise<Measure[]>;
 
 function tensor(context: CaseContext, name: string): HostTensor {
   const t = context.tensors[name];

@@ -1,7 +1,7 @@
 // Error measures for parity checks against the hf-tiny golden cases, with the README's
 // tolerances in one table. Every measure reports its value, its tolerance and whether it passed,
 // so a case line can print all of them and a failing one says by how much.
-import { type HostTensor, toNumbers } from '@mmit/tensor';
+import { type ExecutionProvider, type HostTensor, toNumbers } from '@mmit/tensor';
 
 export interface Measure {
   name: string;
@@ -78,3 +78,20 @@ export function maskedRows(mask: HostTensor, elementsPerRow: number): (i: number
   const m = toNumbers(mask);
   return (i) => m[Math.floor(i / elementsPerRow)] === 1;
 }
+
+/** What a case runner gets: one golden case, read from its folder. */
+export interface CaseContext {
+  /** The case folder (holds the checkpoints the metadata names). */
+  dir: string;
+  /** Tensors of the case file. */
+  tensors: Record<string, HostTensor>;
+  /** Parsed `__metadata__.json` (or the JSON case file itself). */
+  metadata: Record<string, unknown>;
+  ep: ExecutionProvider;
+  /** Replaces a case's stored features (e.g. with features computed from pixel_values by a tower). */
+  features?: HostTensor;
+  /** Measures taken while preparing the case (e.g. the tower's features against the stored ones). */
+  extraMeasures?: Measure[];
+}
+
+export type CaseRunner = (context: CaseContext) => Promise<Measure[]>;

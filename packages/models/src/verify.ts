@@ -9,8 +9,6 @@ import { type ExecutionProvider, readSafetensors } from '@mmit/tensor';
 import { z } from 'zod';
 import { encoderCaseRunners } from './verify-encoders.js';
 import {
-  type CaseContext,
-  type CaseRunner,
   llavaFeaturesFromPixels,
   readJsonCase,
   runLlavaStepCase,
@@ -18,7 +16,7 @@ import {
   runLmForwardCase,
   runTokenizerCase,
 } from './verify-lm.js';
-import type { Measure } from './verify-measures.js';
+import type { CaseContext, CaseRunner, Measure } from './verify-measures.js';
 
 export type { Measure } from './verify-measures.js';
 

@@ -3,7 +3,6 @@
 // its identity and encoder key. `open` then builds the graph and session for a job.
 // Checkpoint paths may be confined to configured folders (MMIT_FEATURES_MODEL_ROOTS): a request
 // must not make the service read arbitrary files.
-import { readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import {
   type EncoderIdentity,
@@ -13,11 +12,13 @@ import {
   FEATURE_FORMAT_VERSION,
 } from '@mmit/features';
 import {
+  detectEncoder,
   loadImageProcessor,
   loadWhisperFeatureConfig,
   openVisionTower,
   openWhisperEncoder,
   resolveCheckpoint,
+  UnsupportedEncoderError,
   windowSizes,
 } from '@mmit/models';
 import type { ExecutionProvider } from '@mmit/tensor';
@@ -52,20 +53,14 @@ export interface ResolveOptions {
   modelRoots?: string[];
 }
 
-function modelTypeOf(dir: string): string {
-  const config = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const nested = (config.vision_config ?? config.audio_config ?? {}) as Record<string, unknown>;
-  return String(nested.model_type ?? config.model_type ?? '');
-}
-
+/** The encoder a checkpoint folder holds, by the models package's registry. */
 export function kindOf(dir: string): EncoderKind {
-  const type = modelTypeOf(dir);
-  if (type.startsWith('whisper')) return 'whisper';
-  if (type.startsWith('siglip')) return 'siglip';
-  if (type.startsWith('clip') || type === 'llava') return 'clip';
-  throw new EncoderSpecError(
-    `${dir}: model_type '${type}' is not a supported encoder; valid: clip, clip_vision_model, siglip, siglip_vision_model, whisper`,
-  );
+  try {
+    return detectEncoder(dir).family.kind;
+  } catch (err) {
+    if (err instanceof UnsupportedEncoderError) throw new EncoderSpecError(err.message);
+    throw err;
+  }
 }
 
 export function checkInsideRoots(path: string, roots: string[], field?: string): void {

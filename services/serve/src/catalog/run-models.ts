@@ -3,11 +3,9 @@
 // encoder, projector type, LoRA, template) and the checkpoint's weights.safetensors (projector
 // under llava-hf's names, LoRA under PEFT's), and resolves the encoder the run's features came
 // from (its spec, or the encoder.json the feature cache keeps for its key).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { keys, RunId } from '@mmit/contracts';
 import { EncoderSpecSchema, parseSafetensorsHeader, readEncoderRecord, tensorAt } from '@mmit/features';
-import { resolveCheckpoint } from '@mmit/models';
+import { detectEncoder, resolveCheckpoint } from '@mmit/models';
 import { type Bucket, BucketNotFoundError } from '@mmit/storage';
 import type { HostTensor } from '@mmit/tensor';
 import {
@@ -18,7 +16,7 @@ import {
   type RunState,
   RunStateSchema,
 } from '@mmit/train';
-import type { EncoderSetup, Modality } from '../engine/media-encoder.js';
+import type { EncoderSetup } from '../engine/media-encoder.js';
 import type { ModelDefinition } from '../engine/served-model.js';
 
 export interface ListedModel {
@@ -58,14 +56,6 @@ export async function listFinishedRuns(bucket: Bucket): Promise<ListedModel[]> {
     .sort((a, b) => b.created - a.created);
 }
 
-function modalityOf(checkpointDir: string): Modality {
-  const config = JSON.parse(readFileSync(join(checkpointDir, 'config.json'), 'utf8')) as Record<
-    string,
-    unknown
-  >;
-  return config.model_type === 'whisper' || config.audio_config ? 'audio' : 'image';
-}
-
 async function encoderSetup(bucket: Bucket, spec: RunSpec, state: RunState): Promise<EncoderSetup> {
   let encoder = spec.encoder.spec;
   const key = spec.encoder.key ?? state.encoderKey ?? undefined;
@@ -78,7 +68,7 @@ async function encoderSetup(bucket: Bucket, spec: RunSpec, state: RunState): Pro
   if (!encoder) throw new RunNotServableError(`run ${state.id}: its spec names no encoder`);
   const checkpointDir = await resolveCheckpoint(encoder.checkpoint);
   return {
-    modality: modalityOf(checkpointDir),
+    modality: detectEncoder(checkpointDir).family.modality,
     checkpointDir,
     processorDir: encoder.processor ? await resolveCheckpoint(encoder.processor) : checkpointDir,
     layer: encoder.visionFeatureLayer,
