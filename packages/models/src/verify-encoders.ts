@@ -6,13 +6,7 @@
 // difference never hides or inflates a tower error. Models, sizes and requested outputs come
 // from the case metadata, the tensors present and the checkpoint configs: nothing is fixed here.
 import { join } from 'node:path';
-import {
-  createSession,
-  type ExecutionProvider,
-  type HostTensor,
-  hostTensor,
-  toNumbers,
-} from '@mmit/tensor';
+import { createSession, type ExecutionProvider, type HostTensor, hostTensor, toNumbers } from '@mmit/tensor';
 import { z } from 'zod';
 import { buildVisionGraph, openVisionTower } from './encoders.js';
 import { loadImageProcessor, preprocessImage } from './image-processor.js';
