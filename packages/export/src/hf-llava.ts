@@ -12,11 +12,10 @@
 // and merged weights are float32.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ourWeightName } from '@mmit/models';
+import { loraMergedWeightNames, ourWeightName } from '@mmit/models';
 import { numel, openCheckpoint, type TensorSource } from '@mmit/tensor';
 import { llavaConfig, llavaProjectorWeights } from './llava-config.js';
 import { LLAVA_LM_HEAD, llavaLmName, llavaProjectorName, llavaVisionName } from './llava-names.js';
-import { mergedWeightNames } from './lora-merge.js';
 import { type ProgressFn, prepareOutDir } from './out-dir.js';
 import { type ExportParts, openExportParts } from './parts.js';
 import { writePeftAdapter } from './peft-adapter.js';
@@ -60,7 +59,7 @@ function lmTensors(
   parts: ExportParts,
   source: TensorSource,
 ): { pending: PendingTensor[]; skipped: string[] } {
-  const merged = new Set(parts.loraMerged && run.lora ? mergedWeightNames(run.lora) : []);
+  const merged = new Set(parts.loraMerged && run.lora ? loraMergedWeightNames(run.lora) : []);
   const tied = parts.lm.config.tieWordEmbeddings;
   const pending: PendingTensor[] = [];
   const skipped: string[] = [];

@@ -6,7 +6,6 @@ export * from './errors.js';
 export * from './hf-llava.js';
 export * from './llava-config.js';
 export * from './llava-names.js';
-export * from './lora-merge.js';
 export * from './onnx-graphs.js';
 export * from './out-dir.js';
 export * from './parts.js';

@@ -13,9 +13,9 @@ import {
   openVisionTower,
   type Tokenizer,
   type VisionTower,
+  withMergedLora,
 } from '@mmit/models';
 import { ExportError } from './errors.js';
-import { withMergedLora } from './lora-merge.js';
 import type { ExportRun } from './run-source.js';
 
 export interface ExportParts {

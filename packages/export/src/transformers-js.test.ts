@@ -18,11 +18,11 @@ import {
   pastName,
   positionsFromMask,
   presentName,
+  withMergedLora,
 } from '@mmit/models';
 import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
 import { createSession, type HostTensor, hostTensor } from '@mmit/tensor';
 import { fixturesDir } from '../../../test/paths.js';
-import { withMergedLora } from './lora-merge.js';
 import { type ExportRun, loadExportRun } from './run-source.js';
 import { referenceImageRows, testPixels, trainTinyRun } from './testing.js';
 import { exportTransformersJs, TJS_FILES } from './transformers-js.js';

@@ -8,6 +8,7 @@ export * from './checkpoint.js';
 export * from './clip.js';
 export * from './decoder.js';
 export * from './encoders.js';
+export * from './lora-merge.js';
 export * from './feeds.js';
 export * from './generate.js';
 export * from './hub.js';

@@ -117,7 +117,7 @@ export async function runDefinition(bucket: Bucket, id: string): Promise<ModelDe
     lmDir,
     tokenizerDir: spec.lm.tokenizer ? await resolveCheckpoint(spec.lm.tokenizer) : lmDir,
     template: spec.template,
-    ...(spec.lora ? { lora: { rank: spec.lora.rank, alpha: spec.lora.alpha, tensors: loraTensors } } : {}),
+    ...(spec.lora ? { lora: { rank: spec.lora.rank, alpha: spec.lora.alpha, weights: loraTensors } } : {}),
     media: {
       token: spec.lm.imageToken,
       encoder: await encoderSetup(bucket, spec, state),

@@ -5,10 +5,12 @@
 // streams text deltas until EOS, a stop string, max tokens, the context end or an abort.
 import {
   type Checkpoint,
+  type LoraAdapters,
   languageModelFromCheckpoint,
   loadTokenizer,
   openCheckpointFolder,
   type Tokenizer,
+  withMergedLora,
 } from '@mmit/models';
 import type { ExecutionProvider, HostTensor } from '@mmit/tensor';
 import { PromptError, type ResolvedMedia, type Turn } from './conversation.js';
@@ -19,7 +21,6 @@ import {
   openDecoderSessions,
   releaseDecoderSessions,
 } from './decoder-loop.js';
-import { type LoraWeights, mergeLora } from './lora-merge.js';
 import {
   type EncoderSetup,
   type MediaEncoder,
@@ -37,7 +38,7 @@ export interface ModelDefinition {
   lmDir: string;
   tokenizerDir: string;
   template: 'chat' | 'plain';
-  lora?: LoraWeights;
+  lora?: LoraAdapters;
   media?: { encoder: EncoderSetup; projector: ProjectorSetup; token: string };
 }
 
@@ -83,7 +84,7 @@ export class ServedModel {
   static async load(def: ModelDefinition, ep: ExecutionProvider, threads?: number): Promise<ServedModel> {
     const tokenizer = loadTokenizer(def.tokenizerDir);
     let checkpoint: Checkpoint = openCheckpointFolder(def.lmDir);
-    if (def.lora) checkpoint = mergeLora(checkpoint, def.lora);
+    if (def.lora) checkpoint = withMergedLora(checkpoint, def.lora);
     const lm = languageModelFromCheckpoint(checkpoint);
     let sessions: DecoderSessions;
     try {

@@ -1,20 +1,24 @@
-// Folding trained LoRA adapters into the frozen LM's weights, as PEFT's merge_and_unload does:
+// Trained LoRA adapters folded into the frozen LM's weights, as PEFT's merge_and_unload does:
 // W' = W + (alpha / r) * B @ A, with W (out, in), A (r, in), B (out, r). The merge is a view over a
-// checkpoint (`withMergedLora`), so the HF writer and the ONNX graph builders read merged weights
-// through the same `Checkpoint` interface the rest of the engine uses, and nothing is copied
-// until a weight is asked for. Sums are accumulated in float64 and stored as float32.
-import type { Checkpoint } from '@mmit/models';
+// checkpoint, so serving's graphs and the exporters read merged weights through the same
+// `Checkpoint` interface as any other, and nothing is computed until a weight is asked for. Sums
+// are accumulated in float64 and rounded to float32 once, so the merged weight is the exact sum
+// rounded, whatever the rank.
 import type { HostTensor } from '@mmit/tensor';
-import { ExportError } from './errors.js';
-import type { ExportLora } from './run-source.js';
+import type { Checkpoint } from './checkpoint.js';
 
-/** `layers.3.attn.q.weight` -> the adapter prefix `lora.layers.3.attn.q`, or null for other weights. */
-function adapterOf(weightName: string): string | null {
-  const match = /^(layers\.\d+\.(?:attn|mlp)\.\w+)\.weight$/.exec(weightName);
-  return match ? `lora.${match[1]}` : null;
+export interface LoraAdapters {
+  rank: number;
+  alpha: number;
+  /** Adapter matrices under our names: `lora.layers.3.attn.q.A` (r, in) and `.B` (out, r). */
+  weights: Record<string, HostTensor<'float32'>>;
 }
 
-/** W + scale * B @ A. */
+export class LoraMergeError extends Error {
+  override name = 'LoraMergeError';
+}
+
+/** W + scale * B @ A, as a new float32 tensor; `name` labels a shape error. */
 export function mergeLoraWeight(
   weight: HostTensor<'float32'>,
   a: HostTensor<'float32'>,
@@ -26,8 +30,7 @@ export function mergeLoraWeight(
   const [rank, aIn] = a.dims;
   const [bOut, bRank] = b.dims;
   if (aIn !== inp || bOut !== out || bRank !== rank) {
-    throw new ExportError(
-      'validation',
+    throw new LoraMergeError(
       `${name}: LoRA shapes A [${a.dims}] and B [${b.dims}] do not fit the weight [${weight.dims}] (want A [r, ${inp}], B [${out}, r])`,
     );
   }
@@ -48,16 +51,16 @@ export function mergeLoraWeight(
 }
 
 /** Our weight names the adapters change (`layers.0.attn.q.weight`, ...). */
-export function mergedWeightNames(lora: ExportLora): string[] {
+export function loraMergedWeightNames(lora: LoraAdapters): string[] {
   return Object.keys(lora.weights)
     .filter((n) => n.endsWith('.A'))
     .map((n) => `${n.slice('lora.'.length, -'.A'.length)}.weight`);
 }
 
 /** The checkpoint with every adapted linear weight replaced by its merged value. */
-export function withMergedLora(base: Checkpoint, lora: ExportLora): Checkpoint {
+export function withMergedLora(base: Checkpoint, lora: LoraAdapters): Checkpoint {
   const scale = lora.alpha / lora.rank;
-  const merged = new Set(mergedWeightNames(lora));
+  const merged = new Set(loraMergedWeightNames(lora));
   return {
     dir: base.dir,
     config: base.config,
@@ -67,11 +70,10 @@ export function withMergedLora(base: Checkpoint, lora: ExportLora): Checkpoint {
     weight(ours) {
       const weight = base.weight(ours);
       if (!merged.has(ours)) return weight;
-      const prefix = adapterOf(ours)!;
+      const prefix = `lora.${ours.slice(0, -'.weight'.length)}`;
       const a = lora.weights[`${prefix}.A`];
       const b = lora.weights[`${prefix}.B`];
-      if (!a || !b)
-        throw new ExportError('validation', `LoRA adapter ${prefix} lacks its ${a ? 'B' : 'A'} matrix`);
+      if (!a || !b) throw new LoraMergeError(`LoRA adapter ${prefix} lacks its ${a ? 'B' : 'A'} matrix`);
       return mergeLoraWeight(weight, a, b, scale, ours);
     },
   };
