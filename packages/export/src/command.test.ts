@@ -47,8 +47,8 @@ describe('loadExportRun', () => {
     const run = await loadExportRun(bucket, runId);
     assert.equal(run.step, 2);
     assert.equal(run.encoder.dir, join(fixturesDir, 'tiny-clip-vision'));
-    assert.equal(run.encoder.layer, -2);
-    assert.equal(run.encoder.select, 'patch');
+    assert.equal(run.encoder.spec.visionFeatureLayer, -2);
+    assert.equal(run.encoder.spec.select, 'patch');
     assert.deepEqual(run.projector.spec, { type: 'mlp2x_gelu', inputDim: 64, outputDim: 64 });
     assert.deepEqual(Object.keys(run.projector.weights).sort(), [
       'projector.linear_1.bias',

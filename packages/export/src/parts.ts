@@ -42,7 +42,7 @@ function openTower(run: ExportRun): VisionTower {
   try {
     return openVisionTower(
       run.encoder.dir,
-      run.encoder.prefix !== undefined ? { prefix: run.encoder.prefix } : {},
+      run.encoder.spec.prefix !== undefined ? { prefix: run.encoder.spec.prefix } : {},
     );
   } catch (err) {
     throw new ExportError(
@@ -53,7 +53,9 @@ function openTower(run: ExportRun): VisionTower {
 }
 
 function checkTowerFitsProjector(run: ExportRun, tower: VisionTower): void {
-  const layers = Array.isArray(run.encoder.layer) ? run.encoder.layer.length : 1;
+  const layers = Array.isArray(run.encoder.spec.visionFeatureLayer)
+    ? run.encoder.spec.visionFeatureLayer.length
+    : 1;
   const width = tower.config.hiddenSize * layers;
   if (width !== run.projector.spec.inputDim) {
     throw new ExportError(
@@ -76,11 +78,11 @@ export function openExportParts(run: ExportRun, options: PartsOptions = {}): Exp
   }
   const tower = openTower(run);
   checkTowerFitsProjector(run, tower);
-  const drop = dropsFirstToken(run.encoder.select);
+  const drop = dropsFirstToken(run.encoder.spec.select);
   if (drop && tower.kind !== 'clip') {
     throw new ExportError(
       'validation',
-      `feature selection '${run.encoder.select}' drops a CLS token but ${tower.kind} has none; the run must use 'full'`,
+      `feature selection '${run.encoder.spec.select}' drops a CLS token but ${tower.kind} has none; the run must use 'full'`,
     );
   }
   const tokenizer = loadTokenizer(run.tokenizerDir);

@@ -76,7 +76,7 @@ export async function referenceImageRows(run: ExportRun, pixels: HostTensor): Pr
   const tower = openVisionTower(run.encoder.dir);
   try {
     const vision = buildVisionGraph(tower, {
-      features: { layer: run.encoder.layer, select: run.encoder.select },
+      features: { layer: run.encoder.spec.visionFeatureLayer, select: run.encoder.spec.select },
     });
     const features = (await (await createSession(vision)).run({ pixel_values: pixels }))[
       visionOutputs.features

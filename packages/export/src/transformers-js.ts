@@ -62,7 +62,7 @@ export function exportTransformersJs(
         () =>
           buildVisionEncoderGraph(
             parts.tower,
-            { layer: run.encoder.layer, select: run.encoder.select },
+            { layer: run.encoder.spec.visionFeatureLayer, select: run.encoder.spec.select },
             run.projector,
           ),
       ],

@@ -107,6 +107,25 @@ export async function resolveCheckpoint(idOrPath: string, options: HubOptions = 
   return target;
 }
 
+/**
+ * A local folder holding `file` (tokenizer.json, preprocessor_config.json) for `idOrPath`: a folder
+ * that has it, or a repo id's checkpoint (its download fetches those files beside the weights).
+ */
+export async function resolveSideFolder(
+  idOrPath: string,
+  file: string,
+  options: HubOptions = {},
+): Promise<string> {
+  if (existsSync(idOrPath) && statSync(idOrPath).isDirectory()) {
+    if (!existsSync(join(idOrPath, file)))
+      throw new CheckpointNotFoundError(`${idOrPath} is a folder without ${file}`);
+    return idOrPath;
+  }
+  const dir = await resolveCheckpoint(idOrPath, options);
+  if (!existsSync(join(dir, file))) throw new CheckpointNotFoundError(`${idOrPath} has no ${file}`);
+  return dir;
+}
+
 async function downloadCheckpoint(repoId: string, revision: string, target: string, options: HubOptions) {
   const endpoint = options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co';
   const token = options.token ?? process.env.HF_TOKEN;

@@ -41,4 +41,5 @@ export * from './run.js';
 export * from './schedule.js';
 export { initialRunState } from './state.js';
 export * from './template.js';
+export * from './trained-run.js';
 export * from './weight-names.js';

@@ -1,22 +1,11 @@
 // Finished training runs as servable models. A run is listed when its state.json says
-// `succeeded` and names its last checkpoint; loading it reads spec.json (which LM, tokenizer,
-// encoder, projector type, LoRA, template) and the checkpoint's weights.safetensors (projector
-// under llava-hf's names, LoRA under PEFT's), and resolves the encoder the run's features came
-// from (its spec, or the encoder.json the feature cache keeps for its key).
+// `succeeded` and names its last checkpoint; loading it reads that checkpoint through the train
+// package's one reader of a trained run (readTrainedRun, as export does): LM, tokenizer, LoRA,
+// template, projector, and the encoder spec whole, so media are encoded exactly as the run's
+// features were made (layer, selection, prefix, compute precision and stored dtype).
 import { keys, RunId } from '@mmit/contracts';
-import { EncoderSpecSchema, parseSafetensorsHeader, readEncoderRecord, tensorAt } from '@mmit/features';
-import { detectEncoder, resolveCheckpoint } from '@mmit/models';
 import { type Bucket, BucketNotFoundError } from '@mmit/storage';
-import type { HostTensor } from '@mmit/tensor';
-import {
-  CHECKPOINT_FILES,
-  oursFromExportName,
-  type RunSpec,
-  RunSpecSchema,
-  type RunState,
-  RunStateSchema,
-} from '@mmit/train';
-import type { EncoderSetup } from '../engine/media-encoder.js';
+import { type RunState, RunStateSchema, readTrainedRun, type TrainedRun, TrainedRunError } from '@mmit/train';
 import type { ModelDefinition } from '../engine/served-model.js';
 
 export interface ListedModel {
@@ -56,44 +45,6 @@ export async function listFinishedRuns(bucket: Bucket): Promise<ListedModel[]> {
     .sort((a, b) => b.created - a.created);
 }
 
-async function encoderSetup(bucket: Bucket, spec: RunSpec, state: RunState): Promise<EncoderSetup> {
-  let encoder = spec.encoder.spec;
-  const key = spec.encoder.key ?? state.encoderKey ?? undefined;
-  if (!encoder && key) {
-    const record = await readEncoderRecord(bucket, key);
-    if (!record)
-      throw new RunNotServableError(`run ${state.id}: the feature cache has no encoder.json for ${key}`);
-    encoder = EncoderSpecSchema.parse(record.spec);
-  }
-  if (!encoder) throw new RunNotServableError(`run ${state.id}: its spec names no encoder`);
-  const checkpointDir = await resolveCheckpoint(encoder.checkpoint);
-  return {
-    modality: detectEncoder(checkpointDir).family.modality,
-    checkpointDir,
-    processorDir: encoder.processor ? await resolveCheckpoint(encoder.processor) : checkpointDir,
-    layer: encoder.visionFeatureLayer,
-    select: encoder.select,
-    ...(encoder.prefix ? { prefix: encoder.prefix } : {}),
-  };
-}
-
-/** Reads a checkpoint's weights.safetensors into our parameter names. */
-async function checkpointWeights(
-  bucket: Bucket,
-  prefix: string,
-): Promise<Record<string, HostTensor<'float32'>>> {
-  const bytes = await bucket.getBuffer(`${prefix}${CHECKPOINT_FILES.weights}`);
-  const header = parseSafetensorsHeader(bytes, `${prefix}${CHECKPOINT_FILES.weights}`);
-  const out: Record<string, HostTensor<'float32'>> = {};
-  for (const [name, placement] of Object.entries(header.placements)) {
-    const t = tensorAt(bytes, placement);
-    if (t.dtype !== 'float32')
-      throw new RunNotServableError(`${prefix}: ${name} is ${t.dtype}, expected float32`);
-    out[oursFromExportName(name)] = t as HostTensor<'float32'>;
-  }
-  return out;
-}
-
 /** Everything needed to load run `id`; throws RunNotServableError when it cannot be served. */
 export async function runDefinition(bucket: Bucket, id: string): Promise<ModelDefinition | undefined> {
   const state = await bucket.getJsonIfExists(keys.runState(id), RunStateSchema);
@@ -103,28 +54,34 @@ export async function runDefinition(bucket: Bucket, id: string): Promise<ModelDe
       `run ${id} is ${state.status}${state.lastCheckpoint ? '' : ' with no checkpoint'}; only succeeded runs are served`,
     );
   }
-  const spec = RunSpecSchema.parse(await bucket.getJson(keys.runSpec(id)));
-  const weights = await checkpointWeights(bucket, state.lastCheckpoint.prefix);
-  const projectorWeights = Object.fromEntries(
-    Object.entries(weights).filter(([n]) => n.startsWith('projector.')),
-  );
-  const linear1 = projectorWeights['projector.linear_1.weight'];
-  if (!linear1) throw new RunNotServableError(`run ${id}: the checkpoint has no projector weights`);
-  const loraTensors = Object.fromEntries(Object.entries(weights).filter(([n]) => n.startsWith('lora.')));
-  const lmDir = await resolveCheckpoint(spec.lm.checkpoint);
+  let run: TrainedRun;
+  try {
+    run = await readTrainedRun(bucket, id, { step: state.lastCheckpoint.step });
+  } catch (err) {
+    if (err instanceof TrainedRunError) throw new RunNotServableError(`run ${id}: ${err.message}`);
+    throw err;
+  }
+  const { spec, encoder } = run;
   return {
     id,
-    lmDir,
-    tokenizerDir: spec.lm.tokenizer ? await resolveCheckpoint(spec.lm.tokenizer) : lmDir,
+    lmDir: run.lmDir,
+    tokenizerDir: run.tokenizerDir,
     template: spec.template,
-    ...(spec.lora ? { lora: { rank: spec.lora.rank, alpha: spec.lora.alpha, weights: loraTensors } } : {}),
+    ...(run.lora ? { lora: run.lora } : {}),
     media: {
       token: spec.lm.imageToken,
-      encoder: await encoderSetup(bucket, spec, state),
-      projector: {
-        spec: { type: spec.projector.type, inputDim: linear1.dims[1], outputDim: linear1.dims[0] },
-        weights: projectorWeights,
+      // The encoder exactly as the run's features were made: layer, selection, prefix, precision.
+      encoder: {
+        modality: encoder.family.modality,
+        checkpointDir: encoder.dir,
+        processorDir: encoder.processorDir,
+        layer: encoder.spec.visionFeatureLayer,
+        select: encoder.spec.select,
+        compute: encoder.spec.compute,
+        dtype: encoder.spec.dtype,
+        ...(encoder.spec.prefix ? { prefix: encoder.spec.prefix } : {}),
       },
+      projector: run.projector,
     },
   };
 }

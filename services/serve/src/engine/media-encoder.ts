@@ -1,9 +1,12 @@
 // Media to LM embedding rows: encoder (CLIP/SigLIP vision tower or Whisper's audio encoder) ->
-// the run's projector, two sessions. The encoder is read the way the run's features were made
-// (its EncoderSpec: layer, selection, processor, prefix), so a served image gives the rows the
-// projector was trained on. Output: (N, d) rows per item, in the order they replace the media
+// the run's projector, two sessions. The encoder runs the way the run's features were made (its
+// EncoderSpec: layer, selection, processor, prefix, the graph's compute precision, and the dtype
+// the features were stored in, whose rounding the projector saw in training), so a served image
+// gives the rows the projector was trained on. Output: (N, d) rows per item, in the order they replace the media
 // token. Audio: the first 30 s window only, cut to the encoder frames that saw audio (the mask
 // the feature service stores); longer clips are refused by the caller.
+
+import type { StorageDType } from '@mmit/contracts';
 import {
   applyProjector,
   buildVisionGraph,
@@ -23,7 +26,15 @@ import {
   whisperLogMel,
   windowSizes,
 } from '@mmit/models';
-import { createSession, type ExecutionProvider, Graph, type HostTensor, type Session } from '@mmit/tensor';
+import {
+  createSession,
+  type ExecutionProvider,
+  float16ToFloat32,
+  float32ToFloat16,
+  Graph,
+  type HostTensor,
+  type Session,
+} from '@mmit/tensor';
 
 export type Modality = 'image' | 'audio';
 
@@ -35,6 +46,15 @@ export interface EncoderSetup {
   layer: number | number[];
   select: FeatureSelect;
   prefix?: string;
+  /** Precision of the encoder graph the features were made with. */
+  compute: StorageDType;
+  /** dtype the features were stored in: the encoder's output is rounded to it, as training saw it. */
+  dtype: StorageDType;
+}
+
+/** An encoder output as the feature cache would have held it (float16 storage rounds it). */
+function asStored(data: Float32Array, dtype: StorageDType): Float32Array {
+  return dtype === 'float16' ? float16ToFloat32(float32ToFloat16(data)) : data;
 }
 
 export interface ProjectorSetup {
@@ -112,7 +132,7 @@ async function openVision(
   try {
     session = await createSession(
       buildVisionGraph(tower, { features: { layer: setup.layer, select: setup.select } }),
-      options,
+      { ...options, float16: setup.compute === 'float16' },
     );
   } finally {
     tower.weights.close();
@@ -133,7 +153,8 @@ async function openVision(
           `the encoder gives ${width}-wide features but the projector takes ${projector.spec.inputDim}`,
         );
       }
-      const all = await project(projection, features.data as Float32Array, count * rows, width);
+      const stored = asStored(features.data as Float32Array, setup.dtype);
+      const all = await project(projection, stored, count * rows, width);
       const per = rows * all.width;
       return Array.from({ length: count }, (_, i) => ({
         rows,
@@ -159,7 +180,10 @@ async function openAudio(
   const whisper = openWhisperEncoder(setup.checkpointDir, setup.prefix ? { prefix: setup.prefix } : {});
   let session: Session;
   try {
-    session = await createSession(buildWhisperEncoderGraph(whisper), options);
+    session = await createSession(buildWhisperEncoderGraph(whisper), {
+      ...options,
+      float16: setup.compute === 'float16',
+    });
   } finally {
     whisper.weights.close();
   }
@@ -186,7 +210,8 @@ async function openAudio(
         );
       }
       const rows = Math.min(positions, encoderFramesFor(mel.realFrames));
-      return project(projection, (hidden.data as Float32Array).subarray(0, rows * width), rows, width);
+      const stored = asStored((hidden.data as Float32Array).subarray(0, rows * width), setup.dtype);
+      return project(projection, stored, rows, width);
     },
     async release() {
       await Promise.all([session.release(), projection.release()]);

@@ -1,19 +1,20 @@
-// Finished "runs" for tests and benches, written into the bucket in the trainer's layout
-// (spec.json, state.json, checkpoints/step-N/weights.safetensors under LLaVA/PEFT names):
-// a projector with PyTorch's initialisation from a seed, over any LM and encoder folders.
-import { keys, newId } from '@mmit/contracts';
-import { encodeSafetensors } from '@mmit/features';
+// Finished "runs" for tests and benches, written into the bucket in the trainer's layout (spec.json,
+// state.json, and a complete checkpoint written by the trainer's own saveCheckpoint): a projector
+// with PyTorch's initialisation from a seed, over any LM and encoder folders.
+import { type EncoderSpecInput, keys, newId } from '@mmit/contracts';
 import { initProjector, type ProjectorType, projectorParamDims } from '@mmit/models';
 import type { Bucket } from '@mmit/storage';
 import type { HostTensor } from '@mmit/tensor';
 import type { RunSpecInput } from '@mmit/train';
-import { CHECKPOINT_FILES, exportName, initialRunState } from '@mmit/train';
+import { initialRunState, saveCheckpoint } from '@mmit/train';
 
 export interface FixtureRunOptions {
   lm: string;
   /** Tokenizer folder when the LM folder has none. */
   tokenizer?: string;
   encoder: string;
+  /** More of the encoder spec the run's features were made with (precision, layer, ...). */
+  encoderSpec?: Omit<EncoderSpecInput, 'checkpoint'>;
   /** Feature width of the encoder (vision hidden size / Whisper d_model). */
   featureDim: number;
   /** LM hidden size. */
@@ -42,18 +43,27 @@ export async function writeFixtureRun(
       { dtype: 'float32', dims: dims[name], data } as HostTensor<'float32'>,
     ]),
   );
-  const tensors: Record<string, HostTensor> = {};
-  for (const [name, t] of Object.entries({ ...projector, ...(options.lora?.tensors ?? {}) }))
-    tensors[exportName(name)] = t;
+  const trained = { ...projector, ...(options.lora?.tensors ?? {}) };
   const step = options.step ?? 10;
-  const prefix = keys.runCheckpoint(id, step);
-  await bucket.putBuffer(
-    `${prefix}${CHECKPOINT_FILES.weights}`,
-    encodeSafetensors(tensors, { format: 'pt' }).bytes,
+  const zeros = () =>
+    Object.fromEntries(Object.entries(trained).map(([n, t]) => [n, new Float64Array(t.data.length)]));
+  const prefix = await saveCheckpoint(
+    bucket,
+    id,
+    {
+      loop: { step, data: { epoch: 0, batchInEpoch: 0, epochRandomState: 0 }, samplesSeen: 0, tokensSeen: 0 },
+      optimizer: {
+        step,
+        params: Object.fromEntries(Object.entries(trained).map(([n, t]) => [n, Float64Array.from(t.data)])),
+        expAvg: zeros(),
+        expAvgSq: zeros(),
+      },
+    },
+    Object.fromEntries(Object.entries(trained).map(([n, t]) => [n, t.dims])),
   );
   const runSpec: RunSpecInput = {
     datasetId: newId('dataset'),
-    encoder: { spec: { checkpoint: options.encoder } },
+    encoder: { spec: { ...options.encoderSpec, checkpoint: options.encoder } },
     lm: { checkpoint: options.lm, ...(options.tokenizer ? { tokenizer: options.tokenizer } : {}) },
     projector: { type },
     template: options.template ?? 'chat',
