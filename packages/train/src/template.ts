@@ -58,6 +58,19 @@ function leadingSpecials(tokenizer: TemplateTokenizer): number[] {
   return tokenizer.encode('', { addSpecialTokens: true });
 }
 
+/** The prompt of a plain (captioning) sample: the leading specials, then the media token alone. */
+export function plainPrompt(tokenizer: TemplateTokenizer, imageTokenId: number): number[] {
+  return [...leadingSpecials(tokenizer), imageTokenId];
+}
+
+/**
+ * A turn's content as training lays it out: one `<image>\n` per media item in front, then the
+ * text with any media token the user typed removed (text can never claim feature rows).
+ */
+export function mediaFirstContent(text: string, mediaCount: number, imageToken: string): string {
+  return `${imageToken}\n`.repeat(mediaCount) + text.split(imageToken).join('').trim();
+}
+
 export function encodePlain(
   tokenizer: TemplateTokenizer,
   turns: Turn[],
@@ -65,7 +78,7 @@ export function encodePlain(
 ): EncodedSample {
   const answer = turns.find((t) => t.from === 'gpt');
   if (!answer) throw new TemplateError('the conversation has no gpt turn to use as the caption');
-  const prefix = [...leadingSpecials(tokenizer), options.imageTokenId];
+  const prefix = plainPrompt(tokenizer, options.imageTokenId);
   const target = tokenizer.encode(`${answer.value}\n`, { addSpecialTokens: false });
   return expandImage(
     { inputIds: [...prefix, ...target], labels: [...prefix.map(() => IGNORE), ...target] },
@@ -79,9 +92,10 @@ export function chatMessages(turns: Turn[], imageToken: string): ChatMessage[] {
   const messages = turns.map((t) => ({ role: t.from === 'human' ? 'user' : 'assistant', content: t.value }));
   const first = messages.findIndex((m) => m.role === 'user');
   if (first < 0) throw new TemplateError('the conversation has no human turn');
-  for (const m of messages) m.content = m.content.split(imageToken).join('').trim();
-  messages[first].content = `${imageToken}\n${messages[first].content}`;
-  return messages;
+  return messages.map((m, i) => ({
+    ...m,
+    content: mediaFirstContent(m.content, i === first ? 1 : 0, imageToken),
+  }));
 }
 
 /** The rendered text cut into spans, each labelled (assistant) or not. */

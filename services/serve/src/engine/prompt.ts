@@ -1,10 +1,12 @@
-// Conversation -> token ids with one media token per image/audio item, the way the trainer laid
-// samples out (packages/train/src/template.ts): `chat` renders the LM's chat template with the
-// media token in the user turn (`<image>\nquestion`), `plain` (LLaVA stage 1, captioning) is
-// the tokenizer's leading specials followed by the media token alone. Media token strings typed
-// by the user are removed first, so text can never claim feature rows.
+// Conversation -> token ids with one media token per image/audio item, laid out by the trainer's
+// own template code (@mmit/train's template.ts), so a served prompt is shaped like the samples
+// the run learned from: `chat` renders the LM's chat template with each turn's media tokens in
+// front of its text (`<image>\nquestion`, wherever the client put the image), `plain` (LLaVA
+// stage 1, captioning) is the tokenizer's leading specials followed by the media token alone.
+// Media token strings typed by the user are removed, so text can never claim feature rows.
 import type { Tokenizer } from '@mmit/models';
-import { type ContentPiece, PromptError, type ResolvedMedia, type Turn } from './conversation.js';
+import { mediaFirstContent, plainPrompt } from '@mmit/train';
+import { PromptError, type ResolvedMedia, type Turn } from './conversation.js';
 
 export interface PromptIds {
   ids: number[];
@@ -18,11 +20,6 @@ export interface PromptFormat {
   mediaToken: string | null;
 }
 
-function pieceText(piece: ContentPiece, format: PromptFormat): string {
-  if (piece.type === 'media') return format.mediaToken ?? '';
-  return format.mediaToken ? piece.text.split(format.mediaToken).join('') : piece.text;
-}
-
 function renderChat(tokenizer: Tokenizer, turns: Turn[], format: PromptFormat): string {
   if (!tokenizer.chatTemplate) {
     throw new PromptError(
@@ -31,10 +28,14 @@ function renderChat(tokenizer: Tokenizer, turns: Turn[], format: PromptFormat): 
       'no_chat_template',
     );
   }
-  const messages = turns.map((turn) => ({
-    role: turn.role,
-    content: turn.pieces.map((p) => pieceText(p, format)).join('\n'),
-  }));
+  const messages = turns.map((turn) => {
+    const text = turn.pieces.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('\n');
+    const media = turn.pieces.length - turn.pieces.filter((p) => p.type === 'text').length;
+    return {
+      role: turn.role,
+      content: format.mediaToken ? mediaFirstContent(text, media, format.mediaToken) : text,
+    };
+  });
   return tokenizer.renderChat(messages, { addGenerationPrompt: true });
 }
 
@@ -48,8 +49,7 @@ export function chatPromptIds(tokenizer: Tokenizer, turns: Turn[], format: Promp
         'invalid_media_count',
       );
     }
-    const leading = tokenizer.encode('', { addSpecialTokens: true });
-    return { ids: [...leading, tokenizer.tokenId(format.mediaToken)], media };
+    return { ids: plainPrompt(tokenizer, tokenizer.tokenId(format.mediaToken)), media };
   }
   const ids = tokenizer.encode(renderChat(tokenizer, turns, format), { addSpecialTokens: false });
   if (format.mediaToken) {
