@@ -8,10 +8,11 @@
 // (concurrency + queue) and with 3x that, and their ratio (a 429 that still decodes the image
 // makes the second rate fall). Usage:
 //   tsx bench/serve/serve-bench.ts [--duration 20] [--connections 16] [--no-small] [--overload-only]
+
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createGenerator } from '../../packages/inference/src/index.js';
 import {
-  createGenerator,
   languageModelFromCheckpoint,
   loadCheckpoint,
   loadTokenizer,

@@ -1,16 +1,17 @@
 // The transformers.js folder of a real tiny run (Llama + LoRA, merged): each ONNX file, loaded
 // in onnxruntime-node from disk, gives what our own graphs give for the same inputs, and
 // @huggingface/transformers itself loads the folder offline and generates our engine's greedy tokens.
+
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as transformers from '@huggingface/transformers';
+import { createGenerator } from '@mmit/inference';
 import {
   buildCachedGraph,
   buildEmbedGraph,
-  createGenerator,
   type LanguageModel,
   languageModelFromCheckpoint,
   maxRelative,

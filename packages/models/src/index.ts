@@ -9,7 +9,6 @@ export * from './clip.js';
 export * from './decoder.js';
 export * from './encoders.js';
 export * from './feeds.js';
-export * from './generate.js';
 export * from './hub.js';
 export * from './image-processor.js';
 export * from './language-model.js';

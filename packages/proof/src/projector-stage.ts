@@ -5,12 +5,12 @@
 // the projected rows spliced in where the `<image>` / `<audio>` tokens are.
 // This is the quick check that the task is learnable from random frozen features before the
 // services are involved, and the reference the pipeline run can be compared with.
+import { createGenerator } from '@mmit/inference';
 import { createRng } from '@mmit/media';
 import {
   AdamW,
   applyProjector,
   buildLlavaStepGraph,
-  createGenerator,
   initProjector,
   type LanguageModel,
   llavaStepFeeds,

@@ -1,11 +1,12 @@
 // @mmit/serve-service: OpenAI-compatible chat and completions over tuned runs and base LMs,
 // usable as a library (tests, the launcher, benches).
+
+export { argmax, createPicker, type SamplingParams } from '@mmit/inference';
 export { createServeService, SERVE_VERSION, type ServeService, type ServeServiceOptions } from './app.js';
 export { ModelCatalog, ModelNotFoundError } from './catalog/model-catalog.js';
 export { listFinishedRuns, RunNotServableError, runDefinition } from './catalog/run-models.js';
 export { SERVE_DEFAULT_PORT, serveConfigSpec } from './config.js';
 export { type ContentPiece, PromptError, type ResolvedMedia, type Turn } from './engine/conversation.js';
-export { argmax, createPicker, type SamplingParams } from './engine/sampler.js';
 export {
   type FinishReason,
   type GenerateOptions,

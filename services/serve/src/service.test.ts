@@ -2,15 +2,16 @@
 // client, against a real embedded S3 server holding "finished runs" in the trainer's layout over
 // the hf-tiny checkpoints. Greedy answers are checked token for token against @mmit/models'
 // own generate (text) and against an independently assembled LLaVA prompt (image).
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createGenerator } from '@mmit/inference';
 import { encodeWav, normalizeAudio, normalizeImage } from '@mmit/media';
 import {
   applyProjector,
   clipImageFeatures,
-  createGenerator,
   languageModelFromCheckpoint,
   loadCheckpoint,
   loadImageProcessor,

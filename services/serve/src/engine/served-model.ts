@@ -4,6 +4,15 @@
 // against the context length before any encoder runs when the row count is known); `generate`
 // streams text deltas until EOS, a stop string, max tokens, the context end or an abort.
 import {
+  createPicker,
+  type DecoderSessions,
+  decodeTokens,
+  embedIds,
+  openDecoderSessions,
+  releaseDecoderSessions,
+  type SamplingParams,
+} from '@mmit/inference';
+import {
   type Checkpoint,
   type LoraAdapters,
   languageModelFromCheckpoint,
@@ -15,13 +24,6 @@ import {
 import type { ExecutionProvider, HostTensor } from '@mmit/tensor';
 import { PromptError, type ResolvedMedia, type Turn } from './conversation.js';
 import {
-  type DecoderSessions,
-  decodeTokens,
-  embedIds,
-  openDecoderSessions,
-  releaseDecoderSessions,
-} from './decoder-loop.js';
-import {
   type EncoderSetup,
   type MediaEncoder,
   type MediaRows,
@@ -30,7 +32,6 @@ import {
   type ProjectorSetup,
 } from './media-encoder.js';
 import { chatPromptIds, type PromptFormat } from './prompt.js';
-import { createPicker, type SamplingParams } from './sampler.js';
 import { TextStream } from './text-stream.js';
 
 export interface ModelDefinition {
@@ -74,7 +75,6 @@ export class ServedModel {
     readonly id: string,
     readonly tokenizer: Tokenizer,
     private readonly sessions: DecoderSessions,
-    private readonly layers: number,
     readonly contextLength: number,
     private readonly eos: Set<number>,
     private readonly format: PromptFormat,
@@ -102,7 +102,6 @@ export class ServedModel {
       def.id,
       tokenizer,
       sessions,
-      lm.config.numLayers,
       lm.config.maxPositionEmbeddings,
       eos,
       { template: def.template, mediaToken: def.media?.token ?? null },
@@ -154,7 +153,7 @@ export class ServedModel {
     const tokenIds: number[] = [];
     let finishReason: FinishReason = 'length';
     let firstTokenAt: number | null = null;
-    for await (const id of decodeTokens(this.sessions, this.layers, prompt.embeds, {
+    for await (const id of decodeTokens(this.sessions, prompt.embeds, {
       maxNewTokens,
       pick: createPicker(options.sampling),
       signal: options.signal,

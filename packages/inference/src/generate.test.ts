@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import {
+  buildCachedGraph,
+  buildForwardGraph,
+  languageModelFromCheckpoint,
+  openCheckpointFolder,
+  pastName,
+  positionsFromMask,
+  presentName,
+} from '@mmit/models';
 import { createSession, type HostTensor } from '@mmit/tensor';
 import { fixturesDir } from '../../../test/paths.js';
-import { openCheckpointFolder } from './checkpoint.js';
-import { positionsFromMask } from './feeds.js';
 import { createGenerator } from './generate.js';
-import { languageModelFromCheckpoint } from './language-model.js';
-import { buildCachedGraph, buildForwardGraph, pastName, presentName } from './lm-graphs.js';
 
 // Two prompts of different lengths, left-padded with id 5 (<pad>), then three continuation tokens.
 const prompts = [
