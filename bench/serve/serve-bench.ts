@@ -3,12 +3,22 @@
 // the tiny fixture LM and the `bench-small` shape (SmolLM2-135M-sized, random weights); then a
 // bounded load test with autocannon (loopback only): N connections for D seconds within the
 // queue bound (expect no errors), and an intentional overload with a short queue (expect only
-// 429s besides 200s); then admission under overload with requests that carry an image: the
-// answered-requests rate (200s per second) with as many connections as the server admits
-// (concurrency + queue) and with 3x that, and their ratio (a 429 that still decodes the image
-// makes the second rate fall). Usage:
-//   tsx bench/serve/serve-bench.ts [--duration 20] [--connections 16] [--no-small] [--overload-only]
-
+// 429s besides 200s); then admission under overload with requests that carry an image, against a
+// server that admits 3 (1 generating + 2 queued): the answered-requests rate (200s per second) at
+// capacity (3 clients) and at 3x (9 clients), and their ratio, for two kinds of client:
+// - raw hammer: autocannon, each connection sending its next request the moment any answer
+//   (429 included) arrives. Every refusal is followed at once by another, so the 6 surplus
+//   connections spin as fast as the server can refuse; on a machine the client shares with the
+//   server (2 cores here) that spin takes CPU from the answered requests however cheap a refusal
+//   is, so this ratio measures the machine as much as the server. Its "socket errors" are the
+//   resets of refused connections still sending a body the server closed on (Connection: close).
+// - openai client: the official SDK (`openai`, as applications use it, in a worker thread): a 429
+//   waits what Retry-After says and is retried at most twice (the SDK's defaults), then the
+//   loop sends its next request. This is the load the 20% target (issue 17) is judged on; the
+//   raw-hammer numbers are printed beside it, not hidden.
+// Capacity and 3x alternate in --rounds windows (default 3) whose counts are summed, so load from
+// elsewhere on a shared machine falls on both sides alike. Usage:
+//   tsx bench/serve/serve-bench.ts [--duration 20] [--connections 16] [--no-small] [--overload-only] [--rounds 3]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createGenerator } from '../../packages/inference/src/index.js';
@@ -19,7 +29,7 @@ import {
 } from '../../packages/models/src/index.js';
 import { writeFixtureRun } from '../../services/serve/src/testing/fixture-runs.js';
 import { startServeHarness } from '../../services/serve/src/testing/harness.js';
-import { flatPng, loadTest, noisePng } from '../../services/serve/src/testing/load-test.js';
+import { flatPng, loadTest, noisePng, sdkLoadTest } from '../../services/serve/src/testing/load-test.js';
 import { fixturesDir } from '../../test/paths.js';
 import { benchSmallConfig, ensureBenchSmallCheckpoint } from '../engine/bench-small.js';
 
@@ -30,16 +40,20 @@ const { values: args } = parseArgs({
     tokens: { type: 'string', default: '32' },
     'no-small': { type: 'boolean', default: false },
     'overload-only': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const duration = Number(args.duration);
 const connections = Number(args.connections);
 const newTokens = Number(args.tokens);
+const rounds = Number(args.rounds);
 const tokenizerDir = join(fixturesDir, 'tiny-llama');
 const clipDir = join(fixturesDir, 'tiny-clip-vision');
 const PROMPT = 'Once upon a time, in a land far away, there lived a';
 
 const ms = (s: number) => `${s.toFixed(1)} ms`;
+const verdict = (ratio: number) =>
+  `${ratio.toFixed(2)} (${ratio >= 0.8 ? 'within 20%' : 'more than 20% lower'})`;
 
 /** Ends the bench early (--overload-only) through the same cleanup. */
 class Done extends Error {}
@@ -128,6 +142,11 @@ function load(url: string, model: string, seconds: number, conns: number) {
   return loadTest(`${url}/v1/chat/completions`, body, seconds, conns);
 }
 
+/** Until the requests a previous phase left admitted have ended (they would refuse the next's). */
+async function idle(queue: { active: number; waiting: number }) {
+  while (queue.active + queue.waiting > 0) await new Promise((r) => setTimeout(r, 50));
+}
+
 /**
  * Admission under overload: chat requests with one image inline and one new token, so handling
  * the image is most of each request's cost, against a server that admits 3 at once (1 generating,
@@ -135,7 +154,13 @@ function load(url: string, model: string, seconds: number, conns: number) {
  * which should cost almost nothing. Two images: noise (3 MB of body to receive per request,
  * refused or not) and a flat colour (a few KB of body, 9 MP to decode), which isolates decoding.
  */
-async function overloadWithImages(runId: string, seconds: number) {
+type Codes = Record<string, number>;
+
+function add(into: Codes, more: Codes) {
+  for (const [key, n] of Object.entries(more)) into[key] = (into[key] ?? 0) + n;
+}
+
+async function overloadWithImages(runId: string, seconds: number, rounds: number) {
   const images = [
     { name: 'noise PNG 1024x1024', png: await noisePng(1024) },
     { name: 'flat PNG 3000x3000', png: await flatPng(3000) },
@@ -163,22 +188,59 @@ async function overloadWithImages(runId: string, seconds: number) {
     const url = `${server.url}/v1/chat/completions`;
     await loadTest(url, body, 2, 1); // warm-up: loads the model
     console.log(
-      `\n[overload with images] ${image.name} (${(image.png.length / 1024).toFixed(0)} KB) per request, 1 token; the server admits ${admitted} (1 running + 2 queued); ${seconds} s each`,
+      `\n[overload with images] ${image.name} (${(image.png.length / 1024).toFixed(0)} KB) per request, 1 token; the server admits ${admitted} (1 running + 2 queued); ${seconds} s each, in ${rounds} alternating windows`,
     );
-    const rates: number[] = [];
-    for (const connections of [admitted, 3 * admitted]) {
-      // The client in its own thread: its request bodies must not be written by the server's event loop.
-      const r = await loadTest(url, body, seconds, connections, { worker: true });
-      const answered = (r.codes['200'] ?? 0) / seconds;
-      rates.push(answered);
+    // Capacity and 3x alternate in `rounds` windows and their counts are summed: the other load
+    // on a shared machine drifts over a run, and alternating gives both sides the same share of it.
+    const window = seconds / rounds;
+    const hammer = [admitted, 3 * admitted].map((connections) => ({
+      connections,
+      codes: {} as Codes,
+      errors: 0,
+    }));
+    const sdk = [admitted, 3 * admitted].map((users) => ({
+      users,
+      answered: 0,
+      refused: 0,
+      failed: 0,
+      attempts: {} as Codes,
+    }));
+    for (let round = 0; round < rounds; round++) {
+      for (const side of hammer) {
+        await idle(server.serve.queue);
+        // The client in its own thread: its request bodies must not be written by the server's event loop.
+        const r = await loadTest(url, body, window, side.connections, { worker: true });
+        add(side.codes, r.codes);
+        side.errors += r.errors + r.timeouts;
+      }
+      for (const side of sdk) {
+        await idle(server.serve.queue);
+        const r = await sdkLoadTest(`${server.url}/v1`, body, window, side.users);
+        side.answered += r.answered;
+        side.refused += r.refused;
+        side.failed += r.failed;
+        add(side.attempts, r.attempts);
+      }
+    }
+    const rate = (n: number | undefined) => (n ?? 0) / seconds;
+    console.log('  raw hammer (autocannon: each connection sends again the moment any answer arrives)');
+    for (const side of hammer) {
       console.log(
-        `  ${String(connections).padStart(2)} connections: answered ${answered.toFixed(2)}/s  refused ${((r.codes['429'] ?? 0) / seconds).toFixed(0)}/s  status ${JSON.stringify(r.codes)}  errors ${r.errors}  timeouts ${r.timeouts}`,
+        `    ${String(side.connections).padStart(2)} connections: answered ${rate(side.codes['200']).toFixed(2)}/s  refused ${rate(side.codes['429']).toFixed(1)}/s  status ${JSON.stringify(side.codes)}  socket errors ${side.errors}`,
       );
     }
-    const ratio = rates[1] / rates[0];
     console.log(
-      `  answered at 3x / at capacity: ${ratio.toFixed(2)} (${ratio >= 0.8 ? 'within 20%' : 'more than 20% lower'})`,
+      `    answered at 3x / at capacity: ${verdict(rate(hammer[1].codes['200']) / rate(hammer[0].codes['200']))}`,
     );
+    console.log(
+      '  openai client (the official SDK: a 429 waits its Retry-After, at most 2 retries, then the next request)',
+    );
+    for (const side of sdk) {
+      console.log(
+        `    ${String(side.users).padStart(2)} users: answered ${rate(side.answered).toFixed(2)}/s  gave up on ${rate(side.refused).toFixed(2)}/s  failed ${side.failed}  attempts ${JSON.stringify(side.attempts)}`,
+      );
+    }
+    console.log(`    answered at 3x / at capacity: ${verdict(sdk[1].answered / sdk[0].answered)}`);
   }
 }
 
@@ -206,7 +268,7 @@ try {
       featureDim: 64,
       hiddenSize: shapes[0].hidden,
     });
-    await overloadWithImages(run.id, duration);
+    await overloadWithImages(run.id, duration, rounds);
   }
   for (const shape of args['overload-only'] ? [] : shapes) {
     const run = await writeFixtureRun(harness.bucket, {
@@ -256,7 +318,7 @@ try {
   console.log(
     `  ${overBad === 0 && over.codes['429'] ? 'OK: only 429s beside 200s' : 'FAIL: errors other than 429 under overload'}`,
   );
-  await overloadWithImages(tinyRun, duration);
+  await overloadWithImages(tinyRun, duration, rounds);
 } catch (err) {
   if (!(err instanceof Done)) throw err;
 } finally {

@@ -70,8 +70,12 @@ export function createServeService(options: ServeServiceOptions = {}): ServeServ
     loaded: () => models.size,
   });
   // Admission (or 429) before the JSON body, images and all, is parsed.
-  service.beforeBody.post('/v1/chat/completions', admitBeforeBody(queue, metrics, 'chat.completions'));
-  service.beforeBody.post('/v1/completions', admitBeforeBody(queue, metrics, 'completions'));
+  const refusals = { retryAfterSec: config.retryAfterSec };
+  service.beforeBody.post(
+    '/v1/chat/completions',
+    admitBeforeBody(queue, metrics, 'chat.completions', refusals),
+  );
+  service.beforeBody.post('/v1/completions', admitBeforeBody(queue, metrics, 'completions', refusals));
   service.router.use(
     '/v1',
     openAIRouter({

@@ -56,7 +56,7 @@ export const serveConfigSpec = {
   maxQueue: envVar(
     'MMIT_SERVE_MAX_QUEUE',
     z.coerce.number().int().min(0).max(100_000).default(16),
-    'Requests that may wait for a generation slot; beyond that the answer is 429 with Retry-After.',
+    'Requests that may wait for a generation slot (admitted before their body is read); beyond that the answer is 429 with Retry-After and Connection: close, the body unread.',
   ),
   decodeConcurrency: envVar(
     'MMIT_SERVE_DECODE_CONCURRENCY',

@@ -25,6 +25,7 @@ import sharp from 'sharp';
 import { fixturesDir, repoRoot } from '../../../test/paths.js';
 import { writeFixtureRun } from './testing/fixture-runs.js';
 import { type ServeHarness, startServeHarness } from './testing/harness.js';
+import { postHeadOnly } from './testing/head-only.js';
 
 const llamaDir = join(fixturesDir, 'tiny-llama');
 const qwenDir = join(fixturesDir, 'tiny-qwen2');
@@ -437,28 +438,26 @@ describe('serve service (openai client)', () => {
       MMIT_SERVE_BASE_MODELS: `tiny-llama=${llamaDir}`,
       MMIT_SERVE_MAX_QUEUE: '0',
       MMIT_SERVE_RETRY_AFTER_SEC: '7',
-      MMIT_SERVE_MAX_TOKENS: '500',
     });
-    const other = client(busy.url);
-    const long = await other.chat.completions.create({
-      model: 'tiny-llama',
-      messages: [{ role: 'user', content: 'Go on.' }],
-      max_tokens: 400,
-      stream: true,
-    });
-    const iterator = long[Symbol.asyncIterator]();
-    await iterator.next(); // the first request holds the only slot now
-    const refused = await expectError(
-      other.chat.completions.create({
-        model: 'tiny-llama',
-        messages: [{ role: 'user', content: 'me too' }],
-        max_tokens: 2,
-      }),
-      429,
-      'queue_full',
-    );
-    assert.equal(refused.headers?.get('retry-after'), '7');
-    long.controller.abort();
+    // A request that has sent only its head holds the only place (admission happens at the head),
+    // for as long as its connection stays open: no race with how fast a generation ends.
+    const holder = postHeadOnly(`${busy.url}/v1/chat/completions`, 100);
+    while (busy.serve.queue.waiting + busy.serve.queue.active === 0)
+      await new Promise((r) => setTimeout(r, 10));
+    try {
+      const refused = await expectError(
+        client(busy.url).chat.completions.create({
+          model: 'tiny-llama',
+          messages: [{ role: 'user', content: 'me too' }],
+          max_tokens: 2,
+        }),
+        429,
+        'queue_full',
+      );
+      assert.equal(refused.headers?.get('retry-after'), '7');
+    } finally {
+      holder.socket.destroy();
+    }
   });
 
   it('reports health, readiness and serving metrics', async () => {

@@ -52,4 +52,15 @@ describe('RequestQueue', () => {
     assert.equal(queue.waiting, 0);
     void slotA;
   });
+
+  it('tryAdmit answers undefined on a full line, without an error, and admits again once a place is given back', () => {
+    const queue = new RequestQueue(1, 0);
+    const only = queue.tryAdmit();
+    assert.ok(only);
+    assert.equal(queue.tryAdmit(), undefined);
+    only.release();
+    const again = queue.tryAdmit();
+    assert.ok(again);
+    again.release();
+  });
 });

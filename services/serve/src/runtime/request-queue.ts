@@ -6,10 +6,14 @@
 // which the request keeps while its media are decoded and it waits for a generation slot. A
 // waiter whose client goes away leaves the line without taking a slot.
 
+export function queueFullMessage(waiting: number): string {
+  return `the server is busy: ${waiting} requests are already waiting; retry later`;
+}
+
 export class QueueFullError extends Error {
   override name = 'QueueFullError';
   constructor(readonly waiting: number) {
-    super(`the server is busy: ${waiting} requests are already waiting; retry later`);
+    super(queueFullMessage(waiting));
   }
 }
 
@@ -55,7 +59,14 @@ export class RequestQueue {
 
   /** Takes a place in line now, or throws QueueFullError: no await, so nothing runs before it. */
   admit(): Admission {
-    if (this.admitted >= this.concurrency + this.maxWaiting) throw new QueueFullError(this.waiting);
+    const admission = this.tryAdmit();
+    if (!admission) throw new QueueFullError(this.waiting);
+    return admission;
+  }
+
+  /** As admit(), but a full line answers undefined (no Error built: refusals must cost nothing). */
+  tryAdmit(): Admission | undefined {
+    if (this.admitted >= this.concurrency + this.maxWaiting) return undefined;
     this.admitted++;
     let slot: Slot | undefined;
     let released = false;

@@ -1,5 +1,9 @@
-// A bounded load test with autocannon against one completion request, loopback only; for
-// bench/serve (autocannon is this package's dev dependency, so it is imported from here).
+// Load tests against one completion request, loopback only, for bench/serve (autocannon and
+// openai are this package's dev dependencies, so they are imported from here). loadTest is the
+// raw hammer: autocannon's connections send the next request the moment an answer (429 or not)
+// arrives. sdkLoadTest is the load of applications using the official openai client, which
+// waits what Retry-After says on a 429 and retries a bounded number of times.
+import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 
 export interface LoadResult {
@@ -43,6 +47,51 @@ export async function loadTest(
     timeouts: result.timeouts,
     codes,
   };
+}
+
+export interface SdkLoadInput {
+  baseURL: string;
+  body: Record<string, unknown>;
+  seconds: number;
+  users: number;
+  maxRetries: number;
+}
+
+export interface SdkLoadOutput {
+  /** Completions answered within the run. */
+  answered: number;
+  /** Requests the client gave up on with a 429 after its retries. */
+  refused: number;
+  /** Other failures (connection errors, other statuses). */
+  failed: number;
+  /** HTTP status (or ERR) of every attempt, retries included -> count. */
+  attempts: Record<string, number>;
+}
+
+/**
+ * `users` loops of chat completions through the openai client (maxRetries as the SDK's default,
+ * 2), in a worker thread so that the client's work is not done on an in-process server's loop.
+ */
+export async function sdkLoadTest(
+  baseURL: string,
+  body: Record<string, unknown>,
+  seconds: number,
+  users: number,
+  maxRetries = 2,
+): Promise<SdkLoadOutput> {
+  if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(baseURL))
+    throw new Error(`load tests run on loopback only, not ${baseURL}`);
+  const input: SdkLoadInput = { baseURL, body, seconds, users, maxRetries };
+  const worker = new Worker(new URL('./sdk-load-worker.mjs', import.meta.url), { workerData: input });
+  try {
+    return await new Promise<SdkLoadOutput>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the load worker exited (${code}) before reporting`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
 }
 
 /** A PNG of seeded noise (it compresses badly, so decoding it costs what a real photo does). */
