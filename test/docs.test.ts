@@ -14,3 +14,10 @@ test("docs/api, docs/configuration.md and the tensor README's rule list are curr
     assert.equal(actual, expected, `${path} is out of date: run \`pnpm docs\``);
   }
 });
+
+test("serve's OpenAPI document lists its OpenAI routes (declared through service.route)", () => {
+  const serve = JSON.parse(renderDocs()['docs/api/serve.openapi.json']) as { paths: Record<string, object> };
+  for (const path of ['/v1/models', '/v1/models/{id}', '/v1/chat/completions', '/v1/completions']) {
+    assert.ok(path in serve.paths, `${path} is missing from serve's OpenAPI`);
+  }
+});

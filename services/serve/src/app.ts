@@ -9,7 +9,7 @@ import { SERVE_DEFAULT_PORT, serveConfigSpec } from './config.js';
 import { ServedModel } from './engine/served-model.js';
 import { createServeMetrics } from './metrics.js';
 import { openAIErrorFormatter } from './openai/errors.js';
-import { openAIRouter } from './openai/routes.js';
+import { registerOpenAIRoutes } from './openai/routes.js';
 import { admitBeforeBody } from './runtime/admission.js';
 import { Completions } from './runtime/completions.js';
 import { ModelCache } from './runtime/model-cache.js';
@@ -76,35 +76,32 @@ export function createServeService(options: ServeServiceOptions = {}): ServeServ
     admitBeforeBody(queue, metrics, 'chat.completions', refusals),
   );
   service.beforeBody.post('/v1/completions', admitBeforeBody(queue, metrics, 'completions', refusals));
-  service.router.use(
-    '/v1',
-    openAIRouter({
-      catalog,
-      isLoaded: (id) => models.ids().includes(id),
-      completions: new Completions(
-        queue,
-        models,
-        metrics,
-        new RequestQueue(config.decodeConcurrency, Number.MAX_SAFE_INTEGER),
-      ),
-      bucket,
-      maxTokens: config.maxTokens,
-      limits: {
-        maxImageBytes: config.maxImageBytes,
-        maxImagePixels: config.maxImagePixels,
-        maxAudioBytes: config.maxAudioBytes,
-        maxAudioSeconds: config.maxAudioSeconds,
-        maxItems: config.maxImages,
-        remote: {
-          allow: config.allowRemoteUrls,
-          allowedHosts: config.allowedHosts,
-          allowPrivate: config.allowPrivateAddresses,
-          maxBytes: config.maxImageBytes,
-          timeoutMs: config.fetchTimeoutMs,
-        },
+  registerOpenAIRoutes(service, {
+    catalog,
+    isLoaded: (id) => models.ids().includes(id),
+    completions: new Completions(
+      queue,
+      models,
+      metrics,
+      new RequestQueue(config.decodeConcurrency, Number.MAX_SAFE_INTEGER),
+    ),
+    bucket,
+    maxTokens: config.maxTokens,
+    limits: {
+      maxImageBytes: config.maxImageBytes,
+      maxImagePixels: config.maxImagePixels,
+      maxAudioBytes: config.maxAudioBytes,
+      maxAudioSeconds: config.maxAudioSeconds,
+      maxItems: config.maxImages,
+      remote: {
+        allow: config.allowRemoteUrls,
+        allowedHosts: config.allowedHosts,
+        allowPrivate: config.allowPrivateAddresses,
+        maxBytes: config.maxImageBytes,
+        timeoutMs: config.fetchTimeoutMs,
       },
-    }),
-  );
+    },
+  });
   // Every error under /v1 in OpenAI's shape, including the shared layer's (API key, body size and
   // JSON syntax), which run before the routes; /healthz and /readyz stay problem+json.
   service.formatErrors('/v1', openAIErrorFormatter({ retryAfterSec: config.retryAfterSec }));

@@ -82,9 +82,8 @@ export function toOpenAIError(err: unknown, options: ErrorMappingOptions, http?:
 }
 
 /**
- * OpenAI's codes for what the shared layer refuses. Under /v1 that layer validates only the
- * body's size and JSON syntax (the routes validate fields themselves, as `invalid_value`), so
- * its `validation` is always a body that is not JSON.
+ * OpenAI's codes for what the shared layer refuses. Its `validation` is a body that is not JSON,
+ * unless it names fields (a typed route's schema refused them): that is `invalid_value`, below.
  */
 const SERVICE_LAYER_CODES: Record<string, string> = {
   unauthorized: 'invalid_api_key',
@@ -99,6 +98,18 @@ function typeFor(status: number): OpenAIErrorType {
 }
 
 function fromServiceLayer(http: HttpError): OpenAIError {
+  const field = http.code === 'validation' ? http.options.errors?.[0] : undefined;
+  if (field) {
+    // The route's schema refused a field: OpenAI's param is its path inside the body.
+    const param = field.path.replace(/^body\.?/, '') || null;
+    return new OpenAIError(
+      400,
+      `${param ?? 'body'}: ${field.message}`,
+      'invalid_request_error',
+      param,
+      'invalid_value',
+    );
+  }
   return new OpenAIError(
     http.status,
     http.detail,

@@ -4,8 +4,10 @@
 // a client that closes the connection aborts the job's signal, which stops generation. Errors
 // thrown here are written in OpenAI's shape by the service's /v1 error formatter (errors.ts).
 import { randomUUID } from 'node:crypto';
+import type { Service } from '@mmit/service-kit';
 import type { Bucket } from '@mmit/storage';
-import express, { type Request, type Response, type Router } from 'express';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
 import type { ModelCatalog } from '../catalog/model-catalog.js';
 import type { Turn } from '../engine/conversation.js';
 import type { Prompt, ServedModel } from '../engine/served-model.js';
@@ -17,7 +19,6 @@ import { toTurns } from './messages.js';
 import {
   type ChatCompletionRequest,
   ChatCompletionRequestSchema,
-  type CompletionRequest,
   CompletionRequestSchema,
   usage,
 } from './schemas.js';
@@ -159,68 +160,127 @@ async function answer(
   writer.end();
 }
 
-export function openAIRouter(deps: RouteDeps): Router {
-  const router = express.Router();
+const ModelSchema = z
+  .object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() })
+  .meta({ id: 'Model' });
+const ModelParams = z.object({ id: z.string().min(1).max(200) });
+const tags = ['openai'];
 
-  router.get('/models', async (_req: Request, res: Response) => {
-    const models = await deps.catalog.list();
-    res.json({
-      object: 'list',
-      data: models.map((m) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy })),
-    });
-  });
+/** OpenAI's error body (`{error: {message, type, param, code}}`), as every /v1 error is written. */
+const openAIErrors = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      { description: 'An OpenAI-shaped error: {error: {message, type, param, code}}' },
+    ]),
+  );
 
-  router.get('/models/:id', async (req: Request, res: Response) => {
-    const id = String(req.params.id);
-    const found = (await deps.catalog.list()).find((m) => m.id === id);
-    if (!found) await deps.catalog.require(id); // throws the 404 with the list
-    const m = found ?? { id, created: 0, ownedBy: 'mmit-trainer' };
-    res.json({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy });
-  });
+const completionResponses = (object: string) => ({
+  200: {
+    description: `A ${object}; with stream: true, a text/event-stream of ${object}.chunk events ending in [DONE]`,
+  },
+  ...openAIErrors(400, 404, 429),
+});
 
-  router.post('/chat/completions', async (req: Request, res: Response) => {
-    const arrivedAt = performance.now();
-    const body = ChatCompletionRequestSchema.parse(req.body ?? {});
-    const options = generateOptions(body, deps.maxTokens);
-    if (!deps.isLoaded(body.model)) await deps.catalog.require(body.model);
-    const signal = abortOnClose(res);
-    // Media are decoded only once the request is admitted (a 429 costs no decoding).
-    let turns: Turn[] = [];
-    const events = deps.completions.run({
-      endpoint: 'chat.completions',
-      model: body.model,
-      arrivedAt,
-      admission: takeAdmission(res),
-      decode: async () => {
-        turns = await toTurns(body.messages, { bucket: deps.bucket, limits: deps.limits });
+/**
+ * Declares the OpenAI routes on the service (validated, and listed in its OpenAPI document), then
+ * the /v1 fallback that answers unknown paths in OpenAI's shape.
+ */
+export function registerOpenAIRoutes(service: Service, deps: RouteDeps): void {
+  service
+    .route({
+      method: 'get',
+      path: '/v1/models',
+      summary: 'The base model and every finished run',
+      tags,
+      responses: {
+        200: {
+          description: 'Models',
+          schema: z.object({ object: z.literal('list'), data: z.array(ModelSchema) }),
+        },
       },
-      prompt: (model: ServedModel): Promise<Prompt> => model.chatPrompt(turns),
-      options,
-      signal,
+      handler: async () => {
+        const models = await deps.catalog.list();
+        return {
+          body: {
+            object: 'list',
+            data: models.map((m) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy })),
+          },
+        };
+      },
+    })
+    .route({
+      method: 'get',
+      path: '/v1/models/:id',
+      summary: 'One model',
+      tags,
+      request: { params: ModelParams },
+      responses: { 200: { description: 'The model', schema: ModelSchema }, ...openAIErrors(404) },
+      handler: async ({ params }) => {
+        const found = (await deps.catalog.list()).find((m) => m.id === params.id);
+        if (!found) await deps.catalog.require(params.id); // throws the 404 with the list
+        const m = found ?? { id: params.id, created: 0, ownedBy: 'mmit-trainer' };
+        return { body: { id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy } };
+      },
+    })
+    .route({
+      method: 'post',
+      path: '/v1/chat/completions',
+      summary: 'A chat completion over text, images and audio (admission or 429 before the body is read)',
+      tags,
+      request: { body: ChatCompletionRequestSchema },
+      responses: completionResponses('chat.completion'),
+      handler: async ({ body, res }) => {
+        const arrivedAt = performance.now();
+        const options = generateOptions(body, deps.maxTokens);
+        if (!deps.isLoaded(body.model)) await deps.catalog.require(body.model);
+        const signal = abortOnClose(res);
+        // Media are decoded only once the request is admitted (a 429 costs no decoding).
+        let turns: Turn[] = [];
+        const events = deps.completions.run({
+          endpoint: 'chat.completions',
+          model: body.model,
+          arrivedAt,
+          admission: takeAdmission(res),
+          decode: async () => {
+            turns = await toTurns(body.messages, { bucket: deps.bucket, limits: deps.limits });
+          },
+          prompt: (model: ServedModel): Promise<Prompt> => model.chatPrompt(turns),
+          options,
+          signal,
+        });
+        await answer(res, events, streamMeta(body), chatShape);
+        return undefined;
+      },
+    })
+    .route({
+      method: 'post',
+      path: '/v1/completions',
+      summary: 'A plain text completion',
+      tags,
+      request: { body: CompletionRequestSchema },
+      responses: completionResponses('text_completion'),
+      handler: async ({ body, res }) => {
+        const arrivedAt = performance.now();
+        const options = generateOptions(body, deps.maxTokens);
+        if (!deps.isLoaded(body.model)) await deps.catalog.require(body.model);
+        const signal = abortOnClose(res);
+        const text = typeof body.prompt === 'string' ? body.prompt : body.prompt[0];
+        const events = deps.completions.run({
+          endpoint: 'completions',
+          model: body.model,
+          arrivedAt,
+          admission: takeAdmission(res),
+          prompt: (model: ServedModel) => model.textPrompt(text),
+          options,
+          signal,
+        });
+        await answer(res, events, streamMeta(body), textShape);
+        return undefined;
+      },
     });
-    await answer(res, events, streamMeta(body), chatShape);
-  });
 
-  router.post('/completions', async (req: Request, res: Response) => {
-    const arrivedAt = performance.now();
-    const body: CompletionRequest = CompletionRequestSchema.parse(req.body ?? {});
-    const options = generateOptions(body, deps.maxTokens);
-    if (!deps.isLoaded(body.model)) await deps.catalog.require(body.model);
-    const signal = abortOnClose(res);
-    const text = typeof body.prompt === 'string' ? body.prompt : body.prompt[0];
-    const events = deps.completions.run({
-      endpoint: 'completions',
-      model: body.model,
-      arrivedAt,
-      admission: takeAdmission(res),
-      prompt: (model: ServedModel) => model.textPrompt(text),
-      options,
-      signal,
-    });
-    await answer(res, events, streamMeta(body), textShape);
-  });
-
-  router.use((req: Request) => {
+  service.router.use('/v1', (req: Request) => {
     throw new OpenAIError(
       404,
       `no route for ${req.method} /v1${req.path}`,
@@ -229,7 +289,6 @@ export function openAIRouter(deps: RouteDeps): Router {
       'unknown_url',
     );
   });
-  return router;
 }
 
 function streamMeta(body: {
