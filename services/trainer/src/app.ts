@@ -42,7 +42,7 @@ export function createTrainerService(options: TrainerServiceOptions = {}): Train
         ? new Bucket(options.bucket)
         : Bucket.fromEnv(env);
   const { featuresUrl, concurrency, featuresPollMs } = service.config;
-  const jobs = jobRunnerSettings(service.config);
+  const jobs = { ...jobRunnerSettings(service.config), registry: service.metrics.registry };
   const runs = new RunManager({
     bucket,
     logger: service.logger,

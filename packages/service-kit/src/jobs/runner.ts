@@ -47,6 +47,7 @@ import {
   StorageUnavailableError,
   StoredObjectInvalidError,
 } from '@mmit/storage';
+import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { ErrorMappings } from '../errors.js';
 import type { Logger } from '../logging.js';
@@ -59,6 +60,7 @@ import {
   type ReplicaIdentity,
   StalenessClock,
 } from './lease.js';
+import { createJobMetrics, type JobMetrics } from './metrics.js';
 import { ProgressTracker } from './progress.js';
 import { isStorageOutage, waitForStorage } from './storage-wait.js';
 
@@ -160,6 +162,8 @@ export interface JobRunnerOptions {
   storagePatienceMs?: number;
   /** How often to look for claimable work (default 2 s). */
   pollMs?: number;
+  /** Where the engine's metrics (claims, renewals, unit wait) are registered: the service's /metrics. */
+  registry?: Registry;
   now?: () => number;
 }
 
@@ -267,6 +271,7 @@ export class JobRunner {
   private tickAgain = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly warnedKinds = new Set<string>();
+  private readonly metrics: JobMetrics;
 
   constructor(options: JobRunnerOptions) {
     this.bucket = options.bucket;
@@ -280,6 +285,7 @@ export class JobRunner {
     this.replicaId = options.replicaId ?? defaultReplicaId();
     this.identity = { owner: this.replicaId, instance: newInstanceId(), ttlMs: options.leaseMs ?? 30_000 };
     this.staleness = new StalenessClock(this.now);
+    this.metrics = createJobMetrics(options.registry);
     this.events.setMaxListeners(0);
   }
 
@@ -635,9 +641,13 @@ export class JobRunner {
     try {
       ({ etag: newEtag } = await this.bucket.putJsonIfMatch(key, claimed, etag, JobRecordSchema));
     } catch (err) {
-      if (err instanceof PreconditionFailedError) return false;
+      if (err instanceof PreconditionFailedError) {
+        this.metrics.claims.inc({ what: 'job', result: 'refused' });
+        return false;
+      }
       throw err;
     }
+    this.metrics.claims.inc({ what: 'job', result: 'won' });
     this.staleness.forget(key);
     const owned = new OwnedObject<JobRecord>({
       bucket: this.bucket,
@@ -726,9 +736,14 @@ export class JobRunner {
           ? await this.bucket.putJsonIfMatch(unitKey, unit, etag, JobUnitSchema)
           : await this.bucket.putJsonIfAbsent(unitKey, unit, JobUnitSchema));
       } catch (err) {
-        if (err instanceof PreconditionFailedError) continue;
+        if (err instanceof PreconditionFailedError) {
+          this.metrics.claims.inc({ what: 'unit', result: 'refused' });
+          continue;
+        }
         throw err;
       }
+      this.metrics.claims.inc({ what: 'unit', result: 'won' });
+      if (unit.attempt === 1) this.metrics.unitWait.observe((this.now() - Date.parse(plan.createdAt)) / 1000);
       this.staleness.forget(unitKey);
       this.startUnit(record, kind, plan, unit, newEtag);
       claimed++;
@@ -820,7 +835,7 @@ export class JobRunner {
     const logger = this.logger.child({ job: live.id, kind: record.kind });
     const params = live.kind.def.params.parse(record.params);
     const reporter = this.reporter(live.tracker, () => this.scheduleJobWrite(live));
-    this.startRenewals(live.owned, live.controller, () => this.jobProgressPatch(live));
+    this.startRenewals('job', live.owned, live.controller, () => this.jobProgressPatch(live));
     for (;;) {
       const current = live.owned.current;
       const ctx: JobContext<unknown> = {
@@ -882,7 +897,7 @@ export class JobRunner {
       if (!job || job.cancelRequested || isTerminal(job.status))
         live.controller.abort(new JobCancelled(live.jobId));
     };
-    this.startRenewals(live.owned, live.controller, () => this.unitProgressPatch(live), watchJob);
+    this.startRenewals('unit', live.owned, live.controller, () => this.unitProgressPatch(live), watchJob);
     let outcome: Outcome;
     for (;;) {
       const current = live.owned.current;
@@ -1224,6 +1239,7 @@ export class JobRunner {
   private scheduleJobWrite(live: LiveJob): void {
     this.throttle(live.owned, () => {
       if (live.owned.current.status !== 'running') return;
+      this.metrics.progressWrites.inc({ what: 'job' });
       live.owned
         .update((r) => ({ ...r, ...this.jobProgressPatch(live) }))
         .then(() => this.emit(this.liveRecord(live)))
@@ -1234,6 +1250,7 @@ export class JobRunner {
   private scheduleUnitWrite(live: LiveUnit): void {
     this.throttle(live.owned, () => {
       if (live.owned.current.status !== 'running') return;
+      this.metrics.progressWrites.inc({ what: 'unit' });
       live.owned.update((u) => ({ ...u, ...this.unitProgressPatch(live) })).catch(() => {});
     });
   }
@@ -1245,6 +1262,7 @@ export class JobRunner {
    * when the lease turns out to be lost. `check` runs with each renewal (units: is the job still on?).
    */
   private startRenewals<T extends JobRecord | JobUnit>(
+    what: 'job' | 'unit',
     owned: OwnedObject<T>,
     controller: AbortController,
     patch: () => Partial<T>,
@@ -1255,6 +1273,7 @@ export class JobRunner {
         controller.abort(new LeaseLostError(`a ${this.service} job or unit`));
         return;
       }
+      this.metrics.renewals.inc({ what });
       owned
         .update((v) => ({ ...v, ...patch() }))
         .catch((err) => {
