@@ -23,7 +23,9 @@
 // what a step must hold (e.g. a plan of N media).
 //
 // Usage: npx tsx bench/scale/run.ts [--sizes 1000,10000,100000] [--stages import,dataset,features,list]
-//          [--replicas-size 10000] [--out bench/scale/results/<date>.txt]
+//          [--replicas-size 10000] [--out bench/scale/results/<date>.txt] [--data DIR]
+// --data DIR keeps each size's bucket under DIR/<size>; a later run without the import stage
+// reuses the corpus there (e.g. to compare a change to the features job without importing again).
 // The generated images are kept in the temp folder per size and reused (--fresh-images regenerates).
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -41,6 +43,7 @@ const option = (name: string, fallback: string) => {
 const SIZES = option('sizes', '1000,10000,100000').split(',').map(Number);
 const STAGES = option('stages', 'import,dataset,features,list').split(',');
 const REPLICAS_SIZE = Number(option('replicas-size', '10000'));
+const DATA = args.includes('--data') ? option('data', '') : undefined;
 const OUT = option(
   'out',
   join(import.meta.dirname, 'results', `${new Date().toISOString().slice(0, 10)}.txt`),
@@ -183,7 +186,7 @@ async function engineCounters(url: string) {
       .reduce((total, l) => total + Number(l.split(' ').at(-1)), 0);
   return {
     claimsWon: sum('mmit_job_claims_total{', 'result="won"'),
-    claimsLost: sum('mmit_job_claims_total{', 'result="lost"'),
+    claimsLost: sum('mmit_job_claims_total{', 'result="refused"'),
     renewals: sum('mmit_job_lease_renewals_total{'),
     progressWrites: sum('mmit_job_progress_writes_total{'),
     waitSum: sum('mmit_job_unit_wait_seconds_sum'),
@@ -209,7 +212,13 @@ function servicesEnv(source: string, s3: { endpoint: string; accessKey: string; 
 
 async function runSize(n: number): Promise<void> {
   const source = await generatedSource(n);
-  const work = await mkdtemp(join(tmpdir(), 'mmit-bench-scale-'));
+  // With --data, the imported corpus is kept (and reused by a later run that leaves out `import`).
+  const work = DATA ? join(DATA, String(n)) : await mkdtemp(join(tmpdir(), 'mmit-bench-scale-'));
+  const kept = join(work, 'corpus.json');
+  if (STAGES.includes('import')) await rm(work, { recursive: true, force: true });
+  else if (!(await readFile(kept).catch(() => null)))
+    throw new Error(`no imported corpus in ${work}: run with the import stage first`);
+  await mkdir(work, { recursive: true });
   const s3 = await startEmbeddedS3({ dir: join(work, 's3'), port: 0 });
   const bucket = new Bucket(embeddedS3Config(s3));
   await bucket.ensure();
@@ -226,10 +235,12 @@ async function runSize(n: number): Promise<void> {
     const running = launched;
     const pidOf = (service: string) => () => running.replicas(service)[0].pid!;
     const url = (service: string) => running.replicas(service)[0].url;
-    const corpus = await api<{ id: string }>(`${running.gatewayUrl}/v1/corpora`, {
-      method: 'POST',
-      body: { name: `scale-${n}`, options: { thumbnailSide: 0 } },
-    });
+    const corpus = STAGES.includes('import')
+      ? await api<{ id: string }>(`${running.gatewayUrl}/v1/corpora`, {
+          method: 'POST',
+          body: { name: `scale-${n}`, options: { thumbnailSide: 0 } },
+        })
+      : (JSON.parse(await readFile(kept, 'utf8')) as { id: string });
     const stage = async (name: string, pid: () => number, work: () => Promise<void>) => {
       if (!STAGES.includes(name)) return;
       const result = await measured(pid, work);
@@ -246,6 +257,7 @@ async function runSize(n: number): Promise<void> {
       });
       const done = await waitForJob(`${url('ingest')}/v1/jobs/${job.id}`);
       if (done.result?.accepted !== n) throw new Error(`import accepted ${done.result?.accepted} of ${n}`);
+      await writeFile(kept, JSON.stringify(corpus));
     });
     await stage('dataset', pidOf('synth'), async () => {
       const created = await api<{ job: JobRecord }>(`${url('synth')}/v1/datasets`, {
@@ -254,6 +266,8 @@ async function runSize(n: number): Promise<void> {
       });
       await waitForJob(`${url('synth')}/v1/datasets/jobs/${created.job.id}`);
     });
+    // Features from an empty index every time (a kept corpus may have them from an earlier run).
+    if (STAGES.includes('features')) await bucket.deletePrefix('features/');
     await stage('features', pidOf('features'), async () => {
       await featuresJob(url('features'), corpus.id, n);
     });
@@ -283,7 +297,7 @@ async function runSize(n: number): Promise<void> {
   } finally {
     await launched?.stop();
     await s3.stop().catch(() => undefined);
-    await rm(work, { recursive: true, force: true });
+    if (!DATA) await rm(work, { recursive: true, force: true });
   }
 }
 
@@ -306,7 +320,9 @@ async function replicaComparison(
   bucket: Bucket,
 ): Promise<void> {
   say(`\nfeatures job on ${n} items, 1 vs 2 feature replicas (tiny CLIP, batch 16 = one unit):`);
-  say('  replicas   wall s   items/s   claims/s (lost)   renewals/s   progress writes/s   mean unit wait s');
+  say(
+    '  replicas   wall s   items/s   claims/s   refused   units per replica   renewals/s   progress writes/s   mean unit wait s',
+  );
   for (const replicas of [1, 2]) {
     await bucket.deletePrefix('features/');
     const launched = await launch({
@@ -326,8 +342,9 @@ async function replicaComparison(
       const delta = (key: keyof EngineCounters) =>
         after.reduce((sum, a, i) => sum + a[key] - before[i][key], 0);
       const perSec = (key: keyof EngineCounters) => (delta(key) / wallSec).toFixed(2);
+      const perReplica = after.map((a, r) => a.claimsWon - before[r].claimsWon).join('+');
       say(
-        `  ${String(replicas).padEnd(10)} ${wallSec.toFixed(1).padStart(6)}   ${(n / wallSec).toFixed(1).padStart(7)}   ${perSec('claimsWon').padStart(8)} (${delta('claimsLost')})   ${perSec('renewals').padStart(10)}   ${perSec('progressWrites').padStart(17)}   ${(delta('waitSum') / Math.max(1, delta('waitCount'))).toFixed(2).padStart(16)}`,
+        `  ${String(replicas).padEnd(10)} ${wallSec.toFixed(1).padStart(6)}   ${(n / wallSec).toFixed(1).padStart(7)}   ${perSec('claimsWon').padStart(8)}   ${String(delta('claimsLost')).padStart(7)}   ${perReplica.padStart(17)}   ${perSec('renewals').padStart(10)}   ${perSec('progressWrites').padStart(17)}   ${(delta('waitSum') / Math.max(1, delta('waitCount'))).toFixed(2).padStart(16)}`,
       );
     } finally {
       await launched.stop();

@@ -263,6 +263,8 @@ export class JobRunner {
   private busy = 0;
   private readonly running = new Set<Promise<void>>();
   private readonly plans = new Map<string, JobPlan>();
+  /** Per split job, units this process knows have ended (succeeded or failed): never looked at again. */
+  private readonly endedUnits = new Map<string, Set<number>>();
   private readonly events = new EventEmitter();
   private readonly errors = new ErrorMappings();
   private stopped = false;
@@ -686,30 +688,51 @@ export class JobRunner {
     return true;
   }
 
-  /** Claims units of a split job while this process has free slots; returns how many it claimed. */
+  /**
+   * Claims units of a split job while this process has free slots; returns how many it claimed.
+   * A pass tries units from this replica's offset and stops once its slots are full, skipping those
+   * known to have ended (from the record, and from earlier reads here): it costs what it tries, not
+   * the size of the job. A unit nobody has claimed yet is taken by creating it (create-if-absent);
+   * one that exists is read, and taken over (replace-if-unchanged) only if nobody holds it.
+   */
   private async claimUnits(record: JobRecord, kind: AnyKind & { split: true }): Promise<number> {
     const plan = await this.planOf(record.id);
     if (!plan) return 0;
-    const stored = new Map<number, { etag: string }>();
-    const prefix = keys.jobUnitsPrefix(this.service, record.id);
-    for await (const obj of this.bucket.list(prefix)) {
-      const match = /unit-(\d+)\.json$/.exec(obj.key);
-      if (match) stored.set(Number(match[1]), { etag: obj.etag });
+    let ended = this.endedUnits.get(record.id);
+    if (!ended) {
+      ended = new Set();
+      this.endedUnits.set(record.id, ended);
     }
-    const done = new Set(record.units?.succeeded ?? []);
+    for (const n of record.units?.succeeded ?? []) ended.add(n);
     let claimed = 0;
     // Replicas start their search at different places, so they rarely race for the same unit.
     const offset = hashOf(this.identity.instance) % Math.max(1, plan.units.length);
     for (let i = 0; i < plan.units.length && this.busy < this.concurrency && !this.stopped; i++) {
       const n = (offset + i) % plan.units.length;
-      if (done.has(n) || this.units.has(`${record.id}/${n}`)) continue;
+      if (ended.has(n) || this.units.has(`${record.id}/${n}`)) continue;
       const unitKey = keys.jobUnit(this.service, record.id, n);
-      let unit: JobUnit;
-      let etag: string | undefined;
-      if (stored.has(n)) {
+      let unit: JobUnit = {
+        jobId: record.id,
+        n,
+        status: 'running',
+        attempt: 1,
+        lease: leaseOf(this.identity, this.now()),
+        progress: { done: 0, failed: 0, total: plan.units[n].size },
+        updatedAt: new Date(this.now()).toISOString(),
+      };
+      let newEtag: string;
+      try {
+        ({ etag: newEtag } = await this.bucket.putJsonIfAbsent(unitKey, unit, JobUnitSchema));
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        this.metrics.claims.inc({ what: 'unit', result: 'refused' });
+        // Claimed before: it runs elsewhere, it ended, or it waits to be taken over.
         const read = await this.bucket.getJsonVersioned(unitKey, JobUnitSchema);
         if (!read) continue;
-        if (read.value.status === 'succeeded' || read.value.status === 'failed') continue;
+        if (read.value.status === 'succeeded' || read.value.status === 'failed') {
+          ended.add(n);
+          continue;
+        }
         if (!this.claimable(unitKey, read.etag, read.value)) continue;
         unit = {
           ...read.value,
@@ -718,29 +741,15 @@ export class JobRunner {
           lease: leaseOf(this.identity, this.now()),
           updatedAt: new Date(this.now()).toISOString(),
         };
-        etag = read.etag;
-      } else {
-        unit = {
-          jobId: record.id,
-          n,
-          status: 'running',
-          attempt: 1,
-          lease: leaseOf(this.identity, this.now()),
-          progress: { done: 0, failed: 0, total: plan.units[n].size },
-          updatedAt: new Date(this.now()).toISOString(),
-        };
-      }
-      let newEtag: string;
-      try {
-        ({ etag: newEtag } = etag
-          ? await this.bucket.putJsonIfMatch(unitKey, unit, etag, JobUnitSchema)
-          : await this.bucket.putJsonIfAbsent(unitKey, unit, JobUnitSchema));
-      } catch (err) {
-        if (err instanceof PreconditionFailedError) {
-          this.metrics.claims.inc({ what: 'unit', result: 'refused' });
-          continue;
+        try {
+          ({ etag: newEtag } = await this.bucket.putJsonIfMatch(unitKey, unit, read.etag, JobUnitSchema));
+        } catch (err) {
+          if (err instanceof PreconditionFailedError) {
+            this.metrics.claims.inc({ what: 'unit', result: 'refused' });
+            continue;
+          }
+          throw err;
         }
-        throw err;
       }
       this.metrics.claims.inc({ what: 'unit', result: 'won' });
       if (unit.attempt === 1) this.metrics.unitWait.observe((this.now() - Date.parse(plan.createdAt)) / 1000);
@@ -966,6 +975,8 @@ export class JobRunner {
         return { ...rest, status: 'queued', progress, updatedAt: at };
       })
       .catch((err) => logger.warn({ err }, "the unit's last state was not stored; its lease will expire"));
+    if (outcome.status === 'succeeded' || outcome.status === 'failed')
+      this.endedUnits.get(live.jobId)?.add(live.n);
     live.owned.close();
   }
 
@@ -1069,20 +1080,34 @@ export class JobRunner {
     return plan;
   }
 
-  /** Follows the units until all succeeded (returning their results in plan order) or one failed. */
+  /**
+   * Follows the units until all succeeded (returning their results in plan order) or one failed.
+   * Each pass lists only the stretches of units not yet seen succeeded (a succeeded unit never
+   * changes again), so following a job costs what is still open, not the size of the job.
+   */
   private async followUnits(live: LiveJob, plan: JobPlan): Promise<unknown[]> {
     const prefix = keys.jobUnitsPrefix(this.service, live.id);
+    const keyOf = (n: number) => keys.jobUnit(this.service, live.id, n);
     const seen = new Map<number, { etag: string; unit: JobUnit }>();
     for (;;) {
       live.controller.signal.throwIfAborted();
-      for await (const obj of this.bucket.list(prefix)) {
-        const match = /unit-(\d+)\.json$/.exec(obj.key);
-        if (!match) continue;
-        const n = Number(match[1]);
-        const known = seen.get(n);
-        if (known?.etag === obj.etag && known.unit.status === 'succeeded') continue;
-        const read = await this.bucket.getJsonVersioned(obj.key, JobUnitSchema);
-        if (read) seen.set(n, { etag: read.etag, unit: read.value });
+      const open = openStretches(plan.units.length, (n) => seen.get(n)?.unit.status === 'succeeded');
+      for (const [from, to] of open) {
+        const last = keyOf(to - 1);
+        const listing = this.bucket.list(prefix, {
+          startAfter: from === 0 ? prefix : keyOf(from - 1),
+          pageSize: Math.min(1000, to - from),
+        });
+        for await (const obj of listing) {
+          if (obj.key > last) break;
+          const match = /unit-(\d+)\.json$/.exec(obj.key);
+          if (!match) continue;
+          const n = Number(match[1]);
+          const known = seen.get(n);
+          if (known?.etag === obj.etag) continue;
+          const read = await this.bucket.getJsonVersioned(obj.key, JobUnitSchema);
+          if (read) seen.set(n, { etag: read.etag, unit: read.value });
+        }
       }
       const units = [...seen.values()].map((s) => s.unit);
       const failed = units.find((u) => u.status === 'failed');
@@ -1203,6 +1228,7 @@ export class JobRunner {
       await kind.def.ended({ id: record.id, params, record, logger: this.logger.child({ job: record.id }) });
     }
     this.plans.delete(record.id);
+    this.endedUnits.delete(record.id);
     await this.bucket.deletePrefix(keys.jobUnitsPrefix(this.service, record.id));
     await this.bucket.delete(keys.jobOpen(this.service, record.id));
   }
@@ -1363,4 +1389,27 @@ function hashOf(text: string): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h;
+}
+
+/**
+ * The stretches [from, to) of units 0..total-1 that are not done, merged when there are many
+ * (each stretch is one listing request; a few wider ones cost less than many small ones).
+ */
+export function openStretches(total: number, done: (n: number) => boolean, most = 16): [number, number][] {
+  const stretches: [number, number][] = [];
+  for (let n = 0; n < total; n++) {
+    if (done(n)) continue;
+    const last = stretches.at(-1);
+    if (last && last[1] === n) last[1] = n + 1;
+    else stretches.push([n, n + 1]);
+  }
+  while (stretches.length > most) {
+    // Join the two neighbours with the smallest gap between them.
+    let at = 0;
+    for (let i = 1; i < stretches.length - 1; i++) {
+      if (stretches[i + 1][0] - stretches[i][1] < stretches[at + 1][0] - stretches[at][1]) at = i;
+    }
+    stretches.splice(at, 2, [stretches[at][0], stretches[at + 1][1]]);
+  }
+  return stretches;
 }
