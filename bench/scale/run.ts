@@ -27,12 +27,14 @@
 // --data DIR keeps each size's bucket under DIR/<size>; a later run without the import stage
 // reuses the corpus there (e.g. to compare a change to the features job without importing again).
 // The generated images are kept in the temp folder per size and reused (--fresh-images regenerates).
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Launched, launch } from '../../infra/launch.js';
-import { Bucket, embeddedS3Config, startEmbeddedS3 } from '../../packages/storage/src/index.js';
+import { emptyCorpusCounts } from '../../packages/contracts/src/index.js';
+import { Bucket, embeddedS3Config, mapLimit, startEmbeddedS3 } from '../../packages/storage/src/index.js';
 import { fixturesDir } from '../../test/paths.js';
 
 const args = process.argv.slice(2);
@@ -54,8 +56,8 @@ const CLIP = join(fixturesDir, 'tiny-clip-vision');
 // sharp is a dependency of the media package, not of the repository root (so typed here by hand).
 type Sharp = (
   input: Buffer,
-  options: { raw: { width: number; height: number; channels: 3 } },
-) => { png(): { toBuffer(): Promise<Buffer> } };
+  options?: { raw: { width: number; height: number; channels: 3 } },
+) => { png(): { toBuffer(): Promise<Buffer> }; jpeg(): { toBuffer(): Promise<Buffer> } };
 const sharp = createRequire(join(import.meta.dirname, '../../packages/media/package.json'))('sharp') as Sharp;
 
 const lines: string[] = [];
@@ -215,13 +217,16 @@ async function runSize(n: number): Promise<void> {
   // With --data, the imported corpus is kept (and reused by a later run that leaves out `import`).
   const work = DATA ? join(DATA, String(n)) : await mkdtemp(join(tmpdir(), 'mmit-bench-scale-'));
   const kept = join(work, 'corpus.json');
-  if (STAGES.includes('import')) await rm(work, { recursive: true, force: true });
-  else if (!(await readFile(kept).catch(() => null)))
-    throw new Error(`no imported corpus in ${work}: run with the import stage first`);
+  const reuse = !STAGES.includes('import') && (await readFile(kept).catch(() => null)) !== null;
+  if (!reuse) await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   const s3 = await startEmbeddedS3({ dir: join(work, 's3'), port: 0 });
   const bucket = new Bucket(embeddedS3Config(s3));
   await bucket.ensure();
+  if (!reuse && !STAGES.includes('import')) {
+    await seedCorpus(bucket, source, n, STAGES.includes('features'));
+    await writeFile(kept, JSON.stringify({ id: SEEDED_CORPUS }));
+  }
   const results = new Map<string, StageResult>();
   table.set(n, results);
   let launched: Launched | undefined;
@@ -299,6 +304,70 @@ async function runSize(n: number): Promise<void> {
     await s3.stop().catch(() => undefined);
     if (!DATA) await rm(work, { recursive: true, force: true });
   }
+}
+
+const SEEDED_CORPUS = 'c_0000000000SEEDEDC0RPVS00';
+
+/**
+ * Without the import stage (and no kept corpus), the corpus is written straight into the bucket as
+ * an import would leave it: records in parts of 250, the manifest, and (for features) each item's
+ * normalized JPEG. For sizes whose import would not fit the time at hand: the other steps read only
+ * these. Not measured, and printed as seeded.
+ */
+async function seedCorpus(bucket: Bucket, source: string, n: number, withMedia: boolean): Promise<void> {
+  const started = performance.now();
+  const at = new Date().toISOString();
+  const parts: { part: string; items: number }[] = [];
+  for (let from = 0; from < n; from += 250) {
+    const records = await mapLimit(
+      Array.from({ length: Math.min(250, n - from) }, (_, k) => from + k),
+      8,
+      async (i) => {
+        const path = `img/${Math.floor(i / 1000)}/${i}.png`;
+        const jpeg = await sharp(await readFile(join(source, path)))
+          .jpeg()
+          .toBuffer();
+        const sha = createHash('sha256').update(jpeg).digest('hex');
+        const key = `media/sha256/${sha.slice(0, 2)}/${sha}.jpg`;
+        if (withMedia) await bucket.putBuffer(key, jpeg, { contentType: 'image/jpeg' });
+        return {
+          id: `i_${String(i).padStart(22, '0')}`,
+          corpusId: SEEDED_CORPUS,
+          source: path,
+          modality: 'image',
+          captions: [`noise pattern number ${i}`],
+          status: 'accepted',
+          media: { sha256: sha, key, bytes: jpeg.length },
+          image: { width: SIDE, height: SIDE, format: 'jpeg', phash: sha.slice(0, 16) },
+          extra: { sourceSha256: sha },
+          createdAt: at,
+        };
+      },
+    );
+    const part = `p-seeded-${String(parts.length).padStart(6, '0')}`;
+    await bucket.putBuffer(
+      `corpora/${SEEDED_CORPUS}/items/${part}.jsonl`,
+      `${records.map((r) => JSON.stringify(r)).join('\n')}\n`,
+    );
+    parts.push({ part, items: records.length });
+  }
+  await bucket.putBuffer(
+    `corpora/${SEEDED_CORPUS}/manifest.json`,
+    JSON.stringify({
+      id: SEEDED_CORPUS,
+      name: `seeded-${n}`,
+      description: '',
+      createdAt: at,
+      updatedAt: at,
+      options: { maxSide: 1024, keepOriginals: false, nearDuplicateThreshold: 6, thumbnailSide: 0 },
+      counts: { ...emptyCorpusCounts(), accepted: n, images: n },
+      parts,
+      version: parts.length,
+    }),
+  );
+  say(
+    `  ${n} import   seeded, not measured (${((performance.now() - started) / 1000).toFixed(0)} s to write)`,
+  );
 }
 
 async function featuresJob(base: string, corpusId: string, n: number): Promise<JobRecord> {
