@@ -9,6 +9,7 @@ export * from './errors.js';
 export * from './health.js';
 export * from './jobs/config.js';
 export * from './jobs/lease.js';
+export * from './jobs/metrics.js';
 export * from './jobs/progress.js';
 export * from './jobs/routes.js';
 export * from './jobs/runner.js';

@@ -51,6 +51,7 @@ export function createFeaturesService(options: FeaturesServiceOptions = {}): Fea
     service: 'features',
     logger: service.logger,
     concurrency: service.config.concurrency,
+    registry: service.metrics.registry,
     ...jobRunnerSettings(service.config),
   });
   // Encoders stay open between units of a job (a replica usually runs several units in a row).

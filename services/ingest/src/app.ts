@@ -64,6 +64,7 @@ export function createIngestService(options: IngestServiceOptions = {}): IngestS
     service: 'ingest',
     logger: service.logger,
     concurrency: config.jobConcurrency,
+    registry: service.metrics.registry,
     ...jobRunnerSettings(service.config),
   });
   runner.defineSplit(IMPORT_JOB, importJob(importContext, config.unitEntries));

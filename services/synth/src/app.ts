@@ -54,6 +54,7 @@ export function createSynthService(options: SynthServiceOptions = {}): SynthServ
     service: 'synth',
     logger: service.logger,
     concurrency: config.jobConcurrency,
+    registry: service.metrics.registry,
     ...jobRunnerSettings(service.config),
   });
   runner.defineSplit(DATASET_JOB, datasetJob({ bucket, store, partItems: config.partItems, llm }));

@@ -36,7 +36,7 @@ export function createTrainerService(options: TrainerServiceOptions = {}): Train
     bucket: options.bucket,
   });
   const { featuresUrl, concurrency, featuresPollMs } = service.config;
-  const jobs = jobRunnerSettings(service.config);
+  const jobs = { ...jobRunnerSettings(service.config), registry: service.metrics.registry };
   const runs = new RunManager({
     bucket,
     logger: service.logger,

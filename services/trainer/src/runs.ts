@@ -14,6 +14,7 @@ import {
   type JobContext,
   JobInterrupted,
   JobRunner,
+  type JobRunnerOptions,
   LeaseLostError,
   type Logger,
 } from '@mmit/service-kit';
@@ -59,7 +60,13 @@ export interface RunManagerOptions {
   /** How often state.json is rewritten for progress (status changes are written at once). */
   stateIntervalMs?: number;
   /** The engine's replica settings (see jobRunnerSettings). */
-  jobs?: { replicaId?: string; leaseMs?: number; storagePatienceMs?: number; pollMs?: number };
+  jobs?: {
+    replicaId?: string;
+    leaseMs?: number;
+    storagePatienceMs?: number;
+    pollMs?: number;
+    registry?: JobRunnerOptions['registry'];
+  };
 }
 
 export class RunManager {

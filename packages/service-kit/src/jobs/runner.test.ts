@@ -9,10 +9,17 @@ import { after, before, test } from 'node:test';
 import { type JobRecord, JobRecordSchema, keys, newId } from '@mmit/contracts';
 import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { HttpError } from '../errors.js';
 import { LeaseLostError } from './lease.js';
-import { JobNotFoundError, JobRunner, type JobRunnerOptions, UnknownJobKindError } from './runner.js';
+import {
+  JobNotFoundError,
+  JobRunner,
+  type JobRunnerOptions,
+  openStretches,
+  UnknownJobKindError,
+} from './runner.js';
 
 let dir: string;
 let s3: EmbeddedS3;
@@ -696,8 +703,17 @@ function defineSum(
 test('a split job runs its units across replicas, each once, and combines their results in order', async () => {
   const service = newService('split');
   const ran = new Map<number, string[]>();
-  const a = defineSum(await replica({ service, concurrency: 2, replicaId: 'a' }), ran, { delayMs: 2 });
-  const b = defineSum(await replica({ service, concurrency: 2, replicaId: 'b' }), ran, { delayMs: 2 });
+  const registries = [new Registry(), new Registry()];
+  const a = defineSum(
+    await replica({ service, concurrency: 2, replicaId: 'a', registry: registries[0] }),
+    ran,
+    { delayMs: 2 },
+  );
+  const b = defineSum(
+    await replica({ service, concurrency: 2, replicaId: 'b', registry: registries[1] }),
+    ran,
+    { delayMs: 2 },
+  );
   await Promise.all([a.start(), b.start()]);
   const job = await a.submit('sum', { upTo: 200, per: 20 });
   await until(
@@ -717,6 +733,24 @@ test('a split job runs its units across replicas, each once, and combines their 
   for (const [n, by] of ran) assert.equal(by.length, 1, `unit ${n} ran ${by.length} times`);
   const workers = new Set([...ran.values()].flat());
   assert.deepEqual([...workers].sort(), ['a', 'b'], 'both replicas took units');
+  // The engine's metrics count each replica's share: every unit claimed once, each waited once.
+  const summed = async (name: string, labels: Record<string, string> = {}) => {
+    let total = 0;
+    for (const registry of registries) {
+      for (const v of (await registry.getSingleMetric(name)?.get())?.values ?? []) {
+        if (Object.entries(labels).every(([k, x]) => v.labels[k] === x)) total += v.value;
+      }
+    }
+    return total;
+  };
+  assert.equal(await summed('mmit_job_claims_total', { what: 'unit', result: 'won' }), 10);
+  assert.equal(await summed('mmit_job_claims_total', { what: 'job', result: 'won' }), 1);
+  const waits = (await registries[0].getSingleMetric('mmit_job_unit_wait_seconds')?.get())?.values ?? [];
+  const waitsB = (await registries[1].getSingleMetric('mmit_job_unit_wait_seconds')?.get())?.values ?? [];
+  const counted = [...waits, ...waitsB]
+    .filter((v) => (v as { metricName?: string }).metricName === 'mmit_job_unit_wait_seconds_count')
+    .reduce((sum, v) => sum + v.value, 0);
+  assert.equal(counted, 10, 'one wait observed per unit');
   await until('units and plan to be cleaned up', async () => {
     for await (const _ of bucket.list(keys.jobUnitsPrefix(service, job.id))) return false;
     return true;
@@ -748,6 +782,21 @@ test('a unit whose replica stops is carried on by another; a failed unit fails t
   const rec = await stored(failing, bad.id);
   assert.equal(rec.error?.code, 'validation');
   assert.match(rec.error?.detail ?? '', /^unit 1: unit 1 has a bad number/);
+});
+
+test('openStretches: the runs of units not done, joined where there would be too many', () => {
+  const done = (set: number[]) => (n: number) => set.includes(n);
+  assert.deepEqual(openStretches(6, done([])), [[0, 6]]);
+  assert.deepEqual(openStretches(6, done([0, 1, 2, 3, 4, 5])), []);
+  assert.deepEqual(openStretches(8, done([0, 1, 4, 7])), [
+    [2, 4],
+    [5, 7],
+  ]);
+  // At most `most` stretches: the closest neighbours are joined first.
+  assert.deepEqual(openStretches(10, done([1, 3, 4, 5, 7]), 2), [
+    [0, 3],
+    [6, 10],
+  ]);
 });
 
 test('cancelling a split job stops its units on every replica', async () => {

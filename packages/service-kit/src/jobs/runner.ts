@@ -47,6 +47,7 @@ import {
   StorageUnavailableError,
   StoredObjectInvalidError,
 } from '@mmit/storage';
+import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { ErrorMappings } from '../errors.js';
 import type { Logger } from '../logging.js';
@@ -59,6 +60,7 @@ import {
   type ReplicaIdentity,
   StalenessClock,
 } from './lease.js';
+import { createJobMetrics, type JobMetrics } from './metrics.js';
 import { ProgressTracker } from './progress.js';
 import { isStorageOutage, waitForStorage } from './storage-wait.js';
 
@@ -160,6 +162,8 @@ export interface JobRunnerOptions {
   storagePatienceMs?: number;
   /** How often to look for claimable work (default 2 s). */
   pollMs?: number;
+  /** Where the engine's metrics (claims, renewals, unit wait) are registered: the service's /metrics. */
+  registry?: Registry;
   now?: () => number;
 }
 
@@ -259,6 +263,8 @@ export class JobRunner {
   private busy = 0;
   private readonly running = new Set<Promise<void>>();
   private readonly plans = new Map<string, JobPlan>();
+  /** Per split job, units this process knows have ended (succeeded or failed): never looked at again. */
+  private readonly endedUnits = new Map<string, Set<number>>();
   private readonly events = new EventEmitter();
   private readonly errors = new ErrorMappings();
   private stopped = false;
@@ -267,6 +273,7 @@ export class JobRunner {
   private tickAgain = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly warnedKinds = new Set<string>();
+  private readonly metrics: JobMetrics;
 
   constructor(options: JobRunnerOptions) {
     this.bucket = options.bucket;
@@ -280,6 +287,7 @@ export class JobRunner {
     this.replicaId = options.replicaId ?? defaultReplicaId();
     this.identity = { owner: this.replicaId, instance: newInstanceId(), ttlMs: options.leaseMs ?? 30_000 };
     this.staleness = new StalenessClock(this.now);
+    this.metrics = createJobMetrics(options.registry);
     this.events.setMaxListeners(0);
   }
 
@@ -635,9 +643,13 @@ export class JobRunner {
     try {
       ({ etag: newEtag } = await this.bucket.putJsonIfMatch(key, claimed, etag, JobRecordSchema));
     } catch (err) {
-      if (err instanceof PreconditionFailedError) return false;
+      if (err instanceof PreconditionFailedError) {
+        this.metrics.claims.inc({ what: 'job', result: 'refused' });
+        return false;
+      }
       throw err;
     }
+    this.metrics.claims.inc({ what: 'job', result: 'won' });
     this.staleness.forget(key);
     const owned = new OwnedObject<JobRecord>({
       bucket: this.bucket,
@@ -676,30 +688,51 @@ export class JobRunner {
     return true;
   }
 
-  /** Claims units of a split job while this process has free slots; returns how many it claimed. */
+  /**
+   * Claims units of a split job while this process has free slots; returns how many it claimed.
+   * A pass tries units from this replica's offset and stops once its slots are full, skipping those
+   * known to have ended (from the record, and from earlier reads here): it costs what it tries, not
+   * the size of the job. A unit nobody has claimed yet is taken by creating it (create-if-absent);
+   * one that exists is read, and taken over (replace-if-unchanged) only if nobody holds it.
+   */
   private async claimUnits(record: JobRecord, kind: AnyKind & { split: true }): Promise<number> {
     const plan = await this.planOf(record.id);
     if (!plan) return 0;
-    const stored = new Map<number, { etag: string }>();
-    const prefix = keys.jobUnitsPrefix(this.service, record.id);
-    for await (const obj of this.bucket.list(prefix)) {
-      const match = /unit-(\d+)\.json$/.exec(obj.key);
-      if (match) stored.set(Number(match[1]), { etag: obj.etag });
+    let ended = this.endedUnits.get(record.id);
+    if (!ended) {
+      ended = new Set();
+      this.endedUnits.set(record.id, ended);
     }
-    const done = new Set(record.units?.succeeded ?? []);
+    for (const n of record.units?.succeeded ?? []) ended.add(n);
     let claimed = 0;
     // Replicas start their search at different places, so they rarely race for the same unit.
     const offset = hashOf(this.identity.instance) % Math.max(1, plan.units.length);
     for (let i = 0; i < plan.units.length && this.busy < this.concurrency && !this.stopped; i++) {
       const n = (offset + i) % plan.units.length;
-      if (done.has(n) || this.units.has(`${record.id}/${n}`)) continue;
+      if (ended.has(n) || this.units.has(`${record.id}/${n}`)) continue;
       const unitKey = keys.jobUnit(this.service, record.id, n);
-      let unit: JobUnit;
-      let etag: string | undefined;
-      if (stored.has(n)) {
+      let unit: JobUnit = {
+        jobId: record.id,
+        n,
+        status: 'running',
+        attempt: 1,
+        lease: leaseOf(this.identity, this.now()),
+        progress: { done: 0, failed: 0, total: plan.units[n].size },
+        updatedAt: new Date(this.now()).toISOString(),
+      };
+      let newEtag: string;
+      try {
+        ({ etag: newEtag } = await this.bucket.putJsonIfAbsent(unitKey, unit, JobUnitSchema));
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        this.metrics.claims.inc({ what: 'unit', result: 'refused' });
+        // Claimed before: it runs elsewhere, it ended, or it waits to be taken over.
         const read = await this.bucket.getJsonVersioned(unitKey, JobUnitSchema);
         if (!read) continue;
-        if (read.value.status === 'succeeded' || read.value.status === 'failed') continue;
+        if (read.value.status === 'succeeded' || read.value.status === 'failed') {
+          ended.add(n);
+          continue;
+        }
         if (!this.claimable(unitKey, read.etag, read.value)) continue;
         unit = {
           ...read.value,
@@ -708,27 +741,18 @@ export class JobRunner {
           lease: leaseOf(this.identity, this.now()),
           updatedAt: new Date(this.now()).toISOString(),
         };
-        etag = read.etag;
-      } else {
-        unit = {
-          jobId: record.id,
-          n,
-          status: 'running',
-          attempt: 1,
-          lease: leaseOf(this.identity, this.now()),
-          progress: { done: 0, failed: 0, total: plan.units[n].size },
-          updatedAt: new Date(this.now()).toISOString(),
-        };
+        try {
+          ({ etag: newEtag } = await this.bucket.putJsonIfMatch(unitKey, unit, read.etag, JobUnitSchema));
+        } catch (err) {
+          if (err instanceof PreconditionFailedError) {
+            this.metrics.claims.inc({ what: 'unit', result: 'refused' });
+            continue;
+          }
+          throw err;
+        }
       }
-      let newEtag: string;
-      try {
-        ({ etag: newEtag } = etag
-          ? await this.bucket.putJsonIfMatch(unitKey, unit, etag, JobUnitSchema)
-          : await this.bucket.putJsonIfAbsent(unitKey, unit, JobUnitSchema));
-      } catch (err) {
-        if (err instanceof PreconditionFailedError) continue;
-        throw err;
-      }
+      this.metrics.claims.inc({ what: 'unit', result: 'won' });
+      if (unit.attempt === 1) this.metrics.unitWait.observe((this.now() - Date.parse(plan.createdAt)) / 1000);
       this.staleness.forget(unitKey);
       this.startUnit(record, kind, plan, unit, newEtag);
       claimed++;
@@ -820,7 +844,7 @@ export class JobRunner {
     const logger = this.logger.child({ job: live.id, kind: record.kind });
     const params = live.kind.def.params.parse(record.params);
     const reporter = this.reporter(live.tracker, () => this.scheduleJobWrite(live));
-    this.startRenewals(live.owned, live.controller, () => this.jobProgressPatch(live));
+    this.startRenewals('job', live.owned, live.controller, () => this.jobProgressPatch(live));
     for (;;) {
       const current = live.owned.current;
       const ctx: JobContext<unknown> = {
@@ -882,7 +906,7 @@ export class JobRunner {
       if (!job || job.cancelRequested || isTerminal(job.status))
         live.controller.abort(new JobCancelled(live.jobId));
     };
-    this.startRenewals(live.owned, live.controller, () => this.unitProgressPatch(live), watchJob);
+    this.startRenewals('unit', live.owned, live.controller, () => this.unitProgressPatch(live), watchJob);
     let outcome: Outcome;
     for (;;) {
       const current = live.owned.current;
@@ -951,6 +975,8 @@ export class JobRunner {
         return { ...rest, status: 'queued', progress, updatedAt: at };
       })
       .catch((err) => logger.warn({ err }, "the unit's last state was not stored; its lease will expire"));
+    if (outcome.status === 'succeeded' || outcome.status === 'failed')
+      this.endedUnits.get(live.jobId)?.add(live.n);
     live.owned.close();
   }
 
@@ -1054,20 +1080,34 @@ export class JobRunner {
     return plan;
   }
 
-  /** Follows the units until all succeeded (returning their results in plan order) or one failed. */
+  /**
+   * Follows the units until all succeeded (returning their results in plan order) or one failed.
+   * Each pass lists only the stretches of units not yet seen succeeded (a succeeded unit never
+   * changes again), so following a job costs what is still open, not the size of the job.
+   */
   private async followUnits(live: LiveJob, plan: JobPlan): Promise<unknown[]> {
     const prefix = keys.jobUnitsPrefix(this.service, live.id);
+    const keyOf = (n: number) => keys.jobUnit(this.service, live.id, n);
     const seen = new Map<number, { etag: string; unit: JobUnit }>();
     for (;;) {
       live.controller.signal.throwIfAborted();
-      for await (const obj of this.bucket.list(prefix)) {
-        const match = /unit-(\d+)\.json$/.exec(obj.key);
-        if (!match) continue;
-        const n = Number(match[1]);
-        const known = seen.get(n);
-        if (known?.etag === obj.etag && known.unit.status === 'succeeded') continue;
-        const read = await this.bucket.getJsonVersioned(obj.key, JobUnitSchema);
-        if (read) seen.set(n, { etag: read.etag, unit: read.value });
+      const open = openStretches(plan.units.length, (n) => seen.get(n)?.unit.status === 'succeeded');
+      for (const [from, to] of open) {
+        const last = keyOf(to - 1);
+        const listing = this.bucket.list(prefix, {
+          startAfter: from === 0 ? prefix : keyOf(from - 1),
+          pageSize: Math.min(1000, to - from),
+        });
+        for await (const obj of listing) {
+          if (obj.key > last) break;
+          const match = /unit-(\d+)\.json$/.exec(obj.key);
+          if (!match) continue;
+          const n = Number(match[1]);
+          const known = seen.get(n);
+          if (known?.etag === obj.etag) continue;
+          const read = await this.bucket.getJsonVersioned(obj.key, JobUnitSchema);
+          if (read) seen.set(n, { etag: read.etag, unit: read.value });
+        }
       }
       const units = [...seen.values()].map((s) => s.unit);
       const failed = units.find((u) => u.status === 'failed');
@@ -1188,6 +1228,7 @@ export class JobRunner {
       await kind.def.ended({ id: record.id, params, record, logger: this.logger.child({ job: record.id }) });
     }
     this.plans.delete(record.id);
+    this.endedUnits.delete(record.id);
     await this.bucket.deletePrefix(keys.jobUnitsPrefix(this.service, record.id));
     await this.bucket.delete(keys.jobOpen(this.service, record.id));
   }
@@ -1224,6 +1265,7 @@ export class JobRunner {
   private scheduleJobWrite(live: LiveJob): void {
     this.throttle(live.owned, () => {
       if (live.owned.current.status !== 'running') return;
+      this.metrics.progressWrites.inc({ what: 'job' });
       live.owned
         .update((r) => ({ ...r, ...this.jobProgressPatch(live) }))
         .then(() => this.emit(this.liveRecord(live)))
@@ -1234,6 +1276,7 @@ export class JobRunner {
   private scheduleUnitWrite(live: LiveUnit): void {
     this.throttle(live.owned, () => {
       if (live.owned.current.status !== 'running') return;
+      this.metrics.progressWrites.inc({ what: 'unit' });
       live.owned.update((u) => ({ ...u, ...this.unitProgressPatch(live) })).catch(() => {});
     });
   }
@@ -1245,6 +1288,7 @@ export class JobRunner {
    * when the lease turns out to be lost. `check` runs with each renewal (units: is the job still on?).
    */
   private startRenewals<T extends JobRecord | JobUnit>(
+    what: 'job' | 'unit',
     owned: OwnedObject<T>,
     controller: AbortController,
     patch: () => Partial<T>,
@@ -1255,6 +1299,7 @@ export class JobRunner {
         controller.abort(new LeaseLostError(`a ${this.service} job or unit`));
         return;
       }
+      this.metrics.renewals.inc({ what });
       owned
         .update((v) => ({ ...v, ...patch() }))
         .catch((err) => {
@@ -1344,4 +1389,27 @@ function hashOf(text: string): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h;
+}
+
+/**
+ * The stretches [from, to) of units 0..total-1 that are not done, merged when there are many
+ * (each stretch is one listing request; a few wider ones cost less than many small ones).
+ */
+export function openStretches(total: number, done: (n: number) => boolean, most = 16): [number, number][] {
+  const stretches: [number, number][] = [];
+  for (let n = 0; n < total; n++) {
+    if (done(n)) continue;
+    const last = stretches.at(-1);
+    if (last && last[1] === n) last[1] = n + 1;
+    else stretches.push([n, n + 1]);
+  }
+  while (stretches.length > most) {
+    // Join the two neighbours with the smallest gap between them.
+    let at = 0;
+    for (let i = 1; i < stretches.length - 1; i++) {
+      if (stretches[i + 1][0] - stretches[i][1] < stretches[at + 1][0] - stretches[at][1]) at = i;
+    }
+    stretches.splice(at, 2, [stretches[at][0], stretches[at + 1][1]]);
+  }
+  return stretches;
 }
