@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import type { JobRecord, RunState } from '../../packages/contracts/src/index.js';
 import {
   FAULT_TEST_ENV,
+  firstDifference,
   leftovers,
   PatientClient,
   type PipelineRun,
@@ -43,37 +44,43 @@ const FAULTS: Record<PipelineStage, Fault[]> = {
 };
 
 /** How far a job or run has got, and whether it has ended. */
-async function progressOf(client: PatientClient, path: string): Promise<{ done: number; ended: boolean }> {
+async function progressOf(
+  client: PatientClient,
+  path: string,
+): Promise<{ done: number; running: boolean; ended: boolean }> {
   const record = await client.get<JobRecord | RunState>(path);
   const done = 'progress' in record ? record.progress.done : record.step;
-  return { done, ended: ['succeeded', 'failed', 'cancelled'].includes(record.status) };
+  return {
+    done,
+    running: record.status === 'running',
+    ended: ['succeeded', 'failed', 'cancelled'].includes(record.status),
+  };
 }
 
 test('kill -9 of each service mid-job and store outages mid-import and mid-training: every job heals, results identical', async () => {
   const { launched, root } = services;
   const folder = await writePipelineCorpus(join(root, 'corpus'), SMALL_PIPELINE);
   const client = new PatientClient(launched.gatewayUrl, 120_000);
-  const base = { client, s3: launched.s3, folder, settings: SMALL_PIPELINE };
-  const baseline = await undisturbedBaseline(base);
+  const baseline = await undisturbedBaseline(root, folder, SMALL_PIPELINE);
 
   const injected: string[] = [];
   const injecting: Promise<void>[] = [];
   const missed: unknown[] = [];
   const inject = async (stage: PipelineStage, path: string) => {
-    let last = 0;
+    // The first fault once the job runs, each later one once it has moved on since the last.
+    let last = -1;
     for (const fault of FAULTS[stage]) {
-      // Wait for progress past the last fault (and past nothing, for the first): mid-job.
       for (;;) {
         const now = await progressOf(client, path);
         assert.ok(
           !now.ended,
           `the ${stage} job ended before its ${fault.kind} fault: the pipeline is too quick for it`,
         );
-        if (now.done > last) {
+        if (now.running && now.done > last) {
           last = now.done;
           break;
         }
-        await sleep(100);
+        await sleep(50);
       }
       if (fault.kind === 'kill') {
         await launched.kill(fault.service, 0, 'SIGKILL');
@@ -88,7 +95,10 @@ test('kill -9 of each service mid-job and store outages mid-import and mid-train
     }
   };
   const run: PipelineRun = {
-    ...base,
+    client,
+    s3: launched.s3,
+    folder,
+    settings: SMALL_PIPELINE,
     onStage: (stage, path) => injecting.push(inject(stage, path).catch((err) => void missed.push(err))),
   };
   const result = await runPipeline(run);
@@ -111,7 +121,11 @@ test('kill -9 of each service mid-job and store outages mid-import and mid-train
     'every job succeeded',
   );
   assert.deepEqual(stored.open, [], 'no job left open');
-  assert.deepEqual(result.digest, baseline, 'identical to the undisturbed run');
+  assert.deepEqual(
+    result.digest,
+    baseline.digest,
+    `identical to the undisturbed run; first differing sample: ${firstDifference(result.samples, baseline.samples)}`,
+  );
   assert.deepEqual(await leftovers(launched.s3, result.ids.corpus), [], 'staging objects cleaned up');
 
   const healed = stored.jobs.filter((j) => result.ids.jobs.includes(j.id));

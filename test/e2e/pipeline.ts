@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launch } from '../../infra/launch.js';
 import { ApiClient, ApiError } from '../../packages/cli/src/http-client.js';
 import {
   type DatasetManifest,
@@ -35,8 +36,8 @@ export interface PipelineSettings {
   checkpointEvery: number;
 }
 
-/** ~200 tiny pictures, a dozen steps: seconds per stage on 2 cores. */
-export const SMALL_PIPELINE: PipelineSettings = { images: 200, seed: 7, steps: 12, checkpointEvery: 4 };
+/** 200 tiny pictures, 40 tiny steps: seconds per stage on 2 cores. */
+export const SMALL_PIPELINE: PipelineSettings = { images: 200, seed: 7, steps: 40, checkpointEvery: 8 };
 
 /**
  * Environment for the services of a fault test: short leases and polls (a dead replica's work is
@@ -79,6 +80,8 @@ export interface PipelineDigest {
 
 export interface PipelineResult {
   digest: PipelineDigest;
+  /** The dataset's samples as digested (ids replaced), one JSON line each: for telling what differs. */
+  samples: string[];
   ids: { corpus: string; dataset: string; run: string; jobs: string[] };
 }
 
@@ -256,14 +259,19 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   succeededOrThrow('training run', trained);
   if (trained.jobId) jobs.push(trained.jobId);
 
-  const digest = await digestOf(run, { corpus: corpus.id, dataset: dataset.id, encoderKey, run: trained });
-  return { digest, ids: { corpus: corpus.id, dataset: dataset.id, run: created.id, jobs } };
+  const { digest, samples } = await digestOf(run, {
+    corpus: corpus.id,
+    dataset: dataset.id,
+    encoderKey,
+    run: trained,
+  });
+  return { digest, samples, ids: { corpus: corpus.id, dataset: dataset.id, run: created.id, jobs } };
 }
 
 async function digestOf(
   run: PipelineRun,
   made: { corpus: string; dataset: string; encoderKey: string; run: RunState },
-): Promise<PipelineDigest> {
+): Promise<{ digest: PipelineDigest; samples: string[] }> {
   const { client } = run;
   const bucket = new Bucket(run.s3);
 
@@ -272,7 +280,15 @@ async function digestOf(
   const manifest = await client.get<{ counts: unknown }>(`/v1/corpora/${made.corpus}`);
   const itemName = new Map(items.map((i) => [i.id, i.source]));
   const entries = items
-    .map((i) => JSON.stringify([i.source, i.status, i.media?.sha256 ?? null, i.captions]))
+    .map((i) =>
+      JSON.stringify([
+        i.source,
+        i.status,
+        i.media?.sha256 ?? null,
+        i.captions,
+        itemName.get(i.image?.nearDuplicateOf?.itemId ?? '') ?? null,
+      ]),
+    )
     .sort();
 
   // Samples in the order the trainer reads them, each id replaced by what it names.
@@ -297,7 +313,7 @@ async function digestOf(
   }
 
   const checkpoint = made.run.lastCheckpoint?.prefix ?? keys.runCheckpoint(made.run.id, made.run.step);
-  return {
+  const digest: PipelineDigest = {
     corpus: { items: items.length, counts: manifest.counts, entriesSha256: sha256(entries.join('\n')) },
     dataset: { samples: samples.length, bytes: Buffer.byteLength(text), sha256: sha256(text) },
     features: {
@@ -312,6 +328,7 @@ async function digestOf(
       optimizerSha256: sha256(await bucket.getBuffer(join(checkpoint, 'optimizer.safetensors'))),
     },
   };
+  return { digest, samples: text.split('\n') };
 }
 
 /** Every job record the services stored, and what is still marked open. */
@@ -348,21 +365,49 @@ export async function leftovers(s3: S3Config, corpusId: string): Promise<string[
 
 /**
  * The undisturbed run both fault tests compare with, computed once per test process tree: the
- * first file to need it runs the pipeline on its own launch and leaves the digest in a file named
- * after the test runner's pid (so a later `node scripts/test.mjs` never reads an old one); a later
- * file of the same run reads it. A computed baseline leaves its features in the bucket: they are
- * removed, so the disturbed run that follows computes its own instead of finding them cached.
+ * first file to need it launches a stack of its own (one replica of each service, its own bucket
+ * under `root`, so the disturbed run computes every feature itself instead of finding them
+ * cached), runs the pipeline, stops it, and leaves the result in a file named after the test
+ * runner's pid (a later `node scripts/test.mjs` never reads an old one); a later file reads it.
  */
-export async function undisturbedBaseline(run: PipelineRun): Promise<PipelineDigest> {
-  const hash = sha256(JSON.stringify(run.settings)).slice(0, 12);
+export async function undisturbedBaseline(
+  root: string,
+  folder: string,
+  settings: PipelineSettings,
+): Promise<Baseline> {
+  const hash = sha256(JSON.stringify(settings)).slice(0, 12);
   const cached = join(tmpdir(), `mmit-pipeline-baseline-${process.ppid}-${hash}.json`);
   try {
-    return JSON.parse(await readFile(cached, 'utf8')) as PipelineDigest;
+    return JSON.parse(await readFile(cached, 'utf8')) as Baseline;
   } catch {
     // not computed yet in this test run
   }
-  const { digest } = await runPipeline(run);
-  await new Bucket(run.s3).deletePrefix('features/');
-  await writeFile(cached, JSON.stringify(digest));
-  return digest;
+  const launched = await launch({
+    services: ['ingest', 'synth', 'features', 'trainer'],
+    gatewayPort: 0,
+    freePorts: true,
+    dataDir: join(root, 'baseline-s3'),
+    env: { ...FAULT_TEST_ENV, MMIT_INGEST_IMPORT_ROOTS: root },
+  });
+  try {
+    const { digest, samples } = await runPipeline({
+      client: new PatientClient(launched.gatewayUrl),
+      s3: launched.s3,
+      folder,
+      settings,
+    });
+    await writeFile(cached, JSON.stringify({ digest, samples }));
+    return { digest, samples };
+  } finally {
+    await launched.stop();
+  }
+}
+
+export type Baseline = Pick<PipelineResult, 'digest' | 'samples'>;
+
+/** The first sample that differs between two runs, for an assertion's message. */
+export function firstDifference(got: string[], want: string[]): string {
+  const i = got.findIndex((line, n) => line !== want[n]);
+  if (i < 0) return got.length === want.length ? 'none' : `${got.length} samples against ${want.length}`;
+  return `sample ${i}: got ${got[i]}\n  want ${want[i]}`;
 }
