@@ -13,6 +13,7 @@ import {
   leftovers,
   PatientClient,
   type PipelineRun,
+  type PipelineStage,
   runPipeline,
   SMALL_PIPELINE,
   storedJobs,
@@ -23,6 +24,12 @@ import { servicesForThisFile } from './services.js';
 
 const SERVICES = ['ingest', 'synth', 'features', 'trainer'] as const;
 const REPLICAS = 3;
+const STAGE_SERVICE: Record<PipelineStage, (typeof SERVICES)[number]> = {
+  import: 'ingest',
+  dataset: 'synth',
+  features: 'features',
+  train: 'trainer',
+};
 
 // The fault settings go to every service through this process's environment (each test file is
 // a process of its own), so the import root stays servicesForThisFile's.
@@ -36,7 +43,7 @@ const services = servicesForThisFile('mmit-chaos-', () => Object.assign(process.
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Every 3-6 s kills a random replica (SIGKILL) and starts it again in the background. The victim is
+ * Every 1.5-3 s kills a random replica (SIGKILL) and starts it again in the background. The victim is
  * one of a service that has all its replicas running: a start takes a tsx process many seconds on
  * 2 busy cores, and killing faster than replicas come back would leave services with none at all
  * (a test of waiting, not of taking over). `stop()` ends the loop and waits for every replica.
@@ -46,12 +53,16 @@ function chaosMonkey(launched: typeof services.launched, random: () => number) {
   const restarting = new Set<Promise<unknown>>();
   const down = new Set<string>();
   let running = true;
+  let focus: (typeof SERVICES)[number] | undefined;
   const loop = (async () => {
     while (running) {
-      await sleep(3_000 + random() * 3_000);
+      await sleep(1_500 + random() * 1_500);
       const whole = SERVICES.filter((s) => !down.has(s));
       if (!running || whole.length === 0) continue;
-      const service = whole[Math.floor(random() * whole.length)];
+      // Half the kills go to the service whose stage runs now (when it has all its replicas), so
+      // each stage's workers die under it; the rest anywhere.
+      const service =
+        focus && whole.includes(focus) && random() < 0.5 ? focus : whole[Math.floor(random() * whole.length)];
       const index = Math.floor(random() * REPLICAS);
       down.add(service);
       await launched.kill(service, index, 'SIGKILL');
@@ -65,6 +76,10 @@ function chaosMonkey(launched: typeof services.launched, random: () => number) {
   })();
   return {
     kills,
+    /** The service whose stage runs now. */
+    focusOn(service: (typeof SERVICES)[number]) {
+      focus = service;
+    },
     async stop() {
       running = false;
       await loop;
@@ -94,13 +109,17 @@ test('kill -9 of random replicas during the pipeline: every job succeeds, result
     s3: launched.s3,
     folder,
     settings: SMALL_PIPELINE,
-    onStage: (stage) => console.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${stage}`),
+    onStage: (stage) => {
+      console.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${stage}`);
+      monkey?.focusOn(STAGE_SERVICE[stage]);
+    },
   });
 
+  let monkey: ReturnType<typeof chaosMonkey> | undefined;
   const baseline = await undisturbedBaseline(root, folder, SMALL_PIPELINE);
 
   const seed = Number(process.env.MMIT_CHAOS_SEED ?? Date.now() % 100_000);
-  const monkey = chaosMonkey(launched, mulberry32(seed));
+  monkey = chaosMonkey(launched, mulberry32(seed));
   let result: Awaited<ReturnType<typeof runPipeline>>;
   try {
     result = await runPipeline(run());
