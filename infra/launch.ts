@@ -8,7 +8,14 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_SERVICES } from '../packages/contracts/src/index.js';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '../packages/storage/src/index.js';
+import {
+  Bucket,
+  type EmbeddedS3,
+  embeddedS3Config,
+  type S3Config,
+  s3ConfigFromEnv,
+  startEmbeddedS3,
+} from '../packages/storage/src/index.js';
 import { type Gateway, type ReplicaTarget, startGateway } from './gateway.js';
 import { type LaunchPlanOptions, parseLaunchArgs, planLaunch, START_USAGE } from './launch-settings.js';
 import { assertPortsFree, freePort, LaunchError } from './ports.js';
@@ -38,6 +45,8 @@ export interface Launched {
   /** Process ids of each service's first replica as started (benchmarks read their CPU time and memory). */
   pids: Record<string, number>;
   s3Endpoint: string;
+  /** The bucket every service uses (tests read what the services stored). */
+  s3: S3Config;
   gateway: Gateway;
   /** Every replica (of `service`, when given) as it is now: id, url, and pid while it runs. */
   replicas(service?: string): ReplicaInfo[];
@@ -48,6 +57,14 @@ export interface Launched {
   kill(service: string, index: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a replica again (stopping it first if it runs): same port and id; resolves once ready. */
   restart(service: string, index: number): Promise<ReplicaInfo>;
+  /**
+   * Fault injection (test/e2e/faults.test.ts): stops the embedded S3 server, as an outage would
+   * (open connections cut; the services see refused connections). Throws when the store is
+   * external (MMIT_S3_ENDPOINT).
+   */
+  stopStore(): Promise<void>;
+  /** Starts the embedded S3 server again after stopStore(): same port, data folder and keys. */
+  startStore(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,6 +76,7 @@ export async function launch(options: LaunchOptions = {}): Promise<Launched> {
   await assertPortsFree([['the gateway', plan.gateway], ...Object.entries(plan.ports)]);
 
   let s3: EmbeddedS3 | undefined;
+  let s3Dir = '';
   let gateway: Gateway | undefined;
   const replicas: ServiceReplica[] = [];
   const stop = async () => {
@@ -68,7 +86,8 @@ export async function launch(options: LaunchOptions = {}): Promise<Launched> {
   };
   try {
     if (!env.MMIT_S3_ENDPOINT) {
-      s3 = await startEmbeddedS3({ dir: options.dataDir ?? join(repoRoot, 'data', 's3'), port: 0 });
+      s3Dir = options.dataDir ?? join(repoRoot, 'data', 's3');
+      s3 = await startEmbeddedS3({ dir: s3Dir, port: 0 });
       Object.assign(env, {
         MMIT_S3_ENDPOINT: s3.endpoint,
         MMIT_S3_ACCESS_KEY: s3.accessKey,
@@ -130,11 +149,19 @@ export async function launch(options: LaunchOptions = {}): Promise<Launched> {
   };
   const firsts = replicas.filter((r) => r.index === 0);
   const openGateway = gateway;
+  const embedded = () => {
+    if (!s3)
+      throw new Error('the store is external (MMIT_S3_ENDPOINT): only the embedded one can be stopped');
+    return s3;
+  };
+  // The port and folder of the first start; the keys come from beside the folder (embeddedCredentials).
+  const storePort = s3?.port;
   return {
     gatewayUrl: openGateway.url,
     services: Object.fromEntries(firsts.map((r) => [r.service.name, r.url])),
     pids: Object.fromEntries(firsts.map((r) => [r.service.name, r.info().pid!])),
     s3Endpoint: env.MMIT_S3_ENDPOINT!,
+    s3: s3ConfigFromEnv(env),
     gateway: openGateway,
     replicas: (service) =>
       replicas.filter((r) => !service || r.service.name === service).map((r) => r.info()),
@@ -144,6 +171,11 @@ export async function launch(options: LaunchOptions = {}): Promise<Launched> {
       await replica.restart(repoRoot);
       await openGateway.checkNow();
       return replica.info();
+    },
+    stopStore: () => embedded().stop(),
+    startStore: async () => {
+      embedded();
+      s3 = await startEmbeddedS3({ dir: s3Dir, port: storePort });
     },
     stop,
   };

@@ -26,6 +26,8 @@ declare module 's3rver' {
   /** s3rver's filesystem store (lib/stores/filesystem.js); s3rver-atomic.ts replaces some of its methods. */
   interface FilesystemStore {
     getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+    /** The bucket if its folder exists, else null. */
+    getBucket(bucket: string): Promise<{ name: string } | null>;
     getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
     getObject(
       bucket: string,

@@ -862,3 +862,31 @@ test('ended hears every job once its final record is stored, also one cancelled 
   assert.equal(byId.get(orphan.id)?.status, 'succeeded');
   assert.equal(heard.length, 4, 'each job heard once');
 });
+
+test('work that stalls past most of its lease, with nobody taking it over, renews and goes on instead of failing', async () => {
+  // A busy machine delays renewals: the handler's assertLease() then refuses (no renewal landed
+  // for 80% of the lease) although no other replica has the job. The chaos test saw such imports
+  // fail; a renewal that lands proves the lease is still ours, so the handler runs again.
+  const service = newService('stall');
+  const r = await replica({ service });
+  let calls = 0;
+  r.define('stall', {
+    params: z.object({}),
+    async run({ assertLease }) {
+      calls += 1;
+      if (calls === 1) {
+        const until = Date.now() + 700; // the event loop is blocked: no renewal is written
+        while (Date.now() < until) {}
+      }
+      assertLease();
+      return 'done';
+    },
+  });
+  const job = await r.submit('stall', {});
+  await r.start();
+  await r.idle();
+  const record = await stored(service, job.id);
+  assert.equal(record.status, 'succeeded', JSON.stringify(record.error));
+  assert.equal(calls, 2);
+  assert.equal(record.attempt, 2);
+});

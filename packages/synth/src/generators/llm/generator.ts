@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Draft, DraftTurn } from '../../draft.js';
 import { detailedPool } from '../../pools.js';
 import { sha256Hex } from '../../random.js';
+import { samplingKey } from '../../source.js';
 import { briefDraft } from '../template/describe.js';
 import { vqaResult } from '../template/vqa.js';
 import type { GenerateRequest, GenerateResult, Generator } from '../types.js';
@@ -103,7 +104,7 @@ export class LlmGenerator implements Generator {
     signal?: AbortSignal,
   ): Promise<GenerateResult> {
     if (kind === 'brief') return { ok: true, draft: briefDraft(facts, item.modality, index, rng) };
-    if (kind === 'vqa') return vqaResult(facts, item.id, seed, index);
+    if (kind === 'vqa') return vqaResult(facts, samplingKey(item), seed, index);
     const request: ChatRequest = {
       model: this.config.options.model ?? this.config.endpoint.model,
       messages: buildMessages(kind, item),

@@ -1,6 +1,7 @@
 // The template generator: offline, fast, and deterministic for a seed. Every answer is built
 // from facts the tagger read in the captions (see nlp/facts.ts); phrasings come from small
 // pools picked by the seeded stream.
+import { samplingKey } from '../../source.js';
 import type { GenerateRequest, GenerateResult, Generator } from '../types.js';
 import { conversationDraft } from './conversation.js';
 import { briefDraft, detailedDraft } from './describe.js';
@@ -16,7 +17,9 @@ export class TemplateGenerator implements Generator {
 
   /** The same as generate(), without a promise (the bench and hot loops use it). */
   generateSync({ item, facts, kind, index, seed, rng }: GenerateRequest): GenerateResult {
-    if (kind === 'vqa') return vqaResult(facts, item.id, seed, index);
+    // Keyed like every other kind's stream (the media's sha256), not by the item id: ids derive
+    // from the corpus id, so the same pictures in another corpus got other questions.
+    if (kind === 'vqa') return vqaResult(facts, samplingKey(item), seed, index);
     const modality = item.modality;
     const draft =
       kind === 'brief'

@@ -8,7 +8,7 @@ import { createRng } from '../../random.js';
 import { VQA_FORMAT_PROMPT, vqaQuestionsOf } from '../../vqa.js';
 import type { GenerateResult } from '../types.js';
 
-export function vqaResult(facts: SceneFacts, itemId: string, seed: number, index: number): GenerateResult {
+export function vqaResult(facts: SceneFacts, key: string, seed: number, index: number): GenerateResult {
   const questions = vqaQuestionsOf(facts);
   if (index >= questions.length) {
     return {
@@ -20,7 +20,7 @@ export function vqaResult(facts: SceneFacts, itemId: string, seed: number, index
           : `the captions support ${questions.length} distinct short-answer questions; vqa sample ${index + 1} has none left`,
     };
   }
-  const order = createRng(seed, itemId, 'vqa', 'order').sample(questions, questions.length);
+  const order = createRng(seed, key, 'vqa', 'order').sample(questions, questions.length);
   const { question, answer } = order[index];
   const draft: Draft = {
     kind: 'vqa',
