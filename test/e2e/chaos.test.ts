@@ -140,6 +140,11 @@ test('kill -9 of random replicas during the pipeline: every job succeeds, result
     `every job succeeded (chaos seed ${seed}, kills ${monkey.kills.join(' ')})`,
   );
   assert.deepEqual(stored.open, [], 'no job left open');
+  assert.deepEqual(
+    stored.jobs.filter((j) => j.total !== null && j.done > j.total),
+    [],
+    'no job counts more items done than it has (units redone after a fault count once)',
+  );
   for (const id of result.ids.jobs)
     assert.ok(
       stored.jobs.some((j) => j.id === id),

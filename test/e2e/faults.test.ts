@@ -122,6 +122,11 @@ test('kill -9 of each service mid-job and store outages mid-import and mid-train
   );
   assert.deepEqual(stored.open, [], 'no job left open');
   assert.deepEqual(
+    stored.jobs.filter((j) => j.total !== null && j.done > j.total),
+    [],
+    'no job counts more items done than it has (units redone after a fault count once)',
+  );
+  assert.deepEqual(
     result.digest,
     baseline.digest,
     `identical to the undisturbed run; first differing sample: ${firstDifference(result.samples, baseline.samples)}`,

@@ -68,6 +68,9 @@ export interface JobSummary {
   kind: string;
   status: string;
   attempt: number;
+  /** Items counted done, of the total (a redone unit must not count its items twice). */
+  done: number;
+  total: number | null;
 }
 
 /** What a run made, with the ids its services drew replaced by what they stand for. */
@@ -343,6 +346,8 @@ export async function storedJobs(s3: S3Config): Promise<{ jobs: JobSummary[]; op
       kind: record.kind,
       status: record.status,
       attempt: record.attempt,
+      done: record.progress.done,
+      total: record.progress.total,
     });
   }
   const open: string[] = [];

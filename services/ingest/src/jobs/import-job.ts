@@ -63,6 +63,9 @@ export function importJob(
     },
     async runUnit({ id, n, unit, params, progress, signal, assertLease }) {
       const staged = keys.corpusStaging(params.corpusId, id, n);
+      // Every attempt reads its whole range again (and stages it anew), so its count starts over:
+      // a unit redone after a kill or an outage counts each entry once, not once per attempt.
+      progress.set(0, 0);
       return ingestRange(
         context,
         params.corpusId,
