@@ -21,3 +21,11 @@ test("serve's OpenAPI document lists its OpenAI routes (declared through service
     assert.ok(path in serve.paths, `${path} is missing from serve's OpenAPI`);
   }
 });
+
+test('no generated doc shows a value JavaScript could not write ([object Object], undefined, NaN)', () => {
+  for (const [path, text] of Object.entries(renderDocs())) {
+    for (const bad of ['[object Object]', '`undefined`', '`NaN`']) {
+      assert.ok(!text.includes(bad), `${path} shows ${bad}`);
+    }
+  }
+});

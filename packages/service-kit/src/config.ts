@@ -51,14 +51,27 @@ export function loadConfig<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv
   return out as ConfigOf<S>;
 }
 
+/** A parsed default as the variable would be written: lists and name=value maps comma-separated. */
+function asWritten(value: unknown): string {
+  if (Array.isArray(value)) return value.map(asWritten).join(',');
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value)
+      .map(([k, v]) => `${k}=${asWritten(v)}`)
+      .join(',');
+  }
+  return String(value);
+}
+
 /** The documentation rows for a spec: name, default (as it would be written), description. */
 export function describeConfig(spec: ConfigSpec): EnvVarDoc[] {
   return Object.values(spec).map((v) => {
     const probe = v.schema.safeParse(undefined);
     const value = probe.success ? probe.data : undefined;
+    // An empty list or map is no default at all: the row shows none.
+    const written = value === undefined ? '' : asWritten(value);
     return {
       name: v.name,
-      ...(value !== undefined ? { default: String(value) } : {}),
+      ...(written !== '' ? { default: written } : {}),
       description: v.description,
     };
   });
