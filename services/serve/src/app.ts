@@ -15,7 +15,9 @@ import { Completions } from './runtime/completions.js';
 import { ModelCache } from './runtime/model-cache.js';
 import { RequestQueue } from './runtime/request-queue.js';
 
-export const SERVE_VERSION = '0.1.0';
+import { SERVE_VERSION } from './version.js';
+
+export { SERVE_VERSION };
 
 export interface ServeServiceOptions {
   env?: NodeJS.ProcessEnv;

@@ -212,15 +212,24 @@ describe('serve service (openai client)', () => {
     let finish: string | null = null;
     let chunks = 0;
     let usage: OpenAI.CompletionUsage | undefined;
+    let usageNulls = 0;
     for await (const chunk of stream) {
       chunks++;
+      assert.equal(chunk.system_fingerprint, whole.system_fingerprint);
       if (chunk.usage) usage = chunk.usage;
+      else if (chunk.usage === null) usageNulls++;
       for (const choice of chunk.choices) {
         text += choice.delta.content ?? '';
         finish = choice.finish_reason ?? finish;
       }
     }
     assert.ok(chunks > 3, `${chunks} chunks`);
+    assert.match(whole.system_fingerprint ?? '', /^fp_[0-9a-f]{10}$/);
+    assert.equal(usageNulls, chunks - 1, 'every chunk before the usage chunk says usage: null');
+    await assert.rejects(
+      openai.chat.completions.create({ ...request, stream_options: { include_usage: true } }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && err.param === 'stream_options',
+    );
     assert.equal(text, whole.choices[0].message.content);
     assert.equal(finish, whole.choices[0].finish_reason);
     assert.deepEqual(usage, whole.usage);

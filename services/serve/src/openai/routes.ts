@@ -3,7 +3,7 @@
 // (404 before any media is fetched), turn messages into turns, and hand the job to Completions;
 // a client that closes the connection aborts the job's signal, which stops generation. Errors
 // thrown here are written in OpenAI's shape by the service's /v1 error formatter (errors.ts).
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Service } from '@mmit/service-kit';
 import type { Bucket } from '@mmit/storage';
 import type { Request, Response } from 'express';
@@ -14,6 +14,7 @@ import type { Prompt, ServedModel } from '../engine/served-model.js';
 import type { MediaLimits } from '../media/media-inputs.js';
 import { takeAdmission } from '../runtime/admission.js';
 import type { CompletionEvent, Completions } from '../runtime/completions.js';
+import { SERVE_VERSION } from '../version.js';
 import { OpenAIError } from './errors.js';
 import { toTurns } from './messages.js';
 import {
@@ -106,6 +107,15 @@ const textShape: Shape = {
   choice: (text, finish) => ({ index: 0, text, logprobs: null, finish_reason: finish }),
 };
 
+/**
+ * What OpenAI calls the backend configuration a model runs with: here the model and the serve
+ * version, so a client sees when either changed (answers from one fingerprint are reproducible
+ * with a seed).
+ */
+function systemFingerprint(model: string): string {
+  return `fp_${createHash('sha256').update(`${model}\0${SERVE_VERSION}`).digest('hex').slice(0, 10)}`;
+}
+
 async function answer(
   res: Response,
   events: AsyncGenerator<CompletionEvent>,
@@ -114,7 +124,18 @@ async function answer(
 ): Promise<void> {
   const id = `${shape === chatShape ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
-  const envelope = (object: string) => ({ id, object, created, model: meta.model, system_fingerprint: null });
+  const envelope = (object: string) => ({
+    id,
+    object,
+    created,
+    model: meta.model,
+    system_fingerprint: systemFingerprint(meta.model),
+  });
+  // With include_usage, OpenAI sends usage: null on every chunk before the one that carries it.
+  const chunkEnvelope = (object: string) => ({
+    ...envelope(object),
+    ...(meta.includeUsage ? { usage: null } : {}),
+  });
   let promptTokens = 0;
   if (!meta.stream) {
     let text = '';
@@ -137,15 +158,15 @@ async function answer(
     if (event.type === 'prompt') {
       promptTokens = event.promptTokens;
       if (shape === chatShape)
-        writer.write({ ...envelope(shape.chunkObject), choices: [shape.choice('', null, true, true)] });
+        writer.write({ ...chunkEnvelope(shape.chunkObject), choices: [shape.choice('', null, true, true)] });
     } else if (event.type === 'delta') {
       writer.write({
-        ...envelope(shape.chunkObject),
+        ...chunkEnvelope(shape.chunkObject),
         choices: [shape.choice(event.text, null, true, false)],
       });
     } else {
       writer.write({
-        ...envelope(shape.chunkObject),
+        ...chunkEnvelope(shape.chunkObject),
         choices: [shape.choice('', event.finishReason, true, false)],
       });
       if (meta.includeUsage) {

@@ -50,23 +50,41 @@ const sampling = {
   user: z.string().optional(),
 };
 
-export const ChatCompletionRequestSchema = z.object({
-  model: z.string().min(1),
-  messages: z.array(ChatMessageSchema).min(1, { message: 'messages must hold at least one message' }),
-  max_completion_tokens: z.number().int().min(1).nullable().optional(),
-  ...sampling,
-  logprobs: z.literal(false).nullable().optional(),
-  tools: z.array(z.unknown()).max(0, { message: 'tools are not supported' }).optional(),
-});
+/** As OpenAI: stream_options only mean something for a streamed answer, so alone they are refused. */
+function streamOptionsNeedStream(
+  body: { stream?: boolean | null; stream_options?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if (body.stream_options != null && body.stream !== true) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['stream_options'],
+      message: 'stream_options are only allowed when stream is true',
+    });
+  }
+}
+
+export const ChatCompletionRequestSchema = z
+  .object({
+    model: z.string().min(1),
+    messages: z.array(ChatMessageSchema).min(1, { message: 'messages must hold at least one message' }),
+    max_completion_tokens: z.number().int().min(1).nullable().optional(),
+    ...sampling,
+    logprobs: z.literal(false).nullable().optional(),
+    tools: z.array(z.unknown()).max(0, { message: 'tools are not supported' }).optional(),
+  })
+  .superRefine(streamOptionsNeedStream);
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 
-export const CompletionRequestSchema = z.object({
-  model: z.string().min(1),
-  prompt: z.union([z.string().min(1), z.array(z.string().min(1)).length(1)]),
-  ...sampling,
-  echo: z.literal(false).nullable().optional(),
-  logprobs: z.null().optional(),
-});
+export const CompletionRequestSchema = z
+  .object({
+    model: z.string().min(1),
+    prompt: z.union([z.string().min(1), z.array(z.string().min(1)).length(1)]),
+    ...sampling,
+    echo: z.literal(false).nullable().optional(),
+    logprobs: z.null().optional(),
+  })
+  .superRefine(streamOptionsNeedStream);
 export type CompletionRequest = z.infer<typeof CompletionRequestSchema>;
 
 export interface Usage {
