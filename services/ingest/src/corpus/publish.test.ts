@@ -181,3 +181,46 @@ test('a claim left by a publisher that died before its part was listed does not 
   const manifest = await bucket.getJson(keys.corpusManifest(corpus.id), CorpusManifestSchema);
   assert.equal(manifest.counts.accepted, 1);
 });
+
+test("a job's current owner takes the publish lock at once from the job's killed earlier owner, and nobody else does", async () => {
+  const corpus = await store.create(
+    CreateCorpusRequestSchema.parse({ name: 'relock', description: '', options: {} }),
+  );
+  // What an import's owner killed while publishing leaves: the lock, renewed a moment ago.
+  const renewedAt = new Date().toISOString();
+  await bucket.putJson(keys.corpusPublishLock(corpus.id), {
+    lease: { owner: 'import j_1', instance: 'dead', renewedAt, ttlSec: 30 },
+  });
+  const started = Date.now();
+  const ran = await withPublishLock(bucket, corpus.id, 'import j_1', async () => 'published', {
+    ownership: () => {}, // the caller holds job j_1's lease
+  });
+  assert.equal(ran, 'published');
+  assert.ok(Date.now() - started < 5_000, 'no wait for a whole lock period');
+
+  // Another job's holder is not this caller's to take: it waits for the lock to go stale.
+  await bucket.putJson(keys.corpusPublishLock(corpus.id), {
+    lease: { owner: 'import j_2', instance: 'alive', renewedAt, ttlSec: 30 },
+  });
+  const signal = AbortSignal.timeout(1_500);
+  await assert.rejects(
+    withPublishLock(bucket, corpus.id, 'import j_1', async () => 'published', {
+      signal,
+      ownership: () => {},
+    }),
+    (err: unknown) => (err as Error).name === 'TimeoutError',
+  );
+
+  // A caller that cannot prove the job is its own takes nothing.
+  await bucket.putJson(keys.corpusPublishLock(corpus.id), {
+    lease: { owner: 'import j_1', instance: 'dead', renewedAt, ttlSec: 30 },
+  });
+  await assert.rejects(
+    withPublishLock(bucket, corpus.id, 'import j_1', async () => 'published', {
+      ownership: () => {
+        throw new Error('lease lost');
+      },
+    }),
+    /lease lost/,
+  );
+});

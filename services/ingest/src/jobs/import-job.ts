@@ -83,6 +83,7 @@ export function importJob(
         id,
         order: shared.order,
         units: seen.length,
+        assertLease,
       });
       summary.durationSec = (Date.now() - shared.startedAt) / 1000;
       logger.info(

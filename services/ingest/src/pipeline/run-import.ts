@@ -206,7 +206,7 @@ export async function publishStaged(
   bucket: Bucket,
   corpusId: string,
   request: ImportRequest,
-  job: { id: string; order: string; units: number },
+  job: { id: string; order: string; units: number; assertLease?: () => void },
   signal?: AbortSignal,
 ): Promise<ImportSummary> {
   const summary = emptySummary(corpusId, request.format);
@@ -235,7 +235,7 @@ export async function publishStaged(
         for (const outcome of outcomes) tally(summary, outcome);
       }
     },
-    signal,
+    { signal, ownership: job.assertLease },
   );
   return summary;
 }
