@@ -6,6 +6,7 @@
 // The run's own state (`runs/<id>/state.json`: step, losses, checkpoints) is written by whoever
 // holds the lease, through @mmit/train's RunRecorder; the job record says who that is.
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type JobRecord, keys, newId, problem } from '@mmit/contracts';
 import {
   type EndedContext,
@@ -69,6 +70,9 @@ export interface RunManagerOptions {
   };
 }
 
+/** The job engine's service name for runs (their records live under jobs/trainer/). */
+const TRAIN_SERVICE = 'trainer';
+
 export class RunManager {
   readonly jobs: JobRunner;
   /** Recorders of runs executing in this process: their state is newer than the stored one. */
@@ -79,7 +83,7 @@ export class RunManager {
     this.events.setMaxListeners(0);
     this.jobs = new JobRunner({
       bucket: options.bucket,
-      service: 'trainer',
+      service: TRAIN_SERVICE,
       logger: options.logger,
       concurrency: options.concurrency ?? 1,
       ...options.jobs,
@@ -187,14 +191,18 @@ export class RunManager {
   }
 
   /**
-   * The run's job once it has ended. An attempt stores the run's end just before the engine stores
-   * the job's, so a resume clicked in between waits for the job (briefly) instead of refusing.
+   * The run's job once it has ended and been closed. An attempt stores the run's end just before
+   * the engine stores the job's, and the engine's `ended` hook (recordEndedJob) runs after that,
+   * before the job's open marker goes: a resume clicked in between waits for both (briefly), so
+   * neither a refusal nor a late hook's write of the old end undoes it.
    */
   private async jobEnd(jobId: string, patienceMs = 10_000): Promise<JobRecord> {
     const signal = AbortSignal.timeout(patienceMs);
     let last = await this.jobs.get(jobId);
     try {
       for await (const record of this.jobs.watch(jobId, signal, 200)) last = record;
+      const open = keys.jobOpen(TRAIN_SERVICE, jobId);
+      while (!signal.aborted && (await this.options.bucket.exists(open))) await sleep(100);
     } catch (err) {
       if (!signal.aborted) throw err;
     }
@@ -282,6 +290,8 @@ export class RunManager {
   private async recordEndedJob(ctx: EndedContext<TrainJobParams>): Promise<void> {
     const state = await this.get(ctx.params.runId);
     if (TERMINAL_RUN_STATUSES.includes(state.status)) return;
+    // A run resumed since this end was stored is the new attempt's to record, not this hook's.
+    if (state.attempt > ctx.record.attempt) return;
     const { record } = ctx;
     const finishedAt = record.finishedAt ?? new Date().toISOString();
     if (record.status === 'cancelled') {

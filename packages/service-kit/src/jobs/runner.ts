@@ -426,6 +426,9 @@ export class JobRunner {
         `job ${id} is ${stored?.value.status ?? record.status}; only failed or cancelled jobs can be retried`,
       );
     }
+    // Again after the record: a close of the previous end that deleted the marker before this
+    // record was stored has then read a terminal record and left it deleted (see closeJob).
+    await this.bucket.putBuffer(keys.jobOpen(this.service, id), '');
     this.emit(stored.value);
     this.kick();
     return stored.value;
@@ -1257,7 +1260,12 @@ export class JobRunner {
     this.plans.delete(record.id);
     this.endedUnits.delete(record.id);
     await this.bucket.deletePrefix(keys.jobUnitsPrefix(this.service, record.id));
-    await this.bucket.delete(keys.jobOpen(this.service, record.id));
+    const marker = keys.jobOpen(this.service, record.id);
+    await this.bucket.delete(marker);
+    // A retry may have queued the job again meanwhile (it writes the marker after its record, see
+    // retry): read the record after the delete, and put the marker back for a job that is open.
+    const now = await this.bucket.getJsonIfExists(keys.job(this.service, record.id), JobRecordSchema);
+    if (now && !isTerminal(now.status)) await this.bucket.putBuffer(marker, '');
   }
 
   private liveRecord(live: LiveJob): JobRecord {
