@@ -5,7 +5,7 @@
 // segments were read in. Writers publish through `publishShard` (shard first, then its segment);
 // `adoptOrphanShards` indexes shards whose writer died between the two writes.
 import { type EncoderRecord, EncoderRecordSchema, keys } from '@mmit/contracts';
-import type { Bucket } from '@mmit/storage';
+import { type Bucket, PreconditionFailedError } from '@mmit/storage';
 import { z } from 'zod';
 import { isShardId, shardIdOfKey } from './layout.js';
 import {
@@ -133,11 +133,19 @@ export async function adoptOrphanShards(bucket: Bucket, index: FeatureIndex): Pr
   return result;
 }
 
-/** Writes `encoder.json` unless it exists (the identity is the same for everyone who reaches the key). */
+/**
+ * Writes `encoder.json` unless it exists (the identity is the same for everyone who reaches the
+ * key): one conditional create, atomic on S3, so a replica killed while writing leaves nothing
+ * behind (a staged copy would be left in tmp/).
+ */
 export async function recordEncoder(bucket: Bucket, record: EncoderRecord): Promise<void> {
   const key = keys.featuresEncoder(record.encoderKey);
   if (await bucket.exists(key)) return;
-  await bucket.publishJson(key, record, EncoderRecordSchema);
+  try {
+    await bucket.putJsonIfAbsent(key, record, EncoderRecordSchema);
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err; // another replica wrote it first
+  }
 }
 
 export async function readEncoderRecord(
