@@ -4,19 +4,16 @@
 // the dataset's samples and the features must equal an undisturbed run's, the trained weights
 // (and optimizer state) must be byte-identical to an undisturbed run with the same seed, and no
 // staging object may be left behind.
-import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
+  assertHealed,
   FAULT_TEST_ENV,
-  firstDifference,
-  leftovers,
   PatientClient,
   type PipelineRun,
   type PipelineStage,
   runPipeline,
   SMALL_PIPELINE,
-  storedJobs,
   undisturbedBaseline,
   writePipelineCorpus,
 } from './pipeline.js';
@@ -128,39 +125,17 @@ test('kill -9 of random replicas during the pipeline: every job succeeds, result
   }
 
   // Job records end before their open markers go (the ended hook): give the last ones a moment.
-  let stored = await storedJobs(launched.s3);
-  for (let i = 0; i < 50 && stored.open.length > 0; i++) {
-    await sleep(200);
-    stored = await storedJobs(launched.s3);
-  }
-  const notSucceeded = stored.jobs.filter((j) => j.status !== 'succeeded');
-  assert.deepEqual(
-    notSucceeded,
-    [],
-    `every job succeeded (chaos seed ${seed}, kills ${monkey.kills.join(' ')})`,
+  const jobs = await assertHealed(
+    launched.s3,
+    result,
+    baseline,
+    `(chaos seed ${seed}, kills ${monkey.kills.join(' ')})`,
   );
-  assert.deepEqual(stored.open, [], 'no job left open');
-  assert.deepEqual(
-    stored.jobs.filter((j) => j.total !== null && j.done > j.total),
-    [],
-    'no job counts more items done than it has (units redone after a fault count once)',
-  );
-  for (const id of result.ids.jobs)
-    assert.ok(
-      stored.jobs.some((j) => j.id === id),
-      `job ${id} stored`,
-    );
-  assert.deepEqual(
-    result.digest,
-    baseline.digest,
-    `identical to the undisturbed run (chaos seed ${seed}); first differing sample: ${firstDifference(result.samples, baseline.samples)}`,
-  );
-  assert.deepEqual(await leftovers(launched.s3, result.ids.corpus), [], 'staging objects cleaned up');
 
-  const resumed = stored.jobs.filter((j) => j.attempt > 1).length;
+  const resumed = jobs.filter((j) => j.attempt > 1).length;
   console.log(
     `chaos: ${monkey.kills.length} kills (seed ${seed}: ${monkey.kills.join(' ')}); ` +
-      `${stored.jobs.length} jobs, all succeeded, ${resumed} resumed after a kill, none open; ` +
+      `${jobs.length} jobs, all succeeded, ${resumed} resumed after a kill, none open; ` +
       `identical to the undisturbed run: ${result.digest.corpus.items} items, ${result.digest.dataset.samples} samples, ` +
       `${result.digest.features.media} feature blocks (${result.digest.features.bytes} bytes), ` +
       `weights ${result.digest.training.weightsSha256.slice(0, 12)} at step ${result.digest.training.step}; no staging left`,

@@ -9,15 +9,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { JobRecord, RunState } from '../../packages/contracts/src/index.js';
 import {
+  assertHealed,
   FAULT_TEST_ENV,
-  firstDifference,
-  leftovers,
   PatientClient,
   type PipelineRun,
   type PipelineStage,
   runPipeline,
   SMALL_PIPELINE,
-  storedJobs,
   undisturbedBaseline,
   writePipelineCorpus,
 } from './pipeline.js';
@@ -105,39 +103,18 @@ test('kill -9 of each service mid-job and store outages mid-import and mid-train
   await Promise.all(injecting);
   assert.deepEqual(missed, [], 'every fault found its job running');
 
-  let stored = await storedJobs(launched.s3);
-  for (let i = 0; i < 50 && stored.open.length > 0; i++) {
-    await sleep(200);
-    stored = await storedJobs(launched.s3);
-  }
   assert.equal(
     injected.length,
     Object.values(FAULTS).flat().length,
     `every fault injected: ${injected.join('; ')}`,
   );
-  assert.deepEqual(
-    stored.jobs.filter((j) => j.status !== 'succeeded'),
-    [],
-    'every job succeeded',
-  );
-  assert.deepEqual(stored.open, [], 'no job left open');
-  assert.deepEqual(
-    stored.jobs.filter((j) => j.total !== null && j.done > j.total),
-    [],
-    'no job counts more items done than it has (units redone after a fault count once)',
-  );
-  assert.deepEqual(
-    result.digest,
-    baseline.digest,
-    `identical to the undisturbed run; first differing sample: ${firstDifference(result.samples, baseline.samples)}`,
-  );
-  assert.deepEqual(await leftovers(launched.s3, result.ids.corpus), [], 'staging objects cleaned up');
+  const jobs = await assertHealed(launched.s3, result, baseline);
 
-  const healed = stored.jobs.filter((j) => result.ids.jobs.includes(j.id));
+  const healed = jobs.filter((j) => result.ids.jobs.includes(j.id));
   console.log(
     `faults: ${injected.length} injected (${injected.join('; ')}); ` +
       `${healed.length} jobs healed without a hand (attempts ${healed.map((j) => `${j.service} ${j.attempt}`).join(', ')}), ` +
-      `${stored.jobs.length} jobs stored, all succeeded, none open; identical to the undisturbed run: ` +
+      `${jobs.length} jobs stored, all succeeded, none open; identical to the undisturbed run: ` +
       `${result.digest.corpus.items} items, ${result.digest.dataset.samples} samples, ` +
       `${result.digest.features.media} feature blocks, weights ${result.digest.training.weightsSha256.slice(0, 12)}; no staging left`,
   );

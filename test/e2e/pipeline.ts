@@ -7,6 +7,7 @@
 // Every call tolerates a replica dying under it: requests are retried on a refused or cut
 // connection and on 502/503/504, and jobs are followed by polling (an event stream ends with the
 // replica that serves it).
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -415,4 +416,43 @@ export function firstDifference(got: string[], want: string[]): string {
   const i = got.findIndex((line, n) => line !== want[n]);
   if (i < 0) return got.length === want.length ? 'none' : `${got.length} samples against ${want.length}`;
   return `sample ${i}: got ${got[i]}\n  want ${want[i]}`;
+}
+
+/**
+ * What every disturbed run must show once its jobs have settled: every stored job succeeded, none
+ * left open, none counting more done than it has, each of the run's jobs stored, results equal to
+ * the undisturbed run's, and nothing left in staging. `context` goes into failure messages (e.g. a
+ * chaos seed). Returns the stored jobs for the summary line.
+ */
+export async function assertHealed(
+  s3: S3Config,
+  result: PipelineResult,
+  baseline: Pick<PipelineResult, 'digest' | 'samples'>,
+  context = '',
+): Promise<JobSummary[]> {
+  let stored = await storedJobs(s3);
+  for (let i = 0; i < 50 && stored.open.length > 0; i++) {
+    await sleep(200);
+    stored = await storedJobs(s3);
+  }
+  const notSucceeded = stored.jobs.filter((j) => j.status !== 'succeeded');
+  assert.deepEqual(notSucceeded, [], `every job succeeded ${context}`);
+  assert.deepEqual(stored.open, [], 'no job left open');
+  assert.deepEqual(
+    stored.jobs.filter((j) => j.total !== null && j.done > j.total),
+    [],
+    'no job counts more items done than it has (units redone after a fault count once)',
+  );
+  for (const id of result.ids.jobs)
+    assert.ok(
+      stored.jobs.some((j) => j.id === id),
+      `job ${id} stored`,
+    );
+  assert.deepEqual(
+    result.digest,
+    baseline.digest,
+    `identical to the undisturbed run ${context}; first differing sample: ${firstDifference(result.samples, baseline.samples)}`,
+  );
+  assert.deepEqual(await leftovers(s3, result.ids.corpus), [], 'staging objects cleaned up');
+  return stored.jobs;
 }
