@@ -6,7 +6,7 @@
 // token. Audio: the first 30 s window only, cut to the encoder frames that saw audio (the mask
 // the feature service stores); longer clips are refused by the caller.
 
-import type { StorageDType } from '@mmit/contracts';
+import type { Modality, StorageDType } from '@mmit/contracts';
 import {
   applyProjector,
   buildVisionGraph,
@@ -36,7 +36,7 @@ import {
   type Session,
 } from '@mmit/tensor';
 
-export type Modality = 'image' | 'audio';
+export type { Modality };
 
 /** What a run says about its encoder (the features package's EncoderSpec, resolved to folders). */
 export interface EncoderSetup {
