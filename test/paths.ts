@@ -16,3 +16,6 @@ export function fixture(name: string): string {
     throw new Error(`fixture ${name} not found under ${fixturesDir} (set MMIT_FIXTURES)`);
   return path;
 }
+
+/** The golden cases of the decoder families beyond Llama/Qwen2, made by bench/goldens/make_decoders.py. */
+export const decoderFixturesDir = join(repoRoot, 'fixtures', 'hf-tiny-decoders');

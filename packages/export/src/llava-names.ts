@@ -4,8 +4,6 @@
 // and `lm_head` at the top. transformers 4.x checkpoints (`language_model.model.*`,
 // `vision_tower.*`, ...) load into it through the class's `_checkpoint_conversion_mapping`; we
 // write the new names, which our own loader (models/weight-names.ts) also reads.
-import { ourWeightName } from '@mmit/models';
-
 export const LLAVA_PREFIX = {
   languageModel: 'model.language_model.',
   visionTower: 'model.vision_tower.vision_model.',
@@ -18,13 +16,13 @@ const LM_BODY_PREFIX = /^(?:model\.language_model\.|language_model\.model\.|lang
 
 /**
  * The LLaVA name of an LM checkpoint's tensor (`model.layers.0.mlp.up_proj.weight` ->
- * `model.language_model.layers.0.mlp.up_proj.weight`), or null for a tensor that is not part of
- * the decoder LM (a LLaVA source's own tower and projector, which the export replaces).
+ * `model.language_model.layers.0.mlp.up_proj.weight`), given our names it holds (the checkpoint's
+ * `oursOf`), or null for a tensor that is not part of the decoder LM (a LLaVA source's own tower
+ * and projector, which the export replaces). Fused tensors keep their HF name.
  */
-export function llavaLmName(hfName: string): string | null {
-  const ours = ourWeightName(hfName);
-  if (ours === null || ours.startsWith('projector.')) return null;
-  if (ours === 'head.weight') return LLAVA_LM_HEAD;
+export function llavaLmName(hfName: string, ours: readonly string[] | null): string | null {
+  if (ours === null || ours.some((o) => o.startsWith('projector.'))) return null;
+  if (ours[0] === 'head.weight') return LLAVA_LM_HEAD;
   return LLAVA_PREFIX.languageModel + hfName.replace(LM_BODY_PREFIX, '');
 }
 

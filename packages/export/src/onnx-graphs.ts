@@ -1,6 +1,6 @@
 // The three ONNX graphs transformers.js runs for a LLaVA-style model (its ImageTextToText
 // sessions in models/session_config.js), built with our graph builder from the same model
-// pieces as our own engine (`lm.frozen`, `lm.architecture.body`, `lmHead`, `buildVisionGraph`,
+// pieces as our own engine (`lm.frozen` (its `embed` and `head`), `lm.body`, `buildVisionGraph`,
 // `applyProjector`):
 //   embed_tokens:          input_ids -> inputs_embeds
 //   vision_encoder:        pixel_values -> image_features (selected tower states, projected: the rows
@@ -19,14 +19,13 @@ import {
   dropsFirstToken,
   type FeatureRequest,
   type LanguageModel,
-  lmHead,
   type ProjectorSpec,
   pastName,
   presentName,
   type VisionTower,
   visionOutputs,
 } from '@mmit/models';
-import { cast, concat, Graph, gather, type HostTensor, slice, type Value } from '@mmit/tensor';
+import { cast, concat, Graph, type HostTensor, slice, type Value } from '@mmit/tensor';
 import { ExportError } from './errors.js';
 import { llavaProjectorName } from './llava-names.js';
 
@@ -53,7 +52,7 @@ export function buildEmbedTokensGraph(lm: LanguageModel): Graph {
   const g = new Graph('embed_tokens');
   const frozen = lm.frozen(g);
   const ids = g.input(TJS_NAMES.inputIds, 'int64', [TJS_DIMS.batch, TJS_DIMS.seq]);
-  g.output(TJS_NAMES.inputsEmbeds, gather(frozen.embedTable(), cast(ids, 'int32'), 0));
+  g.output(TJS_NAMES.inputsEmbeds, frozen.embed(cast(ids, 'int32')));
   return g;
 }
 
@@ -108,7 +107,7 @@ export function buildMergedDecoderGraph(lm: LanguageModel): Graph {
     key: g.input(pastName(i, 'key'), 'float32', pastShape),
     value: g.input(pastName(i, 'value'), 'float32', pastShape),
   }));
-  const { hidden, present } = lm.architecture.body(
+  const { hidden, present } = lm.body(
     c,
     { embeds, attentionMask: cast(attentionMask, 'int32'), positionIds: cast(positionIds, 'int32'), past },
     frozen.weight,
@@ -117,7 +116,7 @@ export function buildMergedDecoderGraph(lm: LanguageModel): Graph {
   );
   g.output(
     TJS_NAMES.logits,
-    g.scope('head', () => lmHead(frozen, hidden)),
+    g.scope('head', () => frozen.head(hidden)),
   );
   present.forEach((kv, i) => {
     g.output(presentName(i, 'key'), kv.key);

@@ -4,3 +4,4 @@
 export * from './decoder.js';
 export * from './generate.js';
 export * from './sampler.js';
+export * from './verify-cases.js';

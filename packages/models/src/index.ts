@@ -4,6 +4,7 @@
 
 export { act, UnknownActivationError } from './activations.js';
 export * from './adamw.js';
+export * from './architectures/index.js';
 export * from './checkpoint.js';
 export * from './clip.js';
 export * from './decoder.js';

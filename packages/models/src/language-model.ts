@@ -1,40 +1,47 @@
 // A decoder LM ready to be built into graphs: its checkpoint, normalised config, and the
-// architecture picked from `config.model_type` through a registry (as transformers.js does).
+// architecture picked from `config.model_type` through the registry (architectures/).
 // LLaVA checkpoints (`model_type: llava`) are accepted: the LM config is their `text_config`.
 // `frozen(g)` places the checkpoint's weights in a graph as initializers (created on first use,
-// so a graph holds only what it reads); the LM never has trainable weights here.
-import { add, type Graph, type HostTensor, hostTensor, linear, split, type Value } from '@mmit/tensor';
+// so a graph holds only what it reads); the LM never has trainable weights here. The family's
+// own touches on the ends of the model live here too: the embedding scale (Gemma's sqrt(d)), norm
+// weights stored as offsets from one, and the soft-capped head.
+import {
+  add,
+  type Graph,
+  gather,
+  type HostTensor,
+  hostTensor,
+  linear,
+  mul,
+  split,
+  type Value,
+} from '@mmit/tensor';
+import {
+  type Architecture,
+  architectureFor,
+  lmConfigJson,
+  parseLmConfig,
+  UnknownArchitectureError,
+} from './architectures/index.js';
 import type { Checkpoint } from './checkpoint.js';
 import {
   type DecoderConstants,
   decoderBody,
   type Linears,
+  ropeAngleRates,
   rotateHalfMatrix,
+  softcap,
   type WeightFn,
 } from './decoder.js';
-import { type LmConfig, parseLmConfig } from './lm-config.js';
+import type { LmConfig } from './lm-config.js';
 import { ropeInverseFrequencies } from './rope.js';
-
-export class UnknownArchitectureError extends Error {
-  override name = 'UnknownArchitectureError';
-}
-
-export interface Architecture {
-  /** transformers class this graph reproduces, for messages. */
-  hfClass: string;
-  body: typeof decoderBody;
-}
-
-/** model_type -> architecture. Qwen2 differs from Llama only in config (q/k/v biases), see lm-config.ts. */
-export const architectures: Record<string, Architecture> = {
-  llama: { hfClass: 'LlamaForCausalLM', body: decoderBody },
-  qwen2: { hfClass: 'Qwen2ForCausalLM', body: decoderBody },
-};
 
 export interface LanguageModel {
   readonly checkpoint: Checkpoint;
   readonly config: LmConfig;
   readonly architecture: Architecture;
+  /** The decoder body (decoder.ts), which every registered family shares. */
+  readonly body: typeof decoderBody;
   /** Frozen weights and constants of this LM inside graph `g`. */
   frozen(g: Graph): FrozenLm;
 }
@@ -44,33 +51,23 @@ export interface FrozenLm {
   /** Linear layers by our name (`layers.0.attn.q`), with the bias when the config gives one. */
   linears: Linears;
   constants: DecoderConstants;
-  /** Token embedding table (V, d). */
-  embedTable(): Value;
-  /** LM head weight (V, d): the embedding table when tied. */
-  headWeight(): Value;
-}
-
-function lmConfigJson(config: Record<string, unknown>): unknown {
-  // Multimodal checkpoints nest the LM config; transformers reads `text_config` the same way.
-  return config.model_type === 'llava' && config.text_config ? config.text_config : config;
+  /** Token embeddings (B, T, d) of ids (B, T) int32, with the family's scale. */
+  embed(ids: Value): Value;
+  /** Logits (B, T, V) of final hidden states, with the family's soft-cap. */
+  head(hidden: Value): Value;
 }
 
 /** Picks the architecture for a checkpoint; throws UnknownArchitectureError listing the valid model types. */
 export function languageModelFromCheckpoint(checkpoint: Checkpoint): LanguageModel {
-  const json = lmConfigJson(checkpoint.config) as { model_type?: unknown };
-  const modelType = String(json.model_type);
-  const architecture = architectures[modelType];
-  if (!architecture) {
-    throw new UnknownArchitectureError(
-      `${checkpoint.dir}: model_type '${modelType}' is not a supported language model; valid: ${Object.keys(architectures).join(', ')}`,
-    );
-  }
+  const json = lmConfigJson(checkpoint.config);
+  const architecture = architectureFor(String(json.model_type), checkpoint.dir);
   const config = parseLmConfig(json);
   const graphs = new WeakMap<Graph, FrozenLm>();
   return {
     checkpoint,
     config,
     architecture,
+    body: decoderBody,
     frozen(g) {
       let frozen = graphs.get(g);
       if (!frozen) {
@@ -82,8 +79,42 @@ export function languageModelFromCheckpoint(checkpoint: Checkpoint): LanguageMod
   };
 }
 
+/** The RoPE constants of `config` as initializers of `g` (a second rate table for Gemma 3's sliding layers). */
+export function decoderConstants(g: Graph, config: LmConfig): DecoderConstants {
+  const { headDim, rotaryDim } = config;
+  const rates = (name: string, theta: number, scaling: LmConfig['ropeScaling']) =>
+    g.initializer(
+      name,
+      hostTensor(
+        'float32',
+        [headDim],
+        ropeAngleRates(
+          ropeInverseFrequencies({ headDim: rotaryDim, ropeTheta: theta, ropeScaling: scaling }),
+          headDim,
+        ),
+      ),
+    );
+  return {
+    angleRates: rates('rope.angle_rates', config.ropeTheta, config.ropeScaling),
+    slidingAngleRates: config.slidingRope
+      ? rates('rope.sliding_angle_rates', config.slidingRope.theta, config.slidingRope.scaling)
+      : undefined,
+    rotateHalf: g.initializer(
+      'rope.rotate_half',
+      hostTensor('float32', [headDim, headDim], rotateHalfMatrix(headDim, rotaryDim)),
+    ),
+  };
+}
+
+/** Norm weights (`*norm.weight`) as the norm uses them: stored offset + w (Gemma stores w - 1). */
+function normWeight(tensor: HostTensor<'float32'>, offset: number): HostTensor<'float32'> {
+  if (offset === 0) return tensor;
+  // transformers computes (1.0 + w) in float32.
+  return { ...tensor, data: tensor.data.map((w) => Math.fround(offset + w)) };
+}
+
 /** Concatenates tensors along dim 0 (stacking the rows of [out, in] weights, or biases). */
-function stackRows(tensors: HostTensor<'float32'>[]): HostTensor<'float32'> {
+export function stackRows(tensors: HostTensor<'float32'>[]): HostTensor<'float32'> {
   const rows = tensors.reduce((n, t) => n + t.dims[0], 0);
   const data = new Float32Array(tensors.reduce((n, t) => n + t.data.length, 0));
   let offset = 0;
@@ -106,7 +137,11 @@ function frozenLm(g: Graph, checkpoint: Checkpoint, config: LmConfig): FrozenLm 
   const weight: WeightFn = (name) => {
     let value = values.get(name);
     if (!value) {
-      value = g.initializer(name, checkpoint.weight(name));
+      const tensor = checkpoint.weight(name);
+      value = g.initializer(
+        name,
+        name.endsWith('norm.weight') ? normWeight(tensor, config.normWeightOffset) : tensor,
+      );
       values.set(name, value);
     }
     return value;
@@ -118,14 +153,7 @@ function frozenLm(g: Graph, checkpoint: Checkpoint, config: LmConfig): FrozenLm 
       `${checkpoint.dir}: tie_word_embeddings is false but the checkpoint has no lm_head.weight`,
     );
   }
-  const half = config.headDim / 2;
-  const constants: DecoderConstants = {
-    invFreq: g.initializer('rope.inv_freq', hostTensor('float32', [half], ropeInverseFrequencies(config))),
-    rotateHalf: g.initializer(
-      'rope.rotate_half',
-      hostTensor('float32', [config.headDim, config.headDim], rotateHalfMatrix(config.headDim)),
-    ),
-  };
+  const constants = decoderConstants(g, config);
   const single = (name: string, x: Value) =>
     linear(x, weight(`${name}.weight`), hasBias(config, name) ? weight(`${name}.bias`) : undefined);
   // One initializer per group: rows of the [out, in] weights stacked, e.g. `layers.0.attn.q+k+v.weight`.
@@ -161,7 +189,13 @@ function frozenLm(g: Graph, checkpoint: Checkpoint, config: LmConfig): FrozenLm 
     weight,
     linears: { single, group },
     constants,
-    embedTable: () => weight('embed.weight'),
-    headWeight: () => weight(headName),
+    embed(ids) {
+      const embeds = gather(weight('embed.weight'), ids, 0); // (B, T, d)
+      return config.embedScale === 1 ? embeds : mul(embeds, config.embedScale);
+    },
+    head(hidden) {
+      const logits = linear(hidden, weight(headName)); // (B, T, V)
+      return config.finalLogitSoftcap === null ? logits : softcap(logits, config.finalLogitSoftcap);
+    },
   };
 }

@@ -31,8 +31,8 @@ import {
   where,
 } from '@mmit/tensor';
 import { arangePositions, asInt32, checkImageTokens, labelledRows } from './feeds.js';
-import type { LanguageModel } from './language-model.js';
-import { dims, lmHead, shiftedLoss } from './lm-graphs.js';
+import type { FrozenLm, LanguageModel } from './language-model.js';
+import { dims, shiftedLoss } from './lm-graphs.js';
 import { type LoraOptions, withLora } from './lora.js';
 import { type ProjectorSpec, projectedRows, projectorParams } from './projector.js';
 
@@ -65,13 +65,13 @@ export interface LlavaStepGraph {
 }
 
 /** Token embeddings with each `<image>` position taking the next projected row: (B, T, d). */
-function mergeImageRows(tokenTable: Value, inputIds: Value, rows: Value, imageTokenId: number): Value {
+function mergeImageRows(frozen: FrozenLm, inputIds: Value, rows: Value, imageTokenId: number): Value {
   const isImage = equal(inputIds, imageTokenId); // (B, T)
   // k-th image token (row-major over the batch) reads projected row k.
   const order = sub(cumsum(flatten(cast(isImage, 'int32'), 0, 2), 0), 1); // (B*T)
   const index = where(isImage, reshape(order, [-1, inputIds.shape[1]]), 0); // (B, T); 0 where unused
   const imageEmbeds = gather(rows, index, 0); // (B, T, d)
-  const tokenEmbeds = gather(tokenTable, inputIds, 0); // (B, T, d)
+  const tokenEmbeds = frozen.embed(inputIds); // (B, T, d), with the family's embedding scale
   return where(unsqueeze(isImage, [2]), imageEmbeds, tokenEmbeds);
 }
 
@@ -93,10 +93,8 @@ export function buildLlavaStepGraph(lm: LanguageModel, options: LlavaStepOptions
   const params: Record<string, Value> = { ...projector, ...(lora?.params ?? {}) };
 
   const rows = projectedRows(options.projector, projector, features); // (B*N, d)
-  const embeds = g.scope('merge', () =>
-    mergeImageRows(frozen.embedTable(), inputIds, rows, options.imageTokenId),
-  );
-  const { hidden } = lm.architecture.body(
+  const embeds = g.scope('merge', () => mergeImageRows(frozen, inputIds, rows, options.imageTokenId));
+  const { hidden } = lm.body(
     c,
     { embeds, attentionMask, positionIds },
     frozen.weight,
@@ -106,7 +104,7 @@ export function buildLlavaStepGraph(lm: LanguageModel, options: LlavaStepOptions
   let loss: Value;
   if (options.head === 'all') {
     const labels = g.input('labels', 'int32', [dims.batch, dims.seq]);
-    const logits = g.scope('head', () => lmHead(frozen, hidden));
+    const logits = g.scope('head', () => frozen.head(hidden));
     g.output('logits', logits);
     loss = g.scope('loss', () =>
       options.composedLogSoftmax
@@ -117,7 +115,7 @@ export function buildLlavaStepGraph(lm: LanguageModel, options: LlavaStepOptions
     const lossRows = g.input('loss_rows', 'int32', ['labelled']);
     const lossTargets = g.input('loss_targets', 'int32', ['labelled']);
     const shifted = flatten(slice(hidden, 1, 0, -1), 0, 2); // (B*(T-1), d)
-    const logits = g.scope('head', () => lmHead(frozen, gather(shifted, lossRows, 0))); // (M, V)
+    const logits = g.scope('head', () => frozen.head(gather(shifted, lossRows, 0))); // (M, V)
     loss = g.scope('loss', () =>
       options.composedLogSoftmax
         ? g.float32(() => crossEntropy(logits, lossTargets, { composed: true }))

@@ -5,7 +5,7 @@
 // - embed: input_ids -> inputs_embeds (the embed_tokens path the cached graphs start from).
 // Graph inputs are int32 for ids/masks/positions (WebGPU runs int64 on the CPU); feeds.ts builds them.
 // Shapes: B batch, T new tokens, P past tokens, d hidden, V vocab, K KV heads, hd head dim.
-import { crossEntropy, Graph, gather, linear, slice, type Value } from '@mmit/tensor';
+import { crossEntropy, Graph, slice, type Value } from '@mmit/tensor';
 import type { KeyValue } from './decoder.js';
 import type { FrozenLm, LanguageModel } from './language-model.js';
 
@@ -18,11 +18,6 @@ export interface ForwardGraphOptions {
 
 export const dims = { batch: 'batch', seq: 'seq', past: 'past', total: 'past+seq' } as const;
 
-/** logits = hidden @ head^T: (B, T, d) -> (B, T, V). */
-export function lmHead(frozen: FrozenLm, hidden: Value): Value {
-  return linear(hidden, frozen.headWeight());
-}
-
 /** HF causal-LM loss: logits[:, :-1] against labels[:, 1:], mean over labels != -100 in the batch. */
 export function shiftedLoss(logits: Value, labels: Value): Value {
   return crossEntropy(slice(logits, 1, 0, -1), slice(labels, 1, 1));
@@ -32,7 +27,7 @@ function embedInput(g: Graph, lm: LanguageModel, frozen: FrozenLm, input: 'ids' 
   if (input === 'embeds')
     return g.input('inputs_embeds', 'float32', [dims.batch, dims.seq, lm.config.hiddenSize]);
   const ids = g.input('input_ids', 'int32', [dims.batch, dims.seq]);
-  return g.scope('embed', () => gather(frozen.embedTable(), ids, 0)); // (B, T, d)
+  return g.scope('embed', () => frozen.embed(ids)); // (B, T, d)
 }
 
 /** Full forward without cache: logits (B, T, V) and optionally the loss. */
@@ -42,14 +37,14 @@ export function buildForwardGraph(lm: LanguageModel, options: ForwardGraphOption
   const embeds = embedInput(g, lm, frozen, options.input);
   const attentionMask = g.input('attention_mask', 'int32', [dims.batch, dims.seq]);
   const positionIds = g.input('position_ids', 'int32', [dims.batch, dims.seq]);
-  const { hidden } = lm.architecture.body(
+  const { hidden } = lm.body(
     lm.config,
     { embeds, attentionMask, positionIds },
     frozen.weight,
     frozen.linears,
     frozen.constants,
   );
-  const logits = g.scope('head', () => lmHead(frozen, hidden));
+  const logits = g.scope('head', () => frozen.head(hidden));
   g.output('logits', logits);
   if (options.loss) {
     const labels = g.input('labels', 'int32', [dims.batch, dims.seq]);
@@ -89,7 +84,7 @@ export function buildCachedGraph(lm: LanguageModel, options: CachedGraphOptions)
   const keys = options.withPast ? dims.total : dims.seq;
   const attentionMask = g.input('attention_mask', 'int32', [dims.batch, keys]);
   const positionIds = g.input('position_ids', 'int32', [dims.batch, dims.seq]);
-  const { hidden, present } = lm.architecture.body(
+  const { hidden, present } = lm.body(
     c,
     { embeds, attentionMask, positionIds, past },
     frozen.weight,
@@ -98,7 +93,7 @@ export function buildCachedGraph(lm: LanguageModel, options: CachedGraphOptions)
   );
   g.output(
     'logits',
-    g.scope('head', () => lmHead(frozen, hidden)),
+    g.scope('head', () => frozen.head(hidden)),
   );
   present.forEach((kv, i) => {
     g.output(presentName(i, 'key'), kv.key);
@@ -112,6 +107,6 @@ export function buildEmbedGraph(lm: LanguageModel): Graph {
   const g = new Graph(`${lm.config.modelType}-embed`);
   const frozen = lm.frozen(g);
   const ids = g.input('input_ids', 'int32', [dims.batch, dims.seq]);
-  g.output('inputs_embeds', gather(frozen.embedTable(), ids, 0));
+  g.output('inputs_embeds', frozen.embed(ids));
   return g;
 }

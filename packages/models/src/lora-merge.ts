@@ -66,6 +66,7 @@ export function withMergedLora(base: Checkpoint, lora: LoraAdapters): Checkpoint
     config: base.config,
     has: (ours) => base.has(ours),
     dims: (ours) => base.dims(ours),
+    oursOf: (hfName) => base.oursOf(hfName),
     close: () => base.close(),
     weight(ours) {
       const weight = base.weight(ours);

@@ -43,6 +43,11 @@ export interface VerifyOptions {
   ep?: ExecutionProvider;
   /** Only cases whose name contains one of these. */
   only?: string[];
+  /**
+   * Runners for kinds a package above this one checks (e.g. @mmit/inference's `lm_generate`,
+   * which runs the decoder loop serve uses); they join `caseRunners`.
+   */
+  runners?: Record<string, CaseRunner>;
   /** Called after each case (the command prints as it goes). */
   onResult?: (result: CaseResult) => void;
 }
@@ -72,16 +77,21 @@ function loadContext(dir: string, file: string, ep: ExecutionProvider): CaseCont
 }
 
 /** Runs one case file; never throws (a failure becomes a result with `error`). */
-export async function runCase(dir: string, file: string, ep: ExecutionProvider = 'cpu'): Promise<CaseResult> {
+export async function runCase(
+  dir: string,
+  file: string,
+  ep: ExecutionProvider = 'cpu',
+  runners: Record<string, CaseRunner> = caseRunners,
+): Promise<CaseResult> {
   const name = basename(file).replace(/\.(safetensors|json)$/, '');
   const started = performance.now();
   let kind = '?';
   try {
     const context = loadContext(dir, file, ep);
     kind = String(context.metadata.kind ?? '?');
-    const runner = caseRunners[kind];
+    const runner = runners[kind];
     if (!runner) {
-      throw new Error(`no runner for case kind '${kind}'; known: ${Object.keys(caseRunners).join(', ')}`);
+      throw new Error(`no runner for case kind '${kind}'; known: ${Object.keys(runners).join(', ')}`);
     }
     if (kind === 'llava_projector_step' && context.metadata.vision && 'pixel_values' in context.tensors) {
       const fromTower = await llavaFeaturesFromPixels(context);
@@ -103,7 +113,7 @@ export async function verifyFolder(dir: string, options: VerifyOptions = {}): Pr
   );
   const results: CaseResult[] = [];
   for (const file of files) {
-    const result = await runCase(dir, file, options.ep ?? 'cpu');
+    const result = await runCase(dir, file, options.ep ?? 'cpu', { ...caseRunners, ...options.runners });
     options.onResult?.(result);
     results.push(result);
   }

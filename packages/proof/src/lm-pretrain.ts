@@ -10,12 +10,10 @@
 import { createRng } from '@mmit/media';
 import {
   AdamW,
-  type DecoderConstants,
   decoderBody,
+  decoderConstants,
   type LmConfig,
   parseLmConfig,
-  ropeInverseFrequencies,
-  rotateHalfMatrix,
   shiftedLoss,
 } from '@mmit/models';
 import {
@@ -57,16 +55,7 @@ export function buildLmTrainGraph(sizes: TinyLmSizes, tokens: TinyLmTokens): LmT
     return value;
   };
   const single = (name: string, x: Value) => linear(x, weight(`${name}.weight`));
-  const constants: DecoderConstants = {
-    invFreq: g.initializer(
-      'rope.inv_freq',
-      hostTensor('float32', [config.headDim / 2], ropeInverseFrequencies(config)),
-    ),
-    rotateHalf: g.initializer(
-      'rope.rotate_half',
-      hostTensor('float32', [config.headDim, config.headDim], rotateHalfMatrix(config.headDim)),
-    ),
-  };
+  const constants = decoderConstants(g, config);
   const ids = g.input('input_ids', 'int32', ['batch', 'seq']);
   const attentionMask = g.input('attention_mask', 'int32', ['batch', 'seq']);
   const positionIds = g.input('position_ids', 'int32', ['batch', 'seq']);

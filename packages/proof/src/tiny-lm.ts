@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRng } from '@mmit/media';
-import { ourWeightName } from '@mmit/models';
+import { architectures, ourWeightName } from '@mmit/models';
 import { type HostTensor, writeSafetensors } from '@mmit/tensor';
 import { gaussians } from './gaussian.js';
 
@@ -90,7 +90,7 @@ export function tinyLmWeights(sizes: TinyLmSizes): TinyLmWeight[] {
     return [d, d];
   };
   return hfWeightNames(sizes).map((hf) => {
-    const ours = ourWeightName(hf);
+    const ours = ourWeightName(architectures.llama.weights, hf);
     if (ours === null) throw new Error(`@mmit/models has no name for weight ${hf}`);
     return { hf, ours, dims: dimsOf(ours) };
   });

@@ -2,6 +2,7 @@
 // (HF transformers' own numbers) through our engine, prints one line per case with its error
 // measures against the fixture README's tolerances, and exits 1 when any case fails or is out of
 // tolerance. Works for checkpoints of any size: everything is read from configs and case metadata.
+import { inferenceCaseRunners } from '@mmit/inference';
 import { formatResult, verifyFolder } from '@mmit/models';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '@mmit/tensor';
 import type { Command } from 'commander';
@@ -26,6 +27,7 @@ export function registerVerifyCommand(program: Command): void {
       const results = await verifyFolder(dir, {
         ep: options.ep,
         only: options.only,
+        runners: inferenceCaseRunners,
         onResult: (result) => console.log(formatResult(result)),
       });
       const failed = results.filter((r) => !r.ok);
