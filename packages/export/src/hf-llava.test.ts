@@ -142,6 +142,11 @@ describe('exportHfLlava', () => {
       projector: 'mlp2x_gelu',
       lora: { rank: 4, alpha: 8, merged: true },
     });
+    // Floats of the sources stay floats: transformers 5 refuses `"initializer_factor": 1`.
+    const text = readFileSync(join(llama.out, 'config.json'), 'utf8');
+    assert.match(text, /"initializer_factor": 1\.0,/);
+    assert.match(text, /"attention_dropout": 0\.0,/);
+    assert.match(text, /"rope_theta": 10000\.0/);
   });
 
   test('writes the tokenizer (with chat_template.jinja), image processor, LLaVA processor and generation configs', () => {

@@ -12,7 +12,7 @@
 // and merged weights are float32.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loraMergedWeightNames, ourWeightName } from '@mmit/models';
+import { loraMergedWeightNames, stackRows } from '@mmit/models';
 import { numel, openCheckpoint, type TensorSource } from '@mmit/tensor';
 import { llavaConfig, llavaProjectorWeights } from './llava-config.js';
 import { LLAVA_LM_HEAD, llavaLmName, llavaProjectorName, llavaVisionName } from './llava-names.js';
@@ -22,6 +22,7 @@ import { writePeftAdapter } from './peft-adapter.js';
 import type { ExportRun } from './run-source.js';
 import { DEFAULT_MAX_SHARD_BYTES, type PendingTensor, writeShardedSafetensors } from './sharded-writer.js';
 import {
+  floatKeysOf,
   generationConfig,
   processorConfig,
   writeJson,
@@ -64,17 +65,22 @@ function lmTensors(
   const pending: PendingTensor[] = [];
   const skipped: string[] = [];
   for (const hfName of source.names()) {
-    const name = llavaLmName(hfName);
+    const ours = parts.lm.checkpoint.oursOf(hfName);
+    const name = llavaLmName(hfName, ours);
     // A tied head is the embedding table: transformers saves it once, and so do we.
     if (name === null || (tied && name === LLAVA_LM_HEAD)) {
       skipped.push(hfName);
       continue;
     }
-    const ours = ourWeightName(hfName)!;
     const info = source.info(hfName);
+    // A fused tensor (Phi-3's qkv_proj) with a merged part is its parts' merged rows, stacked again.
     pending.push(
-      merged.has(ours)
-        ? { name, byteLength: numel(info.dims) * 4, read: () => parts.lm.checkpoint.weight(ours) }
+      ours!.some((o) => merged.has(o))
+        ? {
+            name,
+            byteLength: numel(info.dims) * 4,
+            read: () => stackRows(ours!.map((o) => parts.lm.checkpoint.weight(o))),
+          }
         : { name, byteLength: info.byteLength, read: () => source.read(hfName) },
     );
   }
@@ -118,8 +124,14 @@ export function exportHfLlava(run: ExportRun, outDir: string, options: HfExportO
       tensors,
       options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES,
     );
-    writeJson(join(outDir, 'config.json'), llavaConfig(run, parts));
-    writeJson(join(outDir, 'generation_config.json'), generationConfig(run, parts));
+    // Keys the sources write as floats stay floats (transformers 5 checks config field types).
+    const sourceConfigs = [join(run.lmDir, 'config.json'), join(parts.tower.dir, 'config.json')];
+    writeJson(join(outDir, 'config.json'), llavaConfig(run, parts), floatKeysOf(sourceConfigs));
+    writeJson(
+      join(outDir, 'generation_config.json'),
+      generationConfig(run, parts),
+      floatKeysOf([join(run.lmDir, 'generation_config.json')]),
+    );
     writeJson(join(outDir, 'processor_config.json'), processorConfig(parts, 'transformers'));
     const files = [
       'config.json',
@@ -135,7 +147,7 @@ export function exportHfLlava(run: ExportRun, outDir: string, options: HfExportO
       mkdirSync(adapterDir, { recursive: true });
       // Its base is this folder only when the adapters were not merged into it.
       const base = parts.loraMerged ? null : outDir;
-      files.push(...writePeftAdapter(run, adapterDir, base).map((f) => `${LORA_ADAPTER_DIR}/${f}`));
+      files.push(...writePeftAdapter(run, parts.lm, adapterDir, base).map((f) => `${LORA_ADAPTER_DIR}/${f}`));
       progress(`wrote the PEFT adapter to ${adapterDir}`);
     }
     return {

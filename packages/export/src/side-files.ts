@@ -21,8 +21,42 @@ const TOKENIZER_FILES = [
   'tokenizer.model',
 ];
 
-export function writeJson(path: string, value: unknown): void {
-  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+/**
+ * Key names whose values a JSON text writes as floats (`1.0`, `1e-05`, `[0.5, 1.0]`). JavaScript
+ * reads 1.0 and 1 as one number, but transformers 5 validates typed config fields strictly and
+ * refuses `"initializer_factor": 1` where it declares a float; the writer below uses these names
+ * to write such values back as Python's json does.
+ */
+export function floatKeys(jsonText: string): Set<string> {
+  const keys = new Set<string>();
+  const pair = /"((?:[^"\\]|\\.)*)"\s*:\s*(\[[^[\]{}"]*\]|-?\d[\d.eE+-]*)/g;
+  for (const [, key, value] of jsonText.matchAll(pair)) {
+    if (/\d[.eE]|\.\d/.test(value)) keys.add(key);
+  }
+  return keys;
+}
+
+/** Float key names of the JSON files that exist among `paths`. */
+export function floatKeysOf(paths: string[]): Set<string> {
+  const keys = new Set<string>();
+  for (const path of paths) {
+    if (existsSync(path)) for (const key of floatKeys(readFileSync(path, 'utf8'))) keys.add(key);
+  }
+  return keys;
+}
+
+const FLOAT_MARK = '\u0000float:';
+
+/** Writes `value` as indented JSON; integral numbers under `floats` key names keep a `.0`. */
+export function writeJson(path: string, value: unknown, floats: ReadonlySet<string> = new Set()): void {
+  const mark = (v: unknown): unknown =>
+    typeof v === 'number' && Number.isInteger(v) && !/e/i.test(String(v)) ? `${FLOAT_MARK}${v}` : v;
+  const text = JSON.stringify(
+    value,
+    (key, v) => (floats.has(key) ? (Array.isArray(v) ? v.map(mark) : mark(v)) : v),
+    2,
+  );
+  writeFileSync(path, `${text.replace(/"\\u0000float:(-?\d+)"/g, '$1.0')}\n`);
 }
 
 function readJsonIfExists(path: string): Record<string, unknown> | null {
@@ -66,7 +100,11 @@ export function writeTokenizerFiles(
     written.push('chat_template.jinja');
     if (options.inlineChatTemplate) {
       const configPath = join(outDir, 'tokenizer_config.json');
-      writeJson(configPath, { ...(readJsonIfExists(configPath) ?? {}), chat_template: template });
+      writeJson(
+        configPath,
+        { ...(readJsonIfExists(configPath) ?? {}), chat_template: template },
+        floatKeysOf([configPath]),
+      );
     }
   }
   return written;

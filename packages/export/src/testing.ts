@@ -2,7 +2,7 @@
 // trainer's own code path (spec.json as the service stores it, then executeRun), with the
 // tiny CLIP tower as the encoder, so exports have a vision tower, a trained projector and,
 // optionally, trained LoRA adapters to write.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { keys, newId } from '@mmit/contracts';
 import {
   applyProjector,
@@ -19,7 +19,8 @@ import type { ExportRun } from './run-source.js';
 
 export interface TinyRunOptions {
   fixturesDir: string;
-  lm: 'tiny-llama' | 'tiny-qwen2';
+  /** A decoder checkpoint folder under fixturesDir (tiny-llama, tiny-qwen2, tiny-phi3, ...). */
+  lm: string;
   lora?: boolean;
   projector?: 'linear' | 'mlp2x_gelu';
   steps?: number;
@@ -39,7 +40,7 @@ export async function trainTinyRun(bucket: Bucket, options: TinyRunOptions): Pro
     encoder: options.encoderKeyOnly
       ? { key: TEST_ENCODER_KEY }
       : { key: TEST_ENCODER_KEY, spec: { checkpoint: join(options.fixturesDir, 'tiny-clip-vision') } },
-    lm: { checkpoint: join(options.fixturesDir, options.lm) },
+    lm: { checkpoint: resolve(options.fixturesDir, options.lm) },
     projector: { type: options.projector ?? 'mlp2x_gelu' },
     // Large steps, so trained LoRA B matrices are far from their zero start.
     optimizer: { lr: 1e-2, loraLr: 5e-2 },

@@ -17,6 +17,7 @@ import { type ProgressFn, prepareOutDir } from './out-dir.js';
 import { openExportParts } from './parts.js';
 import type { ExportRun } from './run-source.js';
 import {
+  floatKeysOf,
   generationConfig,
   processorConfig,
   writeJson,
@@ -75,8 +76,14 @@ export function exportTransformersJs(
       files.push(...written.map((path) => relative(outDir, path)));
       if (written.length > 1) externalData.push(file);
     }
-    writeJson(join(outDir, 'config.json'), llavaConfig(run, parts));
-    writeJson(join(outDir, 'generation_config.json'), generationConfig(run, parts));
+    // Keys the sources write as floats stay floats (transformers 5 checks config field types).
+    const sourceConfigs = [join(run.lmDir, 'config.json'), join(parts.tower.dir, 'config.json')];
+    writeJson(join(outDir, 'config.json'), llavaConfig(run, parts), floatKeysOf(sourceConfigs));
+    writeJson(
+      join(outDir, 'generation_config.json'),
+      generationConfig(run, parts),
+      floatKeysOf([join(run.lmDir, 'generation_config.json')]),
+    );
     writeJson(join(outDir, 'processor_config.json'), processorConfig(parts, 'transformers.js'));
     files.push(
       'config.json',
