@@ -3,7 +3,7 @@
 // and round trips through our own loaders: the exported LM reproduces the logits of the model the
 // run trained (LoRA merged), and the vision tower loads from the LLaVA layout.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -157,10 +157,11 @@ describe('exportHfLlava', () => {
         file,
       );
     }
-    assert.deepEqual(
-      readJson(join(llama.out, 'preprocessor_config.json')),
-      readJson(fixture('tiny-clip-vision/preprocessor_config.json')),
-    );
+    // The encoder's image processor, named LlavaProcessor's so AutoProcessor builds the right class.
+    assert.deepEqual(readJson(join(llama.out, 'preprocessor_config.json')), {
+      ...readJson(fixture('tiny-clip-vision/preprocessor_config.json')),
+      processor_class: 'LlavaProcessor',
+    });
     assert.deepEqual(
       readJson(join(llama.out, 'generation_config.json')),
       readJson(fixture('tiny-llama/generation_config.json')),
@@ -316,6 +317,42 @@ describe('exportHfLlava', () => {
     assert.deepEqual(read(out), base);
     assert.notDeepEqual(read(llama.out), base);
     assert.equal(readJson(join(out, LORA_ADAPTER_DIR, 'adapter_config.json')).base_model_name_or_path, out);
+  });
+
+  test('the model card names the base models, the data, the training settings, metrics and load code', () => {
+    const card = readFileSync(join(llama.out, 'README.md'), 'utf8');
+    const front = /^---\n([\s\S]*?)\n---\n/.exec(card)?.[1] ?? '';
+    assert.match(front, /library_name: transformers\n/);
+    assert.match(front, /pipeline_tag: image-text-to-text/);
+    assert.ok(front.includes(`  - ${llama.run.spec.lm.checkpoint}`), front);
+    assert.ok(front.includes('  - lora'));
+    const state = llama.run.state!;
+    assert.ok(
+      card.includes(`${state.data!.train} training and ${state.data!.validation} validation samples`),
+    );
+    assert.ok(card.includes(`| LoRA | rank 4, alpha 8, on q_proj, v_proj, down_proj |`));
+    assert.ok(
+      card.includes(
+        `Training loss at step ${state.latest!.step}: ${Number(state.latest!.loss.toPrecision(4))}`,
+      ),
+    );
+    assert.match(card, /LlavaForConditionalGeneration\.from_pretrained\("path\/to\/this\/folder"\)/);
+    assert.ok(llama.result.files.includes('README.md'));
+  });
+
+  test('a failed export leaves no folder behind, and a refused one starts no work', async () => {
+    const out = join(dir, 'failed');
+    const broken = { ...llama.run, encoder: { ...llama.run.encoder, processorDir: join(dir, 'nowhere') } };
+    assert.throws(
+      () => exportHfLlava(broken, out),
+      (err: unknown) => err instanceof ExportError && /preprocessor_config\.json/.test(err.message),
+    );
+    assert.equal(existsSync(out), false);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('.partial-')),
+      [],
+      'the staging folder is removed',
+    );
   });
 
   test('refuses a non-empty folder unless forced', () => {

@@ -11,24 +11,18 @@
 // mergeLora is false. Tensors copied from the LM and tower keep their stored dtype; the projector
 // and merged weights are float32.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loraMergedWeightNames, stackRows } from '@mmit/models';
 import { numel, openCheckpoint, type TensorSource } from '@mmit/tensor';
-import { llavaConfig, llavaProjectorWeights } from './llava-config.js';
+import { llavaProjectorWeights } from './llava-config.js';
 import { LLAVA_LM_HEAD, llavaLmName, llavaProjectorName, llavaVisionName } from './llava-names.js';
-import { type ProgressFn, prepareOutDir } from './out-dir.js';
+import { writeModelCard } from './model-card.js';
+import { type ProgressFn, writeExportFolder } from './out-dir.js';
 import { type ExportParts, openExportParts } from './parts.js';
 import { writePeftAdapter } from './peft-adapter.js';
 import type { ExportRun } from './run-source.js';
 import { DEFAULT_MAX_SHARD_BYTES, type PendingTensor, writeShardedSafetensors } from './sharded-writer.js';
-import {
-  floatKeysOf,
-  generationConfig,
-  processorConfig,
-  writeJson,
-  writePreprocessorConfig,
-  writeTokenizerFiles,
-} from './side-files.js';
+import { writeModelConfigs, writeTokenizerFiles } from './side-files.js';
 
 export const LORA_ADAPTER_DIR = 'lora-adapter';
 
@@ -110,8 +104,16 @@ function projectorTensors(run: ExportRun): PendingTensor[] {
 
 /** Writes the HF LLaVA folder for `run` into `outDir` (see the file comment for its contents). */
 export function exportHfLlava(run: ExportRun, outDir: string, options: HfExportOptions = {}): HfExportResult {
+  return writeExportFolder(outDir, options.force, (staging) => writeHfLlava(run, outDir, staging, options));
+}
+
+function writeHfLlava(
+  run: ExportRun,
+  outDir: string,
+  staging: string,
+  options: HfExportOptions,
+): HfExportResult {
   const progress = options.onProgress ?? (() => {});
-  prepareOutDir(outDir, options.force);
   const parts = openExportParts(run, { mergeLora: options.mergeLora });
   const lmSource = openCheckpoint(run.lmDir);
   const towerSource = openCheckpoint(parts.tower.dir);
@@ -120,36 +122,29 @@ export function exportHfLlava(run: ExportRun, outDir: string, options: HfExportO
     const tensors = [...towerTensors(parts, towerSource), ...projectorTensors(run), ...lm.pending];
     progress(`writing ${tensors.length} tensors${parts.loraMerged ? ' (LoRA merged into the LM)' : ''}`);
     const weights = writeShardedSafetensors(
-      outDir,
+      staging,
       tensors,
       options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES,
     );
-    // Keys the sources write as floats stay floats (transformers 5 checks config field types).
-    const sourceConfigs = [join(run.lmDir, 'config.json'), join(parts.tower.dir, 'config.json')];
-    writeJson(join(outDir, 'config.json'), llavaConfig(run, parts), floatKeysOf(sourceConfigs));
-    writeJson(
-      join(outDir, 'generation_config.json'),
-      generationConfig(run, parts),
-      floatKeysOf([join(run.lmDir, 'generation_config.json')]),
-    );
-    writeJson(join(outDir, 'processor_config.json'), processorConfig(parts, 'transformers'));
     const files = [
-      'config.json',
-      'generation_config.json',
-      'processor_config.json',
-      writePreprocessorConfig(run, outDir),
-      ...writeTokenizerFiles(run.tokenizerDir, outDir),
+      ...writeModelConfigs(run, parts, staging, 'transformers'),
+      ...writeTokenizerFiles(run.tokenizerDir, staging),
       ...weights.files,
     ];
     let adapterDir: string | null = null;
     if (run.lora) {
       adapterDir = join(outDir, LORA_ADAPTER_DIR);
-      mkdirSync(adapterDir, { recursive: true });
+      mkdirSync(join(staging, LORA_ADAPTER_DIR), { recursive: true });
       // Its base is this folder only when the adapters were not merged into it.
-      const base = parts.loraMerged ? null : outDir;
-      files.push(...writePeftAdapter(run, parts.lm, adapterDir, base).map((f) => `${LORA_ADAPTER_DIR}/${f}`));
+      const base = parts.loraMerged ? null : resolve(outDir);
+      files.push(
+        ...writePeftAdapter(run, parts.lm, join(staging, LORA_ADAPTER_DIR), base).map(
+          (f) => `${LORA_ADAPTER_DIR}/${f}`,
+        ),
+      );
       progress(`wrote the PEFT adapter to ${adapterDir}`);
     }
+    files.push(writeModelCard(run, parts, staging, { format: 'hf', loraMerged: parts.loraMerged }));
     return {
       dir: outDir,
       files,

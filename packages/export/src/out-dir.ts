@@ -1,16 +1,52 @@
-// The folder an export writes: created when missing; an existing non-empty folder is refused
-// unless the caller forces it, so an export never silently mixes with another model's files.
-import { mkdirSync, readdirSync } from 'node:fs';
+// The folder an export writes. Everything is written into a staging folder beside it and moved into
+// place only when the whole export succeeded, so a failure (a missing preprocessor config, a full
+// disk, an interrupted process) never leaves a half-written or empty model folder behind. An
+// existing non-empty folder is refused before any work starts unless the caller forces it; forced,
+// the export's files replace their namesakes and other files stay.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ExportError } from './errors.js';
 
-export function prepareOutDir(dir: string, force = false): void {
-  mkdirSync(dir, { recursive: true });
+function checkOutDir(dir: string, force: boolean): void {
+  if (!existsSync(dir)) return;
   const existing = readdirSync(dir);
   if (existing.length > 0 && !force) {
     throw new ExportError(
       'conflict',
       `${dir} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); choose an empty folder or force (--force)`,
     );
+  }
+}
+
+/**
+ * Runs `write(staging)` with a fresh staging folder beside `dir`, then moves what it wrote into
+ * `dir`; on any error the staging folder is removed and `dir` is as it was.
+ */
+export function writeExportFolder<T>(
+  dir: string,
+  force: boolean | undefined,
+  write: (staging: string) => T,
+): T {
+  const target = resolve(dir);
+  checkOutDir(target, force ?? false);
+  mkdirSync(dirname(target), { recursive: true });
+  const staging = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${Date.now()}`);
+  mkdirSync(staging);
+  try {
+    const result = write(staging);
+    if (!existsSync(target)) {
+      renameSync(staging, target);
+      return result;
+    }
+    for (const entry of readdirSync(staging)) {
+      rmSync(join(target, entry), { recursive: true, force: true });
+      renameSync(join(staging, entry), join(target, entry));
+    }
+    rmSync(staging, { recursive: true, force: true });
+    return result;
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
   }
 }
 

@@ -7,6 +7,7 @@
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExportError } from './errors.js';
+import { llavaConfig } from './llava-config.js';
 import type { ExportParts } from './parts.js';
 import type { ExportRun } from './run-source.js';
 
@@ -110,6 +111,10 @@ export function writeTokenizerFiles(
   return written;
 }
 
+/**
+ * The encoder's preprocessor_config.json, with `processor_class` set: without it transformers.js's
+ * AutoProcessor returns a bare Processor instead of the LlavaProcessor that expands `<image>`.
+ */
 export function writePreprocessorConfig(run: ExportRun, outDir: string): string {
   const source = join(run.encoder.processorDir, 'preprocessor_config.json');
   if (!existsSync(source)) {
@@ -118,7 +123,11 @@ export function writePreprocessorConfig(run: ExportRun, outDir: string): string 
       `${run.encoder.processorDir} has no preprocessor_config.json; set encoder.processor in the run spec to the folder that has it`,
     );
   }
-  copyFileSync(source, join(outDir, 'preprocessor_config.json'));
+  writeJson(
+    join(outDir, 'preprocessor_config.json'),
+    { ...readJsonIfExists(source), processor_class: 'LlavaProcessor' },
+    floatKeysOf([source]),
+  );
   return 'preprocessor_config.json';
 }
 
@@ -147,4 +156,31 @@ export function generationConfig(run: ExportRun, parts: ExportParts): Record<str
     ...(eosTokenIds.length ? { eos_token_id: eosTokenIds.length === 1 ? eosTokenIds[0] : eosTokenIds } : {}),
     ...(padTokenId !== null ? { pad_token_id: padTokenId } : {}),
   };
+}
+
+/**
+ * config.json, generation_config.json, processor_config.json and preprocessor_config.json: what
+ * both folders carry beside weights and tokenizer. Keys the sources write as floats stay floats
+ * (transformers 5 checks config field types).
+ */
+export function writeModelConfigs(
+  run: ExportRun,
+  parts: ExportParts,
+  dir: string,
+  flavour: ProcessorFlavour,
+): string[] {
+  const sourceConfigs = [join(run.lmDir, 'config.json'), join(parts.tower.dir, 'config.json')];
+  writeJson(join(dir, 'config.json'), llavaConfig(run, parts), floatKeysOf(sourceConfigs));
+  writeJson(
+    join(dir, 'generation_config.json'),
+    generationConfig(run, parts),
+    floatKeysOf([join(run.lmDir, 'generation_config.json')]),
+  );
+  writeJson(join(dir, 'processor_config.json'), processorConfig(parts, flavour));
+  return [
+    'config.json',
+    'generation_config.json',
+    'processor_config.json',
+    writePreprocessorConfig(run, dir),
+  ];
 }

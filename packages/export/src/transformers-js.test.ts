@@ -3,6 +3,7 @@
 // @huggingface/transformers itself loads the folder offline and generates our engine's greedy tokens.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -227,6 +228,42 @@ describe('@huggingface/transformers on the exported folder', () => {
     const theirs = (sequences.tolist() as bigint[][])[0].slice(ids.length).map(Number);
     assert.deepEqual(theirs, ours);
     assert.ok(ours.length > 0);
+    await model.dispose();
+  });
+
+  test("the model card's load code runs as written: AutoProcessor gives a LlavaProcessor", async () => {
+    transformers.env.allowRemoteModels = false;
+    const card = readFileSync(join(out, 'README.md'), 'utf8');
+    assert.match(card, /library_name: transformers\.js/);
+    assert.match(card, /AutoProcessor\.from_pretrained\('path\/to\/this\/folder'\)/);
+    // The card's code, with the folder and a picture filled in.
+    const model = await transformers.LlavaForConditionalGeneration.from_pretrained(out, { dtype: 'fp32' });
+    const processor = await transformers.AutoProcessor.from_pretrained(out);
+    assert.equal(processor.constructor.name, 'LlavaProcessor');
+    const messages = [{ role: 'user', content: '<image>\nWhat is in the picture?' }];
+    const tokenizer = processor.tokenizer;
+    assert.ok(tokenizer);
+    const prompt = tokenizer.apply_chat_template(messages, {
+      tokenize: false,
+      add_generation_prompt: true,
+    }) as string;
+    const inputs = await processor(
+      await transformers.RawImage.read(join(fixturesDir, 'case_clip_image.png')),
+      prompt,
+    );
+    // One `<image>` became image_seq_length image tokens.
+    const ids = (inputs.input_ids as transformers.Tensor).tolist() as bigint[][];
+    assert.equal(ids[0].filter((id) => Number(id) === 3).length, 16);
+    const output = (await model.generate({
+      ...inputs,
+      max_new_tokens: 4,
+      do_sample: false,
+    })) as transformers.Tensor;
+    assert.equal(output.dims[1], ids[0].length + 4);
+    const answer = processor.batch_decode(output.slice(null, [ids[0].length, output.dims[1]]), {
+      skip_special_tokens: true,
+    })[0];
+    assert.equal(typeof answer, 'string');
     await model.dispose();
   });
 });

@@ -11,19 +11,12 @@
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { saveModel } from '@mmit/tensor';
-import { llavaConfig } from './llava-config.js';
+import { writeModelCard } from './model-card.js';
 import { buildEmbedTokensGraph, buildMergedDecoderGraph, buildVisionEncoderGraph } from './onnx-graphs.js';
-import { type ProgressFn, prepareOutDir } from './out-dir.js';
+import { type ProgressFn, writeExportFolder } from './out-dir.js';
 import { openExportParts } from './parts.js';
 import type { ExportRun } from './run-source.js';
-import {
-  floatKeysOf,
-  generationConfig,
-  processorConfig,
-  writeJson,
-  writePreprocessorConfig,
-  writeTokenizerFiles,
-} from './side-files.js';
+import { writeModelConfigs, writeTokenizerFiles } from './side-files.js';
 
 /** The session files transformers.js opens, relative to the folder. */
 export const TJS_FILES = {
@@ -49,9 +42,19 @@ export function exportTransformersJs(
   outDir: string,
   options: TransformersJsExportOptions = {},
 ): TransformersJsExportResult {
+  return writeExportFolder(outDir, options.force, (staging) =>
+    writeTransformersJs(run, outDir, staging, options),
+  );
+}
+
+function writeTransformersJs(
+  run: ExportRun,
+  outDir: string,
+  staging: string,
+  options: TransformersJsExportOptions,
+): TransformersJsExportResult {
   const progress = options.onProgress ?? (() => {});
-  prepareOutDir(outDir, options.force);
-  mkdirSync(join(outDir, 'onnx'), { recursive: true });
+  mkdirSync(join(staging, 'onnx'), { recursive: true });
   const parts = openExportParts(run, { mergeLora: true });
   try {
     const files: string[] = [];
@@ -72,25 +75,14 @@ export function exportTransformersJs(
     // One graph at a time: its initializers are freed before the next is built.
     for (const [file, build] of graphs) {
       progress(`building ${file}`);
-      const written = saveModel(build(), join(outDir, file));
-      files.push(...written.map((path) => relative(outDir, path)));
+      const written = saveModel(build(), join(staging, file));
+      files.push(...written.map((path) => relative(staging, path)));
       if (written.length > 1) externalData.push(file);
     }
-    // Keys the sources write as floats stay floats (transformers 5 checks config field types).
-    const sourceConfigs = [join(run.lmDir, 'config.json'), join(parts.tower.dir, 'config.json')];
-    writeJson(join(outDir, 'config.json'), llavaConfig(run, parts), floatKeysOf(sourceConfigs));
-    writeJson(
-      join(outDir, 'generation_config.json'),
-      generationConfig(run, parts),
-      floatKeysOf([join(run.lmDir, 'generation_config.json')]),
-    );
-    writeJson(join(outDir, 'processor_config.json'), processorConfig(parts, 'transformers.js'));
     files.push(
-      'config.json',
-      'generation_config.json',
-      'processor_config.json',
-      writePreprocessorConfig(run, outDir),
-      ...writeTokenizerFiles(run.tokenizerDir, outDir, { inlineChatTemplate: true }),
+      ...writeModelConfigs(run, parts, staging, 'transformers.js'),
+      ...writeTokenizerFiles(run.tokenizerDir, staging, { inlineChatTemplate: true }),
+      writeModelCard(run, parts, staging, { format: 'transformers.js', loraMerged: run.lora !== null }),
     );
     return { dir: outDir, files, externalData };
   } finally {
