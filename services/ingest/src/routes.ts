@@ -42,6 +42,11 @@ const ThumbnailParams = z.object({
   file: z.string().regex(/^[0-9a-f]{64}\.(webp|jpeg|jpg|png)$/),
 });
 
+const MediaParams = z.object({
+  fan: z.string().regex(/^[0-9a-f]{2}$/),
+  file: z.string().regex(/^[0-9a-f]{64}\.[a-z0-9]{1,16}$/),
+});
+
 const CorpusParams = z.object({ id: CorpusId });
 const ItemsQuery = PageQuerySchema.extend({ status: ItemStatusSchema.optional() });
 const problems = (...codes: number[]) =>
@@ -301,6 +306,34 @@ export function registerRoutes(
       }
       const body = await bucket.getStream(keys.thumbnail(sha256, ext));
       res.type(ext);
+      // Content-addressed: the bytes under a key never change.
+      res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
+      body.pipe(res);
+      return undefined;
+    },
+  });
+
+  service.route({
+    method: 'get',
+    path: '/v1/media/sha256/:fan/:file',
+    summary:
+      "An item's normalized media, the bytes samples and features refer to, by its key (`media/sha256/...`)",
+    tags,
+    request: { params: MediaParams },
+    responses: {
+      200: { description: 'the media bytes', contentType: 'application/octet-stream' },
+      ...problems(400, 404),
+    },
+    handler: async ({ params, res }) => {
+      const [sha256, ext] = params.file.split('.');
+      if (sha256.slice(0, 2) !== params.fan) {
+        throw new HttpError('validation', `${params.fan}/${params.file} is not a media key`);
+      }
+      const key = keys.media(sha256, ext);
+      const { size } = await bucket.stat(key);
+      const body = await bucket.getStream(key);
+      res.type(ext);
+      res.setHeader('Content-Length', String(size));
       // Content-addressed: the bytes under a key never change.
       res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
       body.pipe(res);

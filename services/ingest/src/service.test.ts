@@ -141,6 +141,20 @@ test('an upload of good and bad files: every bad one rejected with its reason, n
   assert.equal((await fetch(`${h.url}/v1/${missing}`)).status, 404);
   assert.equal((await fetch(`${h.url}/v1/media/thumb/00/${'1'.repeat(64)}.webp`)).status, 400);
   assert.equal((await fetch(`${h.url}/v1/media/thumb/..%2F..%2Fcorpora/x.webp`)).status, 400);
+
+  // So is the normalized media (what samples name), with its length; the audio file too.
+  for (const key of [record('good.jpg').media.key, record('tone.wav').media.key]) {
+    assert.match(key, /^media\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z0-9]+$/);
+    const media = await fetch(`${h.url}/v1/${key}`);
+    assert.equal(media.status, 200, key);
+    const bytes = Buffer.from(await media.arrayBuffer());
+    assert.equal(media.headers.get('content-length'), String(bytes.length));
+    assert.deepEqual(bytes, await h.bucket.getBuffer(key));
+  }
+  const mediaKey = record('good.jpg').media.key;
+  assert.equal((await fetch(`${h.url}/v1/${mediaKey.replace(/\/[0-9a-f]{2}\//, '/00/')}`)).status, 400);
+  const absent = mediaKey.replace(/\/[0-9a-f]{64}\./, (m) => `/${m.slice(1, 3)}${'0'.repeat(62)}.`);
+  assert.equal((await fetch(`${h.url}/v1/${absent}`)).status, 404);
 });
 
 test('a 50,000 x 50,000 px image is refused from its header, without decoding it', async () => {

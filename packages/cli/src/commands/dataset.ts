@@ -1,11 +1,14 @@
 // `mmit dataset create|show|export|samples`: the synthesis service over HTTP (through the gateway
 // by default, or --synth-url / MMIT_SYNTH_URL). `create` follows the job with a progress bar and
 // ends with the dataset's report; `show` prints counts, filter statistics and the diversity report
-// as tables; `export` streams LLaVA JSON, ShareGPT JSONL or our JSONL to a file or stdout.
+// as tables; `export` streams LLaVA JSON, ShareGPT JSONL or our JSONL to a file or stdout, or
+// writes a self-contained folder with the media (dataset-folder.ts).
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Writable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import {
   type DatasetManifest,
   type DiversityReport,
@@ -15,9 +18,11 @@ import {
   type Page,
   SAMPLE_KINDS,
   type Sample,
+  SampleSchema,
 } from '@mmit/contracts';
 import type { Command } from 'commander';
 import { clientOf, type ServiceUrl } from '../client.js';
+import { writeDatasetFolder } from '../dataset-folder.js';
 import { followJob } from '../job-progress.js';
 import { formatTable } from '../table.js';
 
@@ -200,28 +205,40 @@ export function registerDatasetCommands(program: Command): void {
 
   dataset
     .command('export')
-    .description('download a dataset as LLaVA JSON, ShareGPT JSONL or our JSONL')
+    .description(
+      'download a dataset: a self-contained folder with its media (--folder), or LLaVA JSON, ShareGPT JSONL or our JSONL naming bucket keys',
+    )
     .argument('<datasetId>')
     .option('--format <format>', EXPORT_FORMATS.join(' | '), 'llava')
     .option('-o, --output <file>', 'write here instead of stdout')
-    .action(async (id: string, opts: { format: string; output?: string }, command: Command) => {
-      if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) {
-        console.error(
-          `mmit dataset export: --format must be one of ${EXPORT_FORMATS.join(', ')}, not ${opts.format}`,
+    .option(
+      '--folder <dir>',
+      'write media + LLaVA JSON + ShareGPT JSONL + dataset_info.json (LLaMA-Factory) into <dir>; a rerun resumes',
+    )
+    .action(
+      async (id: string, opts: { format: string; output?: string; folder?: string }, command: Command) => {
+        if (opts.folder) {
+          await exportDatasetFolder(command, id, opts.folder);
+          return;
+        }
+        if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) {
+          console.error(
+            `mmit dataset export: --format must be one of ${EXPORT_FORMATS.join(', ')}, not ${opts.format}`,
+          );
+          process.exitCode = 2;
+          return;
+        }
+        const res = await clientOf(command, SYNTH_URL).request(
+          `/v1/datasets/${id}/export?format=${opts.format}`,
         );
-        process.exitCode = 2;
-        return;
-      }
-      const res = await clientOf(command, SYNTH_URL).request(
-        `/v1/datasets/${id}/export?format=${opts.format}`,
-      );
-      if (!res.body) throw new Error('the export answered without a body');
-      const out = opts.output
-        ? createWriteStream(opts.output)
-        : Writable.fromWeb(new WritableStream({ write: (c) => void process.stdout.write(c) }));
-      await pipeline(res.body, out);
-      if (opts.output) console.error(`wrote ${opts.output}`);
-    });
+        if (!res.body) throw new Error('the export answered without a body');
+        const out = opts.output
+          ? createWriteStream(opts.output)
+          : Writable.fromWeb(new WritableStream({ write: (c) => void process.stdout.write(c) }));
+        await pipeline(res.body, out);
+        if (opts.output) console.error(`wrote ${opts.output}`);
+      },
+    );
 
   dataset
     .command('samples')
@@ -244,4 +261,58 @@ export function registerDatasetCommands(program: Command): void {
       }
       if (page.items.length === 0) console.log('no samples match');
     });
+}
+
+/** Every sample of a dataset, read from the synth service's JSONL export as it streams. */
+async function* streamSamples(command: Command, id: string): AsyncGenerator<Sample> {
+  const res = await clientOf(command, SYNTH_URL).request(`/v1/datasets/${id}/export?format=jsonl`);
+  if (!res.body) throw new Error('the export answered without a body');
+  const lines = createInterface({
+    input: Readable.fromWeb(res.body as WebReadableStream),
+    crlfDelay: Infinity,
+  });
+  for await (const line of lines) if (line.trim()) yield SampleSchema.parse(JSON.parse(line));
+}
+
+async function exportDatasetFolder(command: Command, id: string, dir: string): Promise<void> {
+  // Media come from the ingest service (through the gateway), by the key each sample names.
+  const ingest = clientOf(command);
+  const progress = new ProgressLine('media');
+  const result = await writeDatasetFolder({
+    dir,
+    datasetId: id,
+    samples: streamSamples(command, id),
+    fetchMedia: async (key) => {
+      const res = await ingest.request(`/v1/${key}`);
+      if (!res.body) throw new Error(`GET /v1/${key} answered without a body`);
+      return Readable.fromWeb(res.body as WebReadableStream);
+    },
+    onProgress: (done, total) => progress.update(done, total),
+  });
+  progress.end();
+  console.log(
+    `wrote ${dir}: ${result.samples.train} train and ${result.samples.validation} validation samples, ` +
+      `${result.media.files} media files (${result.media.downloaded} downloaded, ${result.media.kept} already there); ` +
+      `LLaMA-Factory: --dataset_dir ${dir} --dataset mmit_${id}_train`,
+  );
+}
+
+/** A one-line counter on stderr: rewritten in place on a terminal, a line per 10% otherwise. */
+class ProgressLine {
+  private lastDecile = -1;
+  constructor(private readonly unit: string) {}
+  update(done: number, total: number): void {
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r${done}/${total} ${this.unit}`);
+      return;
+    }
+    const decile = Math.floor((done / Math.max(total, 1)) * 10);
+    if (decile !== this.lastDecile) {
+      this.lastDecile = decile;
+      process.stderr.write(`${done}/${total} ${this.unit}\n`);
+    }
+  }
+  end(): void {
+    if (process.stderr.isTTY) process.stderr.write('\n');
+  }
 }
