@@ -448,3 +448,10 @@ function lockIsStale(lock: string): boolean {
     return true;
   }
 }
+
+/** One line for a job's progress message: `downloading owner/name@abc1234: file 12.0/480.5 MB (2%)`. */
+export function describeHubProgress(p: HubProgress): string {
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  const percent = p.total > 0 ? Math.floor((100 * p.bytes) / p.total) : 100;
+  return `downloading ${p.repoId}@${p.commit.slice(0, 7)}: ${p.file}, ${mb(p.bytes)}/${mb(p.total)} MB (${percent}%)`;
+}
