@@ -14,6 +14,8 @@ export const EncoderSpecSchema = z
   .object({
     /** A checkpoint folder (config.json + safetensors) or a Hugging Face repo id. */
     checkpoint: z.string().min(1).max(1000),
+    /** For a repo id: a branch, tag or commit (default main); a run records the commit it used. */
+    revision: z.string().min(1).max(200).optional(),
     /** HF `vision_feature_layer`: an index into hidden_states, or several concatenated (vision only). */
     visionFeatureLayer: z.union([z.number().int(), z.array(z.number().int()).min(1).max(8)]).default(-2),
     /** LLaVA's feature selection: 'patch' drops CLS (vision only). */

@@ -51,6 +51,11 @@ export const RunSpecSchema = z
     lm: z.object({
       /** A checkpoint folder or Hugging Face repo id (Llama / Qwen2 family, or a LLaVA checkpoint). */
       checkpoint: z.string().min(1).max(1000),
+      /**
+       * For a repo id: a branch, tag or commit. The trainer records the commit it resolved to when
+       * the run is created, so resumes, serving and export use exactly those files.
+       */
+      revision: z.string().min(1).max(200).optional(),
       /** Folder with tokenizer.json (default: the checkpoint's own). */
       tokenizer: z.string().min(1).max(1000).optional(),
       /** The token each feature row replaces. */

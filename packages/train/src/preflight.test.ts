@@ -1,17 +1,20 @@
 // Bad specs are rejected with errors that say what is wrong and how to fix it.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { newId, RunSpecSchema } from '@mmit/contracts';
+import type { HubProgress } from '@mmit/models';
 import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import { startFakeHub } from '../../../test/fake-hub.js';
 import { fixturesDir } from '../../../test/paths.js';
 import {
   checkProjectorInput,
   DimensionMismatchError,
   MissingImageTokenError,
+  pinRevisions,
   preflight,
 } from './preflight.js';
 import { TEST_ENCODER_KEY, writeTinyDataset } from './testing.js';
@@ -89,4 +92,40 @@ test('encoder width and projector input must agree', async () => {
     return true;
   });
   assert.doesNotThrow(() => checkProjectorInput(spec, null, 'unknown'));
+});
+
+test('an LM named by repo id is pinned to the commit it resolved to; the pinned spec ignores a moved branch', async (t) => {
+  const hub = await startFakeHub();
+  const cache = mkdtempSync(join(tmpdir(), 'mmit-preflight-hub-'));
+  const saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, HF_HUB_CACHE: process.env.HF_HUB_CACHE };
+  process.env.HF_ENDPOINT = hub.url;
+  process.env.HF_HUB_CACHE = cache;
+  t.after(async () => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await hub.close();
+    rmSync(cache, { recursive: true, force: true });
+  });
+  const tiny = join(fixturesDir, 'tiny-llama');
+  const files = Object.fromEntries(readdirSync(tiny).map((name) => [name, readFileSync(join(tiny, name))]));
+  const first = hub.commit('acme/tiny-llama', files);
+  const spec = RunSpecSchema.parse({ ...base(), lm: { checkpoint: 'acme/tiny-llama' } });
+  const events: HubProgress[] = [];
+  const checks = await preflight(bucket, spec, { onProgress: (p) => events.push(p) });
+  assert.equal(checks.commits.lm, first);
+  assert.ok(events.length > 0 && events.at(-1)!.bytes === events.at(-1)!.total, 'the download was reported');
+  const pinned = pinRevisions(spec, checks.commits);
+  assert.equal(pinned.lm.revision, first);
+  assert.equal(RunSpecSchema.parse(pinned).lm.revision, first, 'the stored spec keeps it');
+
+  // The branch moves on; the pinned spec still opens the commit the run was checked against.
+  const config = JSON.parse(files['config.json']!.toString()) as Record<string, unknown>;
+  const second = hub.commit('acme/tiny-llama', {
+    ...files,
+    'config.json': JSON.stringify({ ...config, note: 'moved' }),
+  });
+  assert.equal((await preflight(bucket, pinned)).commits.lm, first);
+  assert.equal((await preflight(bucket, spec)).commits.lm, second);
 });

@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { keys, type RunSpec } from '@mmit/contracts';
 import { readEncoderRecord } from '@mmit/features';
 import {
+  type HubOptions,
   hiddenStateIndex,
   isRepoId,
   type LanguageModel,
   languageModelFromCheckpoint,
   loadTokenizer,
   openCheckpointFolder,
-  resolveCheckpoint,
+  resolveHubCheckpoint,
   type Tokenizer,
 } from '@mmit/models';
 import type { Bucket } from '@mmit/storage';
@@ -62,6 +63,24 @@ export interface Preflight {
   imageTokenId: number;
   /** The encoder's feature width when it can be known before features exist; else null. */
   encoderWidth: number | null;
+  /** The commits hub checkpoints resolved to (null: a folder, or an encoder not cached yet). */
+  commits: { lm: string | null; encoder: string | null };
+}
+
+/**
+ * The spec with the commits its repo ids resolved to written in, so every later reader (a
+ * resume, serve, export) opens exactly the files this run was checked and trained against.
+ */
+export function pinRevisions(spec: RunSpec, commits: Preflight['commits']): RunSpec {
+  const encoder = spec.encoder.spec;
+  return {
+    ...spec,
+    lm: commits.lm ? { ...spec.lm, revision: commits.lm } : spec.lm,
+    encoder:
+      encoder && commits.encoder
+        ? { ...spec.encoder, spec: { ...encoder, revision: commits.encoder } }
+        : spec.encoder,
+  };
 }
 
 /** Feature width from an encoder checkpoint's config.json (CLIP/SigLIP vision, Whisper, LLaVA). */
@@ -89,15 +108,25 @@ function checkLayers(config: Record<string, unknown>, layers: number | number[])
   }
 }
 
-async function encoderWidth(bucket: Bucket, spec: RunSpec): Promise<number | null> {
+interface EncoderCheck {
+  width: number | null;
+  commit: string | null;
+}
+
+async function encoderWidth(bucket: Bucket, spec: RunSpec): Promise<EncoderCheck> {
   const encoder = spec.encoder.spec;
   if (encoder) {
     let dir: string;
+    let commit: string | null;
     try {
       // Offline: a repo id not cached yet is the features service's to download, not this request's.
-      dir = await resolveCheckpoint(encoder.checkpoint, { offline: true });
+      ({ dir, commit } = await resolveHubCheckpoint(encoder.checkpoint, {
+        offline: true,
+        ...(encoder.revision ? { revision: encoder.revision } : {}),
+      }));
     } catch (err) {
-      if (isRepoId(encoder.checkpoint) && !encoder.checkpoint.startsWith('.')) return null;
+      if (isRepoId(encoder.checkpoint) && !encoder.checkpoint.startsWith('.'))
+        return { width: null, commit: null };
       throw new EncoderSpecInvalidError((err as Error).message, 'body.encoder.spec.checkpoint');
     }
     let config: Record<string, unknown>;
@@ -110,14 +139,14 @@ async function encoderWidth(bucket: Bucket, spec: RunSpec): Promise<number | nul
       );
     }
     checkLayers(config, encoder.visionFeatureLayer);
-    return encoderWidthFromConfig(config, encoder.visionFeatureLayer);
+    return { width: encoderWidthFromConfig(config, encoder.visionFeatureLayer), commit };
   }
   if (spec.encoder.key) {
     const record = await readEncoderRecord(bucket, spec.encoder.key);
     const arch = record?.identity.architecture as Record<string, unknown> | undefined;
-    return arch ? encoderWidthFromConfig(arch, record?.identity.layer ?? -2) : null;
+    return { width: arch ? encoderWidthFromConfig(arch, record?.identity.layer ?? -2) : null, commit: null };
   }
-  return null;
+  return { width: null, commit: null };
 }
 
 /** encoder.key alone must name features that exist (with a spec too, the job may make them). */
@@ -128,17 +157,24 @@ async function checkEncoderKey(bucket: Bucket, spec: RunSpec): Promise<void> {
   throw new UnknownEncoderKeyError(key);
 }
 
-export async function openLm(spec: RunSpec): Promise<{ lm: LanguageModel; tokenizer: Tokenizer }> {
+export async function openLm(
+  spec: RunSpec,
+  hub: HubOptions = {},
+): Promise<{ lm: LanguageModel; tokenizer: Tokenizer; commit: string | null }> {
   let dir: string;
+  let commit: string | null;
   try {
-    dir = await resolveCheckpoint(spec.lm.checkpoint, {});
+    ({ dir, commit } = await resolveHubCheckpoint(spec.lm.checkpoint, {
+      ...hub,
+      ...(spec.lm.revision ? { revision: spec.lm.revision } : {}),
+    }));
   } catch (err) {
     throw new LmLoadError(`lm.checkpoint ${spec.lm.checkpoint} cannot be opened: ${(err as Error).message}`);
   }
   try {
     const lm = languageModelFromCheckpoint(openCheckpointFolder(dir));
     const tokenizer = loadTokenizer(spec.lm.tokenizer ?? dir);
-    return { lm, tokenizer };
+    return { lm, tokenizer, commit };
   } catch (err) {
     throw new LmLoadError(`lm.checkpoint ${spec.lm.checkpoint}: ${(err as Error).message}`);
   }
@@ -173,12 +209,19 @@ export function checkProjectorInput(spec: RunSpec, width: number | null, where: 
   }
 }
 
-export async function preflight(bucket: Bucket, spec: RunSpec): Promise<Preflight> {
+/** `hub` reaches the LM's download (its progress, for a caller that shows it). */
+export async function preflight(bucket: Bucket, spec: RunSpec, hub: HubOptions = {}): Promise<Preflight> {
   if (!(await datasetExists(bucket, spec.datasetId))) throw new UnknownDatasetError(spec.datasetId);
   await checkEncoderKey(bucket, spec);
-  const { lm, tokenizer } = await openLm(spec);
+  const { lm, tokenizer, commit } = await openLm(spec, hub);
   const imageTokenId = imageTokenIdOf(tokenizer, lm, spec);
-  const width = await encoderWidth(bucket, spec);
-  checkProjectorInput(spec, width, 'from the encoder config');
-  return { lm, tokenizer, imageTokenId, encoderWidth: width };
+  const encoder = await encoderWidth(bucket, spec);
+  checkProjectorInput(spec, encoder.width, 'from the encoder config');
+  return {
+    lm,
+    tokenizer,
+    imageTokenId,
+    encoderWidth: encoder.width,
+    commits: { lm: commit, encoder: encoder.commit },
+  };
 }

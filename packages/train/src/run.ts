@@ -7,7 +7,14 @@
 
 import type { RunSpec } from '@mmit/contracts';
 import { FeatureReader } from '@mmit/features';
-import { buildLlavaStepGraph, GroupedAdamW, initLora, initProjector, type ProjectorSpec } from '@mmit/models';
+import {
+  buildLlavaStepGraph,
+  describeHubProgress,
+  GroupedAdamW,
+  initLora,
+  initProjector,
+  type ProjectorSpec,
+} from '@mmit/models';
 import type { Bucket } from '@mmit/storage';
 import { createSession } from '@mmit/tensor';
 import { checkpointSteps, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -88,7 +95,16 @@ export async function executeRun(ctx: RunContext): Promise<void> {
     message: 'checking the spec and loading the dataset',
     startedAt: new Date().toISOString(),
   });
-  const checks = await preflight(bucket, spec);
+  // A hub LM downloads here on a fresh replica: its bytes go into the run's message meanwhile.
+  let reported = Promise.resolve();
+  const checks = await preflight(bucket, spec, {
+    onProgress: (p) => {
+      reported = reported.then(() => recorder.update({ message: describeHubProgress(p) }));
+      // Seen by the await below; if preflight throws first, a failed write must not go unhandled.
+      reported.catch(() => undefined);
+    },
+  });
+  await reported;
   const samples = await loadDataset(bucket, spec.datasetId);
   const reader = await resolveFeatures(ctx, samples);
   await reader.index.refresh();

@@ -102,7 +102,7 @@ export async function readTrainedRun(
     }
   };
   const lmDir = await open(`lm.checkpoint ${spec.lm.checkpoint}`, () =>
-    resolveCheckpoint(spec.lm.checkpoint, options.hub),
+    resolveCheckpoint(spec.lm.checkpoint, { ...options.hub, ...revisionOf(spec.lm.revision) }),
   );
   const tokenizer = spec.lm.tokenizer;
   const tokenizerDir = tokenizer
@@ -111,7 +111,7 @@ export async function readTrainedRun(
       )
     : lmDir;
   const encoderDir = await open(`encoder checkpoint ${encoderSpec.checkpoint}`, () =>
-    resolveCheckpoint(encoderSpec.checkpoint, options.hub),
+    resolveCheckpoint(encoderSpec.checkpoint, { ...options.hub, ...revisionOf(encoderSpec.revision) }),
   );
   const processor = encoderSpec.processor;
   const processorDir = processor
@@ -146,6 +146,11 @@ export async function readTrainedRun(
         ? { rank: spec.lora.rank, alpha: spec.lora.alpha, targets: spec.lora.targets, weights: trained.lora }
         : null,
   };
+}
+
+/** The commit (or branch) the run recorded for a repo id: what it trained on. */
+function revisionOf(revision: string | undefined): { revision?: string } {
+  return revision ? { revision } : {};
 }
 
 async function pickStep(bucket: Bucket, runId: string, wanted: number | undefined): Promise<number> {
@@ -201,7 +206,9 @@ async function encoderSpecOf(
     const parsed = record ? EncoderSpecSchema.safeParse(record.spec) : undefined;
     if (parsed?.success) known = parsed.data;
   }
-  if (override) return EncoderSpecSchema.parse({ ...(known ?? {}), checkpoint: override });
+  // Another checkpoint: the recorded commit was the old one's.
+  if (override)
+    return EncoderSpecSchema.parse({ ...(known ?? {}), checkpoint: override, revision: undefined });
   if (known) return known;
   throw new TrainedRunError(
     'validation',

@@ -24,6 +24,7 @@ import {
   executeRun,
   type FeaturesClient,
   initialRunState,
+  pinRevisions,
   preflight,
   type RunEvent,
   RunRecorder,
@@ -97,8 +98,11 @@ export class RunManager {
 
   /** Validates the spec (shape, then against the bucket and checkpoints), stores it, queues the run. */
   async create(input: unknown): Promise<RunState> {
-    const spec = RunSpecSchema.parse(input);
-    await preflight(this.options.bucket, spec);
+    let spec = RunSpecSchema.parse(input);
+    const checks = await preflight(this.options.bucket, spec);
+    // Stored with the commits its repo ids resolved to: a resume or serve a week later must not
+    // pick up a branch that moved meanwhile.
+    spec = pinRevisions(spec, checks.commits);
     const id = newId('run');
     const jobId = newId('job');
     const state = { ...initialRunState(id, spec.name, new Date()), jobId };

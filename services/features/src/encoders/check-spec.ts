@@ -35,7 +35,10 @@ async function checkpointFolder(spec: EncoderSpec): Promise<string | undefined> 
     );
   }
   // Cached already? Otherwise the job downloads it.
-  return resolveCheckpoint(spec.checkpoint, { offline: true }).catch(() => undefined);
+  return resolveCheckpoint(spec.checkpoint, {
+    offline: true,
+    ...(spec.revision ? { revision: spec.revision } : {}),
+  }).catch(() => undefined);
 }
 
 /** Throws EncoderSpecError (400, with the field) for a spec whose job could only fail. */

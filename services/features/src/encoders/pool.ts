@@ -4,6 +4,7 @@
 // not once per unit, keeps a unit as cheap as a batch was. An encoder nobody used for `idleMs` is
 // closed; close() ends them all at shutdown.
 import type { EncoderSpec } from '@mmit/features';
+import type { HubProgress } from '@mmit/models';
 import type { ExecutionProvider } from '@mmit/tensor';
 import { type ResolvedEncoder, resolveEncoder } from './resolve.js';
 import type { EncoderRunner } from './runner.js';
@@ -30,13 +31,16 @@ export class EncoderPool {
     private readonly idleMs = 60_000,
   ) {}
 
-  /** The resolved encoder for a spec, held until release(). */
-  async acquire(spec: EncoderSpec): Promise<Lease> {
+  /**
+   * The resolved encoder for a spec, held until release(). `onProgress` hears the checkpoint's
+   * download when this call is the one that starts resolving it.
+   */
+  async acquire(spec: EncoderSpec, options: { onProgress?: (p: HubProgress) => void } = {}): Promise<Lease> {
     const name = JSON.stringify(spec);
     let entry = this.entries.get(name);
     if (!entry) {
       entry = {
-        resolved: resolveEncoder(spec, { modelRoots: this.modelRoots }),
+        resolved: resolveEncoder(spec, { modelRoots: this.modelRoots, ...options }),
         runners: new Map(),
         users: 0,
       };

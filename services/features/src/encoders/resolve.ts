@@ -13,6 +13,7 @@ import {
 } from '@mmit/features';
 import {
   detectEncoder,
+  type HubProgress,
   loadImageProcessor,
   loadWhisperFeatureConfig,
   openVisionTower,
@@ -51,6 +52,8 @@ export interface ResolvedEncoder {
 export interface ResolveOptions {
   /** Folders checkpoint paths must lie in; empty: any folder. */
   modelRoots?: string[];
+  /** A repo id's download as it goes (a job puts it into its progress message). */
+  onProgress?: (progress: HubProgress) => void;
 }
 
 /** The encoder a checkpoint folder holds, by the models package's registry. */
@@ -88,7 +91,10 @@ export async function resolveEncoder(
   if (spec.processor) checkInsideRoots(spec.processor, roots, 'body.encoder.processor');
   let dir: string;
   try {
-    dir = await resolveCheckpoint(spec.checkpoint);
+    dir = await resolveCheckpoint(spec.checkpoint, {
+      ...(spec.revision ? { revision: spec.revision } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
   } catch (err) {
     throw new EncoderSpecError((err as Error).message);
   }

@@ -27,6 +27,7 @@ import {
   type ShardItem,
   verifyEntries,
 } from '@mmit/features';
+import { describeHubProgress } from '@mmit/models';
 import { isStorageOutage, type JobContext, type SplitJobKind, type UnitContext } from '@mmit/service-kit';
 import { type Bucket, PreconditionFailedError } from '@mmit/storage';
 import type { ExecutionProvider } from '@mmit/tensor';
@@ -132,7 +133,9 @@ export function extractJob(
   async function plan(ctx: JobContext<FeatureJobRequest>) {
     const { params, progress, logger } = ctx;
     progress.note('resolving encoder');
-    const encoder = await settings.encoders.acquire(params.encoder);
+    const encoder = await settings.encoders.acquire(params.encoder, {
+      onProgress: (p) => progress.note(describeHubProgress(p)),
+    });
     try {
       const { key, identity } = encoder.resolved;
       await recordEncoder(bucket, {
