@@ -83,7 +83,7 @@ describe('sampler: bias, penalties, logprobs', () => {
   it('logprobs are the log-softmax of the logits, top ones descending with ties on the lower id', () => {
     const sum = [1, 3, 2, 3, -1].reduce((s, x) => s + Math.exp(x), 0);
     const lp = logSoftmax(logits);
-    lp.forEach((v, i) => assert.ok(Math.abs(v - (logits[i] - Math.log(sum))) < 1e-9, `${v}`));
+    for (const [i, v] of lp.entries()) assert.ok(Math.abs(v - (logits[i] - Math.log(sum))) < 1e-9, `${v}`);
     const { token, top } = tokenLogprobs(logits, 2, 3);
     assert.equal(token.id, 2);
     assert.equal(token.logprob, lp[2]);
