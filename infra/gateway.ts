@@ -79,11 +79,38 @@ export interface Gateway {
 type GatewayProblem = Problem & { service?: string };
 
 /**
- * The one place the gateway's own errors are given their wire format: RFC 9457 problem+json
- * everywhere. Should a path prefix ever need another protocol's shape (OpenAI's error object
- * under /v1/chat, as the serve service itself answers there), it is chosen here by `path`.
+ * Whether `path` is OpenAI's API: the serve service's routes, and any /v1 path no service
+ * serves (an OpenAI client asking for an endpoint this stack lacks, e.g. /v1/embeddings, must be
+ * able to read the error). The other services' /v1 routes speak problem+json.
  */
-function errorResponse(_path: string, body: GatewayProblem): { contentType: string; body: string } {
+function speaksOpenAI(path: string): boolean {
+  const pathname = path.split('?')[0];
+  if (pathname !== '/v1' && !pathname.startsWith('/v1/')) return false;
+  const route = routeFor(pathname);
+  return !route || route.service === 'serve';
+}
+
+/** OpenAI's error type and code for the gateway's own problems (what its clients branch on). */
+const OPENAI_ERRORS: Partial<Record<Problem['code'], { type: string; code: string }>> = {
+  not_found: { type: 'not_found_error', code: 'unknown_url' },
+  not_ready: { type: 'server_error', code: 'service_unavailable' },
+  bad_gateway: { type: 'server_error', code: 'bad_gateway' },
+};
+
+/**
+ * The one place the gateway's own errors are given their wire format: RFC 9457 problem+json,
+ * except on OpenAI's paths, where it is OpenAI's `{error: {message, type, param, code}}` (what the
+ * serve service itself answers there), so a client sees one error shape whichever hop failed.
+ */
+function errorResponse(path: string, body: GatewayProblem): { contentType: string; body: string } {
+  if (speaksOpenAI(path)) {
+    const mapped = OPENAI_ERRORS[body.code] ?? {
+      type: body.status >= 500 ? 'server_error' : 'invalid_request_error',
+      code: body.code,
+    };
+    const error = { message: body.detail, type: mapped.type, param: null, code: mapped.code };
+    return { contentType: 'application/json', body: JSON.stringify({ error }) };
+  }
   return { contentType: 'application/problem+json', body: JSON.stringify(body) };
 }
 

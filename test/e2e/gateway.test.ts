@@ -272,17 +272,47 @@ test('with no replica ready, the ones still answering get the requests (panic ro
   assert.match(problem.detail, /no ready replica of ingest/);
 });
 
-test('paths no service serves, or whose service is not in the stack, are 404 problems', async () => {
+test('paths whose service is not in the stack are 404 problems; OpenAI paths get OpenAI errors', async () => {
   const { gateway } = await ingestReplicas(['a'], 60_000);
-  for (const [path, detail] of [
+  const res = await fetch(`${gateway.url}/v1/runs`);
+  assert.equal(res.status, 404);
+  assert.equal(res.headers.get('content-type'), 'application/problem+json');
+  assert.match(((await res.json()) as { detail: string }).detail, /trainer is not running/);
+  // An OpenAI client reads {error: {message, type, param, code}}: on serve's paths and on /v1
+  // paths no service serves (an endpoint this stack lacks), whichever hop answers.
+  for (const [path, message] of [
     ['/v1/nothing-here', /no service serves \/v1\/nothing-here/],
-    ['/v1/runs', /trainer is not running/],
+    ['/v1/embeddings', /no service serves \/v1\/embeddings/],
+    ['/v1/chat/completions', /serve is not running/],
   ] as const) {
-    const res = await fetch(`${gateway.url}${path}`);
-    assert.equal(res.status, 404);
-    assert.equal(res.headers.get('content-type'), 'application/problem+json');
-    assert.match(((await res.json()) as { detail: string }).detail, detail);
+    const openai = await fetch(`${gateway.url}${path}`, { method: 'POST', body: '{}' });
+    assert.equal(openai.status, 404, path);
+    assert.equal(openai.headers.get('content-type'), 'application/json');
+    const { error } = (await openai.json()) as { error: Record<string, unknown> };
+    assert.deepEqual(Object.keys(error).sort(), ['code', 'message', 'param', 'type']);
+    assert.equal(error.type, 'not_found_error');
+    assert.equal(error.code, 'unknown_url');
+    assert.equal(error.param, null);
+    assert.match(String(error.message), message);
   }
+});
+
+test("serve's paths with no replica answering are a 503 in OpenAI's shape", async () => {
+  const down = await standIn('serve-down');
+  await down.close();
+  const gateway = await startGateway({
+    port: 0,
+    services: { serve: [{ id: 'serve-down', url: down.url }] },
+    healthIntervalMs: 60_000,
+  });
+  cleanups.push(() => gateway.close());
+  const res = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', body: '{}' });
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get('retry-after'), '1');
+  const { error } = (await res.json()) as { error: Record<string, unknown> };
+  assert.equal(error.type, 'server_error');
+  assert.equal(error.code, 'service_unavailable');
+  assert.match(String(error.message), /no ready replica of serve/);
 });
 
 test('a host name brings one replica per address, each health-checked and retried like the others', async () => {

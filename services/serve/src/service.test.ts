@@ -117,6 +117,8 @@ describe('serve service (openai client)', () => {
       prompt_tokens: promptIds.length,
       completion_tokens: reference.length,
       total_tokens: promptIds.length + reference.length,
+      prompt_tokens_details: { cached_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0 },
     });
     assert.equal(answer.choices[0].finish_reason, reference.at(-1) === 2 ? 'stop' : 'length');
   });
@@ -270,6 +272,7 @@ describe('serve service (openai client)', () => {
     const fromWav = await ask(wav, 'wav');
     // 1 s at 16 kHz: 100 mel frames that hold audio -> 50 encoder frames -> 50 rows.
     assert.equal(fromWav.usage?.prompt_tokens, textIds.length - 1 + 50);
+    assert.equal(fromWav.usage?.prompt_tokens_details?.audio_tokens, 50, 'the rows the clip took');
     assert.equal(typeof fromWav.choices[0].message.content, 'string');
     const flac = readFileSync(join(repoRoot, 'packages', 'media', 'test-data', 'tone-44k1-stereo.flac'));
     const samples = (await normalizeAudio(flac)).pcm.length;
@@ -369,7 +372,10 @@ describe('serve service (openai client)', () => {
       'unsupported_media',
     );
     assert.match(textOnly.message, /text-only/);
-    await expectError(openai.chat.completions.create({ ...user([{ type: 'text', text: 'hi' }]), n: 2 }), 400);
+    await expectError(
+      openai.chat.completions.create({ ...user([{ type: 'text', text: 'hi' }]), n: 17 }),
+      400,
+    );
     await expectError(
       openai.chat.completions.create({
         model: 'tiny-llama',

@@ -96,9 +96,9 @@ async function chat(client: ApiClient, question: string, options: ChatOptions): 
 export function registerChatCommands(program: Command): void {
   program
     .command('chat')
-    .description('Ask a served model (a run id or a base model name) and stream the answer')
+    .description('Ask a served model (a run id, a run name or a base model name) and stream the answer')
     .argument('<question>', 'what to ask')
-    .requiredOption('--model <id>', 'run id or model name (see GET /v1/models)')
+    .requiredOption('--model <id>', 'run id, run name or base model name (see GET /v1/models)')
     .option(
       '--image <file-or-url>',
       'an image file, URL or bucket key (repeatable)',

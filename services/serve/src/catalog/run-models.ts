@@ -12,6 +12,10 @@ export interface ListedModel {
   id: string;
   created: number;
   ownedBy: string;
+  /** The run's name (its alias), when it has one. */
+  name?: string;
+  /** For an alias: the run id it stands for. */
+  root?: string;
 }
 
 export class RunNotServableError extends Error {
@@ -41,6 +45,7 @@ export async function listFinishedRuns(bucket: Bucket): Promise<ListedModel[]> {
       id: s.id,
       created: Math.floor(Date.parse(s.finishedAt ?? s.updatedAt) / 1000),
       ownedBy: 'mmit-trainer',
+      ...(s.name ? { name: s.name } : {}),
     }))
     .sort((a, b) => b.created - a.created);
 }

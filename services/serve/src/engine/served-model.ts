@@ -3,14 +3,18 @@
 // conversation into the prompt embeddings (media rows spliced in at their tokens, checked
 // against the context length before any encoder runs when the row count is known); `generate`
 // streams text deltas until EOS, a stop string, max tokens, the context end or an abort.
+// n answers to one prompt are one batch of n identical rows (one prefill of n rows, then one
+// decode step for all each token), each row with its own picker, text stream and stop; a row
+// that has finished is fed its EOS until the others finish.
 import {
   createPicker,
   type DecoderSessions,
-  decodeTokens,
+  decodeSteps,
   embedIds,
   openDecoderSessions,
   releaseDecoderSessions,
   type SamplingParams,
+  tokenLogprobs,
 } from '@mmit/inference';
 import {
   type Checkpoint,
@@ -33,6 +37,7 @@ import {
 } from './media-encoder.js';
 import { chatPromptIds, type PromptFormat } from './prompt.js';
 import { TextStream } from './text-stream.js';
+import { type TokenTexts, tokenTexts } from './token-text.js';
 
 export interface ModelDefinition {
   id: string;
@@ -47,28 +52,61 @@ export interface Prompt {
   embeds: HostTensor;
   /** Prompt length in positions (text tokens + media rows). */
   tokens: number;
+  /** Of those, the positions audio clips took (OpenAI's prompt_tokens_details.audio_tokens). */
+  audioTokens: number;
+  /** A text-only prompt as text: what completions' echo gives back (ids are decoded). */
+  text?: string;
 }
 
 export interface GenerateOptions {
   maxTokens: number;
   sampling: SamplingParams;
   stop: string[];
+  /** Answers to generate from the prompt (OpenAI's n); answer i draws with seed + i. */
+  n: number;
+  /** null: no logprobs; a number: report each token's logprob and that many top alternatives. */
+  logprobs: number | null;
   signal?: AbortSignal;
 }
 
 export type FinishReason = 'stop' | 'length';
 
+export interface TokenAlternative {
+  id: number;
+  text: string;
+  bytes: number[];
+  logprob: number;
+}
+
+/** One generated token with its logprob under the model and the most likely alternatives. */
+export interface TokenLogprob extends TokenAlternative {
+  top: TokenAlternative[];
+}
+
 export type GenerationEvent =
-  | { type: 'delta'; text: string }
+  /**
+   * Final text of answer `index`, and the tokens whose text this delta completes (logprobs asked
+   * for; a token whose text is held back, e.g. half a character, comes with a later delta).
+   */
+  | { type: 'delta'; index: number; text: string; tokens: TokenLogprob[] }
+  | { type: 'finish'; index: number; finishReason: FinishReason; completionTokens: number }
   | {
       type: 'done';
-      finishReason: FinishReason;
+      /** Over all answers (OpenAI's usage for n > 1). */
       completionTokens: number;
-      tokenIds: number[];
       /** performance.now() when the first token was picked (null: none was) and when generation ended. */
       firstTokenAt: number | null;
       finishedAt: number;
     };
+
+/** One answer's progress inside a batch of n. */
+interface Answer {
+  pick: (logits: Float32Array) => number;
+  stream: TextStream;
+  tokens: number;
+  pending: TokenLogprob[];
+  finish: FinishReason | null;
+}
 
 export class ServedModel {
   private constructor(
@@ -76,10 +114,15 @@ export class ServedModel {
     readonly tokenizer: Tokenizer,
     private readonly sessions: DecoderSessions,
     readonly contextLength: number,
+    readonly vocabSize: number,
     private readonly eos: Set<number>,
     private readonly format: PromptFormat,
     private readonly encoder: MediaEncoder | null,
-  ) {}
+  ) {
+    this.texts = tokenTexts(tokenizer);
+  }
+
+  private readonly texts: TokenTexts;
 
   static async load(def: ModelDefinition, ep: ExecutionProvider, threads?: number): Promise<ServedModel> {
     const tokenizer = loadTokenizer(def.tokenizerDir);
@@ -103,6 +146,7 @@ export class ServedModel {
       tokenizer,
       sessions,
       lm.config.maxPositionEmbeddings,
+      lm.config.vocabSize,
       eos,
       { template: def.template, mediaToken: def.media?.token ?? null },
       encoder,
@@ -131,14 +175,34 @@ export class ServedModel {
     const rows = await this.encodeMedia(media);
     const total = textTokens + rows.reduce((n, r) => n + r.rows, 0);
     this.checkContext(total, media.length, perItem, textTokens);
-    return { embeds: await this.splice(ids, rows), tokens: total };
+    const audioTokens = rows.reduce((n, r, i) => n + (media[i].kind === 'audio' ? r.rows : 0), 0);
+    return { embeds: await this.splice(ids, rows), tokens: total, audioTokens };
   }
 
-  async textPrompt(text: string): Promise<Prompt> {
-    const ids = this.tokenizer.encode(text, { addSpecialTokens: true });
-    if (ids.length === 0) throw new PromptError('the prompt is empty', 'prompt', 'empty_prompt');
+  /** A plain-text prompt (with the tokenizer's leading specials, as transformers encodes). */
+  async textPrompt(text: string, param = 'prompt'): Promise<Prompt> {
+    const prompt = await this.idsPrompt(this.tokenizer.encode(text, { addSpecialTokens: true }), param);
+    return { ...prompt, text };
+  }
+
+  /** A prompt given as token ids (OpenAI's completions take those as they are). */
+  async idsPrompt(ids: number[], param = 'prompt'): Promise<Prompt> {
+    if (ids.length === 0) throw new PromptError('the prompt is empty', param, 'empty_prompt');
+    const outside = ids.findIndex((id) => id >= this.vocabSize);
+    if (outside >= 0) {
+      throw new PromptError(
+        `token id ${ids[outside]} at ${param}.${outside} is outside the model's vocabulary (0..${this.vocabSize - 1})`,
+        `${param}.${outside}`,
+        'invalid_value',
+      );
+    }
     this.checkContext(ids.length, 0, null, ids.length);
-    return { embeds: await embedIds(this.sessions, ids), tokens: ids.length };
+    return {
+      embeds: await embedIds(this.sessions, ids),
+      tokens: ids.length,
+      audioTokens: 0,
+      text: this.tokenizer.decode(ids, { skipSpecialTokens: true }),
+    };
   }
 
   /** Token ids of a plain-text prompt (for parity checks and token counting). */
@@ -149,38 +213,94 @@ export class ServedModel {
   async *generate(prompt: Prompt, options: GenerateOptions): AsyncGenerator<GenerationEvent> {
     const room = this.contextLength - prompt.tokens;
     const maxNewTokens = Math.min(options.maxTokens, room);
-    const stream = new TextStream(this.tokenizer, options.stop);
-    const tokenIds: number[] = [];
-    let finishReason: FinishReason = 'length';
+    const n = options.n;
+    const { seed } = options.sampling;
+    const answers: Answer[] = Array.from({ length: n }, (_, i) => ({
+      // Answer 0 draws as a request with n = 1 and the same seed would.
+      pick: createPicker({ ...options.sampling, ...(seed != null ? { seed: (seed + i) >>> 0 } : {}) }),
+      stream: new TextStream(this.tokenizer, options.stop),
+      tokens: 0,
+      pending: [],
+      finish: null,
+    }));
+    const eosId = [...this.eos][0] ?? 0;
     let firstTokenAt: number | null = null;
-    for await (const id of decodeTokens(this.sessions, prompt.embeds, {
+    let total = 0;
+    const [, length, d] = prompt.embeds.dims;
+    const embeds: HostTensor =
+      n === 1
+        ? prompt.embeds
+        : {
+            dtype: 'float32',
+            dims: [n, length, d],
+            data: repeatRows(prompt.embeds.data as Float32Array, n),
+          };
+    const mask: HostTensor<'int32'> = {
+      dtype: 'int32',
+      dims: [n, length],
+      data: new Int32Array(n * length).fill(1),
+    };
+    const choose = (logits: Float32Array[]): number[] | null => {
+      if (answers.every((a) => a.finish)) return null;
+      return logits.map((row, i) => {
+        const answer = answers[i];
+        if (answer.finish) return eosId;
+        const id = answer.pick(row);
+        // EOS ends the text and is not part of it, so it has no logprob entry (as OpenAI).
+        if (options.logprobs !== null && !this.eos.has(id)) {
+          answer.pending.push(this.logprob(row, id, options.logprobs));
+        }
+        return id;
+      });
+    };
+    for await (const ids of decodeSteps(this.sessions, embeds, mask, {
       maxNewTokens,
-      pick: createPicker(options.sampling),
+      choose,
       signal: options.signal,
     })) {
-      tokenIds.push(id);
       firstTokenAt ??= performance.now();
-      if (this.eos.has(id)) {
-        finishReason = 'stop';
-        break;
+      for (let i = 0; i < n; i++) {
+        const answer = answers[i];
+        if (answer.finish) continue;
+        const id = ids[i];
+        answer.tokens++;
+        total++;
+        if (this.eos.has(id)) {
+          yield* this.close(i, answer, 'stop');
+          continue;
+        }
+        const step = answer.stream.push(id);
+        if (step.delta) {
+          yield { type: 'delta', index: i, text: step.delta, tokens: answer.pending };
+          answer.pending = [];
+        }
+        if (step.stopped) yield* this.close(i, answer, 'stop');
       }
-      const step = stream.push(id);
-      if (step.delta) yield { type: 'delta', text: step.delta };
-      if (step.stopped) {
-        finishReason = 'stop';
-        break;
-      }
+      if (answers.every((a) => a.finish)) break;
     }
-    const rest = stream.finish();
-    if (rest) yield { type: 'delta', text: rest };
-    yield {
-      type: 'done',
-      finishReason,
-      completionTokens: tokenIds.length,
-      tokenIds,
-      firstTokenAt,
-      finishedAt: performance.now(),
-    };
+    for (let i = 0; i < n; i++) if (!answers[i].finish) yield* this.close(i, answers[i], 'length');
+    yield { type: 'done', completionTokens: total, firstTokenAt, finishedAt: performance.now() };
+  }
+
+  /** Flushes answer `index`'s held-back text and logprobs, then says why it ended. */
+  private *close(index: number, answer: Answer, reason: FinishReason): Generator<GenerationEvent> {
+    answer.finish = reason;
+    const rest = answer.stream.finish();
+    if (rest || answer.pending.length > 0) {
+      yield { type: 'delta', index, text: rest, tokens: answer.pending };
+      answer.pending = [];
+    }
+    yield { type: 'finish', index, finishReason: reason, completionTokens: answer.tokens };
+  }
+
+  private logprob(logits: Float32Array, id: number, top: number): TokenLogprob {
+    const found = tokenLogprobs(logits, id, top);
+    const alternative = (t: { id: number; logprob: number }): TokenAlternative => ({
+      ...this.texts(t.id),
+      id: t.id,
+      logprob: t.logprob,
+    });
+    return { ...alternative(found.token), top: found.top.map(alternative) };
   }
 
   async release(): Promise<void> {
@@ -265,4 +385,11 @@ export class ServedModel {
     });
     return { dtype: 'float32', dims: [1, total, d], data };
   }
+}
+
+/** (1, T, d) prompt rows repeated n times: (n, T, d). */
+function repeatRows(data: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(data.length * n);
+  for (let i = 0; i < n; i++) out.set(data, i * data.length);
+  return out;
 }

@@ -7,7 +7,7 @@
 import { MediaError } from '@mmit/media';
 import type { ErrorFormatter, HttpError } from '@mmit/service-kit';
 import { ZodError } from 'zod';
-import { ModelNotFoundError } from '../catalog/model-catalog.js';
+import { AmbiguousModelError, ModelNotFoundError } from '../catalog/model-catalog.js';
 import { RunNotServableError } from '../catalog/run-models.js';
 import { PromptError } from '../engine/conversation.js';
 import { MediaTooLargeError } from '../media/media-inputs.js';
@@ -62,6 +62,8 @@ export function toOpenAIError(err: unknown, options: ErrorMappingOptions, http?:
   if (err instanceof ModelNotFoundError) {
     return new OpenAIError(404, err.message, 'not_found_error', 'model', 'model_not_found');
   }
+  if (err instanceof AmbiguousModelError)
+    return new OpenAIError(400, err.message, 'invalid_request_error', 'model', 'model_ambiguous');
   if (err instanceof RunNotServableError)
     return new OpenAIError(400, err.message, 'invalid_request_error', 'model', 'model_not_servable');
   if (err instanceof QueueFullError) {

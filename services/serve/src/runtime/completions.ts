@@ -4,6 +4,9 @@
 // generation slot, leases the model from the LRU (loading it on first use), builds the prompt and
 // generates. Place, slot and lease are given back in `finally`, so a client that disconnects (the
 // signal aborts) or an error frees them at once. Metrics are recorded here, once per request.
+// A request with several prompts (completions' prompt arrays) builds them all first, so any that
+// cannot be answered refuses the request before a token is sent, then answers them in turn in
+// its one slot; answer j of prompt p is choice p * n + j, as OpenAI numbers them.
 import type { GenerateOptions, GenerationEvent, Prompt, ServedModel } from '../engine/served-model.js';
 import type { Outcome, ServeMetrics } from '../metrics.js';
 import type { ModelCache } from './model-cache.js';
@@ -18,12 +21,13 @@ export interface CompletionJob {
   decode?: () => Promise<void>;
   /** The place in line taken before the body was read (admitRequest); else run() takes one. */
   admission?: Admission;
-  prompt: (model: ServedModel) => Promise<Prompt>;
+  /** The prompts to answer, each `options.n` times. */
+  prompts: (model: ServedModel) => Promise<Prompt[]>;
   options: Omit<GenerateOptions, 'signal'>;
   signal: AbortSignal;
 }
 
-export type CompletionEvent = GenerationEvent | { type: 'prompt'; promptTokens: number };
+export type CompletionEvent = GenerationEvent | { type: 'prompt'; index: number; prompt: Prompt };
 
 export class Completions {
   constructor(
@@ -45,12 +49,16 @@ export class Completions {
       try {
         const lease = await this.models.acquire(job.model);
         try {
-          const prompt = await job.prompt(lease.model);
-          this.metrics.promptTokens.inc({ model: job.model }, prompt.tokens);
-          yield { type: 'prompt', promptTokens: prompt.tokens };
-          for await (const event of lease.model.generate(prompt, { ...job.options, signal: job.signal })) {
-            if (event.type === 'done') this.record(job, event);
-            yield event;
+          const prompts = await job.prompts(lease.model);
+          const n = job.options.n;
+          for (const [p, prompt] of prompts.entries()) {
+            if (job.signal.aborted) break;
+            this.metrics.promptTokens.inc({ model: job.model }, prompt.tokens);
+            yield { type: 'prompt', index: p, prompt };
+            for await (const event of lease.model.generate(prompt, { ...job.options, signal: job.signal })) {
+              if (event.type === 'done') this.record(job, event);
+              yield event.type === 'done' ? event : { ...event, index: p * n + event.index };
+            }
           }
           outcome = job.signal.aborted ? 'client_closed' : 'ok';
         } finally {

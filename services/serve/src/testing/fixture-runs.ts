@@ -21,6 +21,8 @@ export interface FixtureRunOptions {
   hiddenSize: number;
   projector?: ProjectorType;
   template?: 'chat' | 'plain';
+  /** The run's name (serve answers to it as an alias). */
+  name?: string;
   seed?: number;
   step?: number;
   /** Extra weights under our names (e.g. `lora.layers.0.attn.q.A`) and the spec's lora block. */
@@ -62,6 +64,7 @@ export async function writeFixtureRun(
     Object.fromEntries(Object.entries(trained).map(([n, t]) => [n, t.dims])),
   );
   const runSpec: RunSpecInput = {
+    ...(options.name ? { name: options.name } : {}),
     datasetId: newId('dataset'),
     encoder: { spec: { ...options.encoderSpec, checkpoint: options.encoder } },
     lm: { checkpoint: options.lm, ...(options.tokenizer ? { tokenizer: options.tokenizer } : {}) },
@@ -81,7 +84,7 @@ export async function writeFixtureRun(
   await bucket.putJson(keys.runSpec(id), runSpec);
   const now = new Date();
   await bucket.putJson(keys.runState(id), {
-    ...initialRunState(id, undefined, now),
+    ...initialRunState(id, options.name, now),
     status: 'succeeded',
     step,
     finishedAt: now.toISOString(),
