@@ -142,22 +142,24 @@ test('a presigned URL fetches the object without credentials', async () => {
   // (s3rver does not check SigV4 signatures, so a tampered URL cannot be tested against it.)
 });
 
-test('publishJson replaces the final key and leaves no staging object behind', async () => {
-  await bucket.publishJson('p/manifest.json', { version: 1 });
-  await bucket.publishJson('p/manifest.json', { version: 2 });
-  assert.deepEqual(await bucket.getJson('p/manifest.json'), { version: 2 });
-  const staged: string[] = [];
-  for await (const o of bucket.list('tmp/')) staged.push(o.key);
-  assert.deepEqual(staged, []);
+test('copy replaces the destination server-side and leaves the source; delete removes a key, missing or not', async () => {
+  await bucket.putJson('p/manifest.json', { version: 1 });
+  await bucket.putJson('p/copy.json', { version: 0 });
   await bucket.copy('p/manifest.json', 'p/copy.json');
-  assert.deepEqual(await bucket.getJson('p/copy.json'), { version: 2 });
+  assert.deepEqual(await bucket.getJson('p/copy.json'), { version: 1 });
+  assert.deepEqual(await bucket.getJson('p/manifest.json'), { version: 1 });
   await bucket.delete('p/copy.json');
+  assert.equal(await bucket.exists('p/copy.json'), false);
+  // As in S3: deleting what is already gone succeeds, so a retried or repeated cleanup never fails.
+  await bucket.delete('p/copy.json');
+  await assert.rejects(bucket.copy('p/missing.json', 'p/copy.json'), ObjectNotFoundError);
   assert.equal(await bucket.exists('p/copy.json'), false);
 });
 
-test('publishJson validates against a schema before writing anything', async () => {
+test('a JSON put checks its schema before writing anything', async () => {
   const Schema = z.object({ version: z.number() });
-  await assert.rejects(bucket.publishJson('p/strict.json', { version: 'x' } as never, Schema));
+  await assert.rejects(bucket.putJson('p/strict.json', { version: 'x' } as never, Schema));
+  await assert.rejects(bucket.putJsonIfAbsent('p/strict.json', { version: 'x' } as never, Schema));
   assert.equal(await bucket.exists('p/strict.json'), false);
 });
 

@@ -171,7 +171,7 @@ export async function writeCorpus(bucket: Bucket, items: TestItem[], perPart = 4
     parts,
     version: 1,
   };
-  await bucket.publishJson(keys.corpusManifest(corpusId), manifest, CorpusManifestSchema);
+  await bucket.putJson(keys.corpusManifest(corpusId), manifest, CorpusManifestSchema);
   return manifest;
 }
 
