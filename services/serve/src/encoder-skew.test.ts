@@ -103,8 +103,8 @@ test('served image rows equal the projector over the features the run trained on
   });
   const def = await runDefinition(bucket, id);
   const media = def!.media!;
-  assert.equal(media.encoder.compute, 'float16');
-  assert.equal(media.encoder.dtype, 'float16');
+  assert.equal(media.encoder.spec.compute, 'float16');
+  assert.equal(media.encoder.spec.dtype, 'float16');
 
   // The reference: the run's projector over the stored features, widened as training reads them.
   const g = new Graph('projector');
@@ -136,7 +136,10 @@ test('served image rows equal the projector over the features the run trained on
   );
 
   const skewed = await servedRows(
-    { ...media, encoder: { ...media.encoder, compute: 'float32', dtype: 'float32' } },
+    {
+      ...media,
+      encoder: { ...media.encoder, spec: { ...media.encoder.spec, compute: 'float32', dtype: 'float32' } },
+    },
     image.bytes,
   );
   const skew = relativeGap(skewed.data, expected);
