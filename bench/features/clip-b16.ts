@@ -22,6 +22,7 @@ import { EncoderSpecSchema } from '../../packages/features/src/index.js';
 import {
   buildVisionGraph,
   loadImageProcessor,
+  openEncoderSession,
   openVisionTower,
   preprocessImage,
 } from '../../packages/models/src/index.js';
@@ -211,9 +212,9 @@ async function main(): Promise<void> {
     checkpoint: dir,
     ...(DTYPE === 'fp16' ? { compute: 'float16' } : {}),
   });
-  const opened = openVisionTower(dir);
-  const runner = await VisionRunner.open(opened, loadImageProcessor(dir), spec, { ep: EP });
-  opened.weights.close();
+  const opened = await openEncoderSession(spec, { checkpointDir: dir, processorDir: dir }, { ep: EP });
+  if (opened.modality !== 'image') throw new Error(`${dir} is not a vision tower`);
+  const runner = new VisionRunner(opened, spec);
   const e2e = await timeIt(() => runner.encode(pngs), Math.max(2, Math.floor(RUNS / 2)));
   await runner.close();
   console.log(

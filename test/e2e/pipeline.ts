@@ -358,7 +358,7 @@ export async function storedJobs(s3: S3Config): Promise<{ jobs: JobSummary[]; op
 
 /**
  * Objects that only live while a job runs and must be gone once it has ended: import staging,
- * split jobs' plans and units, uploads, and publishJson's temporary copies.
+ * split jobs' plans and units, uploads, and scratch objects under tmp/.
  */
 export async function leftovers(s3: S3Config, corpusId: string): Promise<string[]> {
   const bucket = new Bucket(s3);

@@ -4,17 +4,17 @@
 // whose bytes do not match its name refused.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { keys, type Sample } from '@mmit/contracts';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { DatasetFolderError, datasetInfo, writeDatasetFolder } from './dataset-folder.js';
 
+let store: TestStore;
 let dir: string;
-let s3: EmbeddedS3;
 let bucket: Bucket;
 const media = [Buffer.from('a picture'), Buffer.from('another picture'), Buffer.from('RIFF a clip')];
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -49,16 +49,11 @@ async function* streamOf(list: Sample[]) {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mmit-dataset-folder-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  bucket = new Bucket(embeddedS3Config(s3));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'dataset-folder' });
+  ({ dir, bucket } = store);
   for (const [i, key] of [...imageKeys, audioKey].entries()) await bucket.putBuffer(key, media[i]);
 });
-after(async () => {
-  await s3?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 let fetched: string[] = [];
 const fetchMedia = async (key: string) => {

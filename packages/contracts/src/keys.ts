@@ -164,7 +164,7 @@ export const keys = {
   upload: (uploadId: string, filename: string) =>
     `uploads/${id('upload', uploadId)}/${segment('filename', filename)}`,
 
-  /** Where publishJson writes a value before copying it to its final key. */
+  /** A scratch object under tmp/ (the start-up conditional-write probe), a nonce apart from any other writer. */
   staging: (finalKey: string, nonce: string) => `tmp/${segment('nonce', nonce)}/${finalKey}`,
 } as const;
 

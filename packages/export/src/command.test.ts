@@ -1,16 +1,15 @@
-// `mmit export` as a library call against a real embedded S3 server: reading a run (spec +
-// checkpoint, encoder from the spec, from encoder.json, or from the caller), the errors for runs
-// that cannot be exported, both formats in one call, and the one-machine path that opens the
-// embedded store's folder when no S3 endpoint is configured.
+// `mmit export` as a library call against a real embedded S3 server (or the endpoint MMIT_S3_*
+// name): reading a run (spec + checkpoint, encoder from the spec, from encoder.json, or from the
+// caller), the errors for runs that cannot be exported, both formats in one call, and the
+// one-machine path that opens the embedded store's folder when no S3 endpoint is configured.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { keys, newId } from '@mmit/contracts';
 import { recordEncoder } from '@mmit/features';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { RunSpecSchema } from '@mmit/train';
 import { TEST_ENCODER_KEY } from '@mmit/train/testing';
 import { fixturesDir } from '../../../test/paths.js';
@@ -20,8 +19,7 @@ import { loadExportRun } from './run-source.js';
 import { trainTinyRun } from './testing.js';
 import { TJS_FILES } from './transformers-js.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let bucket: Bucket;
 let runId: string;
 let keyOnlyRunId: string;
@@ -30,17 +28,12 @@ const isExportError = (code: string, pattern: RegExp) => (err: unknown) =>
   err instanceof ExportError && err.problemCode === code && pattern.test(err.message);
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-export-cmd-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  bucket = new Bucket(embeddedS3Config(s3));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'export-cmd' });
+  bucket = store.bucket;
   runId = await trainTinyRun(bucket, { fixturesDir, lm: 'tiny-llama' });
   keyOnlyRunId = await trainTinyRun(bucket, { fixturesDir, lm: 'tiny-qwen2', encoderKeyOnly: true });
 });
-after(async () => {
-  await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 describe('loadExportRun', () => {
   test('reads the spec, the latest checkpoint and the encoder named by the spec', async () => {
@@ -109,14 +102,15 @@ describe('loadExportRun', () => {
 
 describe('runExport', () => {
   test('writes both formats from the bucket MMIT_S3_* names', async () => {
-    const out = join(dir, 'both');
+    const out = join(store.dir, 'both');
     const lines: string[] = [];
-    const env = {
-      MMIT_S3_ENDPOINT: s3.endpoint,
-      MMIT_S3_ACCESS_KEY: s3.accessKey,
-      MMIT_S3_SECRET_KEY: s3.secretKey,
-    };
-    const result = await runExport({ runId, out, format: 'both', env, onProgress: (l) => lines.push(l) });
+    const result = await runExport({
+      runId,
+      out,
+      format: 'both',
+      env: store.env,
+      onProgress: (l) => lines.push(l),
+    });
     assert.equal(result.step, 2);
     assert.equal(result.hf?.dir, join(out, BOTH_FORMAT_DIRS.hf));
     assert.equal(result.transformersJs?.dir, join(out, BOTH_FORMAT_DIRS.transformersJs));
@@ -126,9 +120,11 @@ describe('runExport', () => {
     assert.ok(lines.some((l) => l.includes(`reading run ${runId}`)));
   });
 
-  test('without an S3 endpoint, opens the embedded store folder (and says when there is none)', async () => {
+  test('without an S3 endpoint, opens the embedded store folder (and says when there is none)', async (t) => {
+    if (!store.embedded) return t.skip('the run is on MMIT_S3_ENDPOINT, not in an embedded store folder');
+    const { dir } = store;
     const out = join(dir, 'embedded');
-    const result = await runExport({ runId, out, format: 'hf', env: {}, dataDir: join(dir, 's3') });
+    const result = await runExport({ runId, out, format: 'hf', env: {}, dataDir: store.embedded.dir });
     assert.ok(result.hf && !result.transformersJs);
     assert.ok(existsSync(join(out, 'config.json')));
     await assert.rejects(

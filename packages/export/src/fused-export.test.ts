@@ -5,8 +5,6 @@
 // that keep alpha / r.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
@@ -16,25 +14,22 @@ import {
   maxRelative,
   openCheckpointFolder,
 } from '@mmit/models';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { createSession, type HostTensor, hostTensor, openCheckpoint, readSafetensors } from '@mmit/tensor';
 import { decoderFixturesDir, fixturesDir } from '../../../test/paths.js';
 import { exportHfLlava, LORA_ADAPTER_DIR } from './hf-llava.js';
 import { type ExportRun, loadExportRun } from './run-source.js';
 import { trainTinyRun } from './testing.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let run: ExportRun;
 let out: string;
 const IMAGE_TOKEN_ID = 3;
 const PEFT = 'base_model.model.model.language_model.layers';
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-export-fused-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  const bucket = new Bucket(embeddedS3Config(s3));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'export-fused' });
+  const { bucket } = store;
   // The tower comes from the shared fixtures, the LM from the decoder fixtures.
   const runId = await trainTinyRun(bucket, {
     fixturesDir,
@@ -42,13 +37,10 @@ before(async () => {
     lora: true,
   });
   run = await loadExportRun(bucket, runId);
-  out = join(dir, 'phi3');
+  out = join(store.dir, 'phi3');
   exportHfLlava(run, out);
 });
-after(async () => {
-  await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 /** a (m, k) @ b (k, n), row-major. */
 function matmul(a: HostTensor, b: HostTensor): Float32Array {

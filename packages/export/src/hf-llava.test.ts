@@ -4,8 +4,6 @@
 // run trained (LoRA merged), and the vision tower loads from the LLaVA layout.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -19,7 +17,7 @@ import {
   openCheckpointFolder,
   openVisionTower,
 } from '@mmit/models';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { createSession, type HostTensor, hostTensor, openCheckpoint, readSafetensors } from '@mmit/tensor';
 import { exportName } from '@mmit/train';
 import { fixturesDir } from '../../../test/paths.js';
@@ -28,8 +26,7 @@ import { exportHfLlava, type HfExportResult, LORA_ADAPTER_DIR } from './hf-llava
 import { type ExportRun, loadExportRun } from './run-source.js';
 import { type TinyRunOptions, testPixels, trainTinyRun } from './testing.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let llama: { run: ExportRun; out: string; result: HfExportResult };
 let qwen: { run: ExportRun; out: string; result: HfExportResult };
 
@@ -38,27 +35,22 @@ const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Rec
 const fixture = (name: string) => join(fixturesDir, name);
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-export-hf-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  const bucket = new Bucket(embeddedS3Config(s3));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'export-hf' });
+  const { bucket } = store;
   const exportRun = async (
     lm: TinyRunOptions['lm'],
     extra: Partial<TinyRunOptions>,
     maxShardBytes?: number,
   ) => {
     const run = await loadExportRun(bucket, await trainTinyRun(bucket, { fixturesDir, lm, ...extra }));
-    const out = join(dir, lm);
+    const out = join(store.dir, lm);
     return { run, out, result: exportHfLlava(run, out, { maxShardBytes }) };
   };
   // 200 kB shards split the tiny model (about 1 MB) into several files.
   llama = await exportRun('tiny-llama', { lora: true }, 200_000);
   qwen = await exportRun('tiny-qwen2', { projector: 'linear' });
 });
-after(async () => {
-  await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 /** The names (and shapes) the LLaVA folder must hold for a tower and LM checkpoint. */
 function expectedWeights(lm: string, tiedHead: boolean, d: number): Map<string, number[]> {
@@ -301,7 +293,7 @@ describe('exportHfLlava', () => {
   });
 
   test('mergeLora: false keeps the original LM weights and names the folder as the adapter base', () => {
-    const out = join(dir, 'unmerged');
+    const out = join(store.dir, 'unmerged');
     const result = exportHfLlava(llama.run, out, { mergeLora: false });
     assert.equal(result.loraMerged, false);
     const name = 'model.language_model.layers.0.self_attn.q_proj.weight';
@@ -341,6 +333,7 @@ describe('exportHfLlava', () => {
   });
 
   test('a failed export leaves no folder behind, and a refused one starts no work', async () => {
+    const { dir } = store;
     const out = join(dir, 'failed');
     const broken = { ...llama.run, encoder: { ...llama.run.encoder, processorDir: join(dir, 'nowhere') } };
     assert.throws(

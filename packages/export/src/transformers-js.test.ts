@@ -4,8 +4,6 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as transformers from '@huggingface/transformers';
@@ -22,15 +20,14 @@ import {
   presentName,
   withMergedLora,
 } from '@mmit/models';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { createSession, type HostTensor, hostTensor } from '@mmit/tensor';
 import { fixturesDir } from '../../../test/paths.js';
 import { type ExportRun, loadExportRun } from './run-source.js';
 import { referenceImageRows, testPixels, trainTinyRun } from './testing.js';
 import { exportTransformersJs, TJS_FILES } from './transformers-js.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let run: ExportRun;
 let out: string;
 /** Our engine's LM with the run's adapters merged: what the exported decoder must compute. */
@@ -39,20 +36,15 @@ let lm: LanguageModel;
 const IMAGE_ROWS = 16;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-export-tjs-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  const bucket = new Bucket(embeddedS3Config(s3));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'export-tjs' });
+  const { bucket } = store;
   const runId = await trainTinyRun(bucket, { fixturesDir, lm: 'tiny-llama', lora: true });
   run = await loadExportRun(bucket, runId);
-  out = join(dir, 'tjs');
+  out = join(store.dir, 'tjs');
   exportTransformersJs(run, out);
   lm = languageModelFromCheckpoint(withMergedLora(openCheckpointFolder(run.lmDir), run.lora!));
 });
-after(async () => {
-  await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 const int64 = (dims: number[], values: ArrayLike<number>): HostTensor =>
   hostTensor('int64', dims, Array.from(values));

@@ -3,12 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { keys } from '@mmit/contracts';
-import { Bucket, type BucketConfig, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket, BucketConfig } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { hostTensor } from '@mmit/tensor';
 import type { FeatureBlock } from './block.js';
 import { adoptOrphanShards, FeatureIndex, publishShard } from './feature-index.js';
@@ -22,23 +20,20 @@ import {
 } from './reader.js';
 import { buildShard } from './shard.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let config: BucketConfig;
 let bucket: Bucket;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-features-lib-'));
-  s3 = await startEmbeddedS3({ dir, port: 0 });
-  config = { ...embeddedS3Config(s3, 'features-lib'), retry: { retries: 2, baseDelayMs: 5, maxDelayMs: 20 } };
-  bucket = new Bucket(config);
-  await bucket.ensure();
+  store = await startTestStore({
+    name: 'features-lib',
+    bucket: 'features-lib',
+    retry: { retries: 2, baseDelayMs: 5, maxDelayMs: 20 },
+  });
+  ({ config, bucket } = store);
 });
 
-after(async () => {
-  await s3.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const block = (v: number): FeatureBlock => ({

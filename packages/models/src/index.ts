@@ -8,6 +8,7 @@ export * from './architectures/index.js';
 export * from './checkpoint.js';
 export * from './clip.js';
 export * from './decoder.js';
+export * from './encoder-session.js';
 export * from './encoders.js';
 export * from './feeds.js';
 export * from './hub.js';

@@ -1,4 +1,6 @@
-// Integration tests against the real embedded S3 server (s3rver) on a random port.
+// Integration tests against the real embedded S3 server (s3rver) on a random port, or against the
+// endpoint MMIT_S3_* name when one is set (see testing.ts); the tests that restart or stop a server
+// start embedded ones of their own.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,37 +10,34 @@ import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { z } from 'zod';
 import { Bucket } from './bucket.js';
-import { type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from './embedded.js';
+import { embeddedS3Config, startEmbeddedS3 } from './embedded.js';
 import {
   BucketNotFoundError,
   ObjectNotFoundError,
   StorageUnavailableError,
   StoredObjectInvalidError,
 } from './errors.js';
+import { startTestStore, type TestStore } from './testing.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let bucket: Bucket;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-storage-'));
-  s3 = await startEmbeddedS3({ dir, port: 0 });
-  bucket = new Bucket({
-    ...embeddedS3Config(s3, 'mmit-test'),
+  store = await startTestStore({
+    name: 'storage',
+    bucket: 'mmit-test',
     retry: { retries: 2, baseDelayMs: 5, maxDelayMs: 20 },
   });
-  await bucket.ensure();
+  bucket = store.bucket;
 });
 
-after(async () => {
-  await s3.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 test('ensure is idempotent and ping sees the bucket', async () => {
   await bucket.ensure();
   await bucket.ping();
-  const missing = new Bucket(embeddedS3Config(s3, 'no-such-bucket'));
+  // A random name: on a real endpoint bucket names are global, and a fixed one may exist.
+  const missing = new Bucket({ ...store.config, bucket: `mmit-missing-${randomBytes(6).toString('hex')}` });
   await assert.rejects(missing.ping(), BucketNotFoundError);
   await assert.rejects(missing.putBuffer('a', 'b'), BucketNotFoundError);
 });
@@ -142,22 +141,24 @@ test('a presigned URL fetches the object without credentials', async () => {
   // (s3rver does not check SigV4 signatures, so a tampered URL cannot be tested against it.)
 });
 
-test('publishJson replaces the final key and leaves no staging object behind', async () => {
-  await bucket.publishJson('p/manifest.json', { version: 1 });
-  await bucket.publishJson('p/manifest.json', { version: 2 });
-  assert.deepEqual(await bucket.getJson('p/manifest.json'), { version: 2 });
-  const staged: string[] = [];
-  for await (const o of bucket.list('tmp/')) staged.push(o.key);
-  assert.deepEqual(staged, []);
+test('copy replaces the destination server-side and leaves the source; delete removes a key, missing or not', async () => {
+  await bucket.putJson('p/manifest.json', { version: 1 });
+  await bucket.putJson('p/copy.json', { version: 0 });
   await bucket.copy('p/manifest.json', 'p/copy.json');
-  assert.deepEqual(await bucket.getJson('p/copy.json'), { version: 2 });
+  assert.deepEqual(await bucket.getJson('p/copy.json'), { version: 1 });
+  assert.deepEqual(await bucket.getJson('p/manifest.json'), { version: 1 });
   await bucket.delete('p/copy.json');
+  assert.equal(await bucket.exists('p/copy.json'), false);
+  // As in S3: deleting what is already gone succeeds, so a retried or repeated cleanup never fails.
+  await bucket.delete('p/copy.json');
+  await assert.rejects(bucket.copy('p/missing.json', 'p/copy.json'), ObjectNotFoundError);
   assert.equal(await bucket.exists('p/copy.json'), false);
 });
 
-test('publishJson validates against a schema before writing anything', async () => {
+test('a JSON put checks its schema before writing anything', async () => {
   const Schema = z.object({ version: z.number() });
-  await assert.rejects(bucket.publishJson('p/strict.json', { version: 'x' } as never, Schema));
+  await assert.rejects(bucket.putJson('p/strict.json', { version: 'x' } as never, Schema));
+  await assert.rejects(bucket.putJsonIfAbsent('p/strict.json', { version: 'x' } as never, Schema));
   assert.equal(await bucket.exists('p/strict.json'), false);
 });
 
@@ -208,10 +209,7 @@ test('reads right after writes, and reads racing overwrites, always see a whole 
   }
   // Two writers and four readers on one key, with no retries to hide a failed read: unpatched,
   // s3rver answered a quarter of such reads with 500 (metadata.json parsed mid-rewrite).
-  const once = new Bucket({
-    ...embeddedS3Config(s3, 'mmit-test'),
-    retry: { retries: 0, baseDelayMs: 5, maxDelayMs: 20 },
-  });
+  const once = new Bucket({ ...store.config, retry: { retries: 0, baseDelayMs: 5, maxDelayMs: 20 } });
   await bucket.putJson('race/overwritten.json', big(0));
   let writing = true;
   const writers = Promise.all(

@@ -1,5 +1,5 @@
 // The one bucket every service reads and writes, over the minio client. Adds what the services
-// need on top of raw S3: JSON with schema checks on read, write-new-then-publish for manifests,
+// need on top of raw S3: JSON with schema checks on read, conditional writes for publishing,
 // listing as an async iterator across continuation pages, retries on transient failures, and
 // errors that name the key. minio's own retry is switched off so retry policy lives here alone.
 //
@@ -378,23 +378,6 @@ export class Bucket {
   async putJson<T>(key: string, value: T, schema?: z.ZodType<T>): Promise<void> {
     const checked = schema ? schema.parse(value) : value;
     await this.putBuffer(key, JSON.stringify(checked), { contentType: 'application/json' });
-  }
-
-  /**
-   * Write-new-then-publish: the value goes to a staging key first and is then copied server-side
-   * onto `key`. A writer that dies mid-upload leaves the previous version of `key` intact, and
-   * on S3/MinIO a copy replaces the object atomically, so readers see the old or the new value,
-   * never a part. (s3rver copies files non-atomically; that only matters for the embedded server.)
-   * There is no locking: concurrent publishers of one key race, and the last copy wins.
-   */
-  async publishJson<T>(key: string, value: T, schema?: z.ZodType<T>): Promise<void> {
-    const staging = keys.staging(key, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
-    await this.putJson(staging, value, schema);
-    try {
-      await this.copy(staging, key);
-    } finally {
-      await this.delete(staging).catch(() => {});
-    }
   }
 
   async copy(fromKey: string, toKey: string): Promise<void> {

@@ -1,58 +1,38 @@
 // Conformance of S3 conditional writes, the primitive replicas coordinate with (leases,
 // compare-and-swap manifests, exactly-once publishes). Runs against the embedded server, and
-// against any real endpoint when one is given:
+// against any real endpoint when one is given (in a bucket of its own, removed afterwards; see
+// testing.ts):
 //
 //   MMIT_S3_ENDPOINT=http://127.0.0.1:9000 MMIT_S3_ACCESS_KEY=... MMIT_S3_SECRET_KEY=... \
 //   MMIT_S3_TEST_BUCKET=mmit-conformance node scripts/test.mjs packages/storage/src/conditional
 //
 // Expected, as AWS documents it: If-None-Match: * on an existing key is 412 PreconditionFailed;
 // If-Match with another etag is 412; If-Match on a missing key is 404 NoSuchKey; of N writers
-// racing with the same condition exactly one wins. Everything is written under a fresh prefix
-// that is removed afterwards.
+// racing with the same condition exactly one wins.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { Bucket, type BucketConfig, createS3Client } from './bucket.js';
-import { type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from './embedded.js';
 import { ObjectNotFoundError, PreconditionFailedError } from './errors.js';
+import { startTestStore, type TestStore } from './testing.js';
 
-const external = process.env.MMIT_S3_ENDPOINT;
-let s3: EmbeddedS3 | undefined;
-let dir: string | undefined;
+let store: TestStore;
 let config: BucketConfig;
 let bucket: Bucket;
-const prefix = `conformance/${Date.now().toString(36)}-${randomBytes(4).toString('hex')}/`;
-const key = (name: string) => `${prefix}${name}`;
+const key = (name: string) => `conformance/${name}`;
 
 before(async () => {
-  if (external) {
-    config = {
-      endpoint: external,
-      accessKey: process.env.MMIT_S3_ACCESS_KEY ?? '',
-      secretKey: process.env.MMIT_S3_SECRET_KEY ?? '',
-      bucket: process.env.MMIT_S3_TEST_BUCKET ?? 'mmit-conformance',
-      region: process.env.MMIT_S3_REGION ?? 'us-east-1',
-    };
-  } else {
-    dir = await mkdtemp(join(tmpdir(), 'mmit-conditional-'));
-    s3 = await startEmbeddedS3({ dir, port: 0 });
-    config = embeddedS3Config(s3, 'mmit-conformance');
-  }
-  config = { ...config, retry: { retries: 3, baseDelayMs: 20, maxDelayMs: 200 } };
-  bucket = new Bucket(config);
-  await bucket.ensure();
-  console.log(`# conditional writes against ${external ? `${external} (external)` : 'the embedded server'}`);
+  store = await startTestStore({
+    name: 'conditional',
+    bucket: 'mmit-conformance',
+    retry: { retries: 3, baseDelayMs: 20, maxDelayMs: 200 },
+  });
+  ({ config, bucket } = store);
+  const where = store.embedded ? 'the embedded server' : `${config.endpoint} (external)`;
+  console.log(`# conditional writes against ${where}`);
 });
 
-after(async () => {
-  await bucket.deletePrefix(prefix).catch(() => {});
-  await s3?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 /** A second client with its own connections, as another replica would have. */
 const otherReplica = () => new Bucket(config);

@@ -1,13 +1,13 @@
 // Bad specs are rejected with errors that say what is wrong and how to fix it.
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { newId, RunSpecSchema } from '@mmit/contracts';
 import type { HubProgress } from '@mmit/models';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { startFakeHub } from '../../../test/fake-hub.js';
 import { fixturesDir } from '../../../test/paths.js';
 import {
@@ -19,22 +19,16 @@ import {
 } from './preflight.js';
 import { TEST_ENCODER_KEY, writeTinyDataset } from './testing.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let bucket: Bucket;
 let datasetId: string;
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-preflight-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  bucket = new Bucket(embeddedS3Config(s3));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'preflight' });
+  bucket = store.bucket;
   datasetId = newId('dataset');
   await writeTinyDataset(bucket, datasetId, { train: 2, validation: 1 });
 });
-after(async () => {
-  await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 const base = () => ({
   datasetId,

@@ -1,27 +1,19 @@
 // The run recorder against the real embedded S3 server: metrics.jsonl after a resume.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { newId } from '@mmit/contracts';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { RunRecorder, readMetrics } from './recorder.js';
 import { initialRunState } from './state.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let bucket: Bucket;
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-recorder-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  bucket = new Bucket(embeddedS3Config(s3));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'recorder' });
+  bucket = store.bucket;
 });
-after(async () => {
-  await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 test('a run resumed before its first checkpoint keeps one step-0 eval row, not two', async () => {
   const id = newId('run');

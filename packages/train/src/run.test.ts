@@ -2,12 +2,11 @@
 // tiny Llama fixture as the LM. Kill-and-resume gives the losses of an uninterrupted run, and
 // training lowers the validation loss.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { keys, newId, type RunSpecInput, RunSpecSchema } from '@mmit/contracts';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { fixturesDir } from '../../../test/paths.js';
 import { checkpointSteps } from './checkpoint.js';
 import { loadDataset } from './dataset.js';
@@ -16,23 +15,17 @@ import { executeRun } from './run.js';
 import { initialRunState } from './state.js';
 import { TEST_ENCODER_KEY, writeTinyDataset } from './testing.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let bucket: Bucket;
 let datasetId: string;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-train-it-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  bucket = new Bucket(embeddedS3Config(s3));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'train-it' });
+  bucket = store.bucket;
   datasetId = newId('dataset');
   await writeTinyDataset(bucket, datasetId, { train: 12, validation: 6 });
 });
-after(async () => {
-  await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 function spec(extra: Partial<RunSpecInput> = {}) {
   return RunSpecSchema.parse({

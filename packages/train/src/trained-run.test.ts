@@ -3,31 +3,24 @@
 // (precision included), a tokenizer folder that is not a checkpoint, and errors that say what is
 // missing.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { keys, newId, RunSpecSchema } from '@mmit/contracts';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { fixture, fixturesDir } from '../../../test/paths.js';
 import { checkpointKey, saveCheckpoint } from './checkpoint.js';
 import { readTrainedRun, TrainedRunError } from './trained-run.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let bucket: Bucket;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-trained-run-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  bucket = new Bucket(embeddedS3Config(s3));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'trained-run' });
+  bucket = store.bucket;
 });
 
-after(async () => {
-  await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 const trained = {
   'projector.linear_1.weight': { dims: [64, 32], fill: 0.5 },

@@ -5,14 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FeatureJobResult, JobRecord } from '@mmit/contracts';
 import { keys } from '@mmit/contracts';
 import { FeatureIndex, parseSafetensorsHeader, verifyEntries } from '@mmit/features';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { fixture, repoRoot } from '../../../test/paths.js';
 import { noisePng, writeCorpus } from './testing/corpus.js';
 import { getJson, postJson, waitForJob } from './testing/http.js';
@@ -20,22 +19,18 @@ import { getJson, postJson, waitForJob } from './testing/http.js';
 const BATCH = 2;
 const IMAGES = 120;
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let bucket: Bucket;
 const children = new Set<ChildProcess>();
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-features-restart-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  bucket = new Bucket(embeddedS3Config(s3));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'features-restart' });
+  bucket = store.bucket;
 });
 
 after(async () => {
   for (const child of children) child.kill('SIGKILL');
-  await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await store?.stop();
 });
 
 /** Starts `main.ts` in a child process; resolves with its URL once it prints it. */
@@ -47,10 +42,7 @@ function startChild(): Promise<{ child: ChildProcess; url: string }> {
       cwd: repoRoot,
       env: {
         ...process.env,
-        MMIT_S3_ENDPOINT: s3.endpoint,
-        MMIT_S3_ACCESS_KEY: s3.accessKey,
-        MMIT_S3_SECRET_KEY: s3.secretKey,
-        MMIT_S3_BUCKET: 'mmit',
+        ...store.env,
         MMIT_FEATURES_PORT: '0',
         MMIT_FEATURES_BATCH_SIZE: String(BATCH),
         MMIT_FEATURES_THREADS: '1',

@@ -1,12 +1,10 @@
-// The feature service end to end, in process, over a real embedded S3 server: features equal the
+// The feature service end to end, in process, over a real embedded S3 server (or the endpoint
+// MMIT_S3_* name): features equal the
 // engine's direct forward, a second job is all cache hits, a corrupt shard is caught by its
 // checksum and recomputed, undecodable media fail alone, audio is windowed with a mask, and fp16
 // storage gets its own encoder key.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FeatureJobResult, JobRecord } from '@mmit/contracts';
 import { keys } from '@mmit/contracts';
@@ -20,7 +18,8 @@ import {
   preprocessImage,
   whisperLogMel,
 } from '@mmit/models';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { createSession, float16ToFloat32, hostTensor } from '@mmit/tensor';
 import { fixture } from '../../../test/paths.js';
 import { createFeaturesService } from './app.js';
@@ -30,17 +29,18 @@ import { getJson, postJson, waitForJob } from './testing/http.js';
 const clipDir = fixture('tiny-clip-vision');
 const whisperDir = fixture('tiny-whisper');
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let bucket: Bucket;
 let url: string;
 let close: () => Promise<void>;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-features-it-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  const config = { ...embeddedS3Config(s3), retry: { retries: 2, baseDelayMs: 20, maxDelayMs: 100 } };
-  bucket = new Bucket(config);
+  store = await startTestStore({
+    name: 'features-it',
+    retry: { retries: 2, baseDelayMs: 20, maxDelayMs: 100 },
+  });
+  const { config } = store;
+  bucket = store.bucket;
   const features = createFeaturesService({
     env: {
       MMIT_FEATURES_PORT: '0',
@@ -57,8 +57,7 @@ before(async () => {
 
 after(async () => {
   await close?.();
-  await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await store?.stop();
 });
 
 async function runJob(

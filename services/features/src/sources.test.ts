@@ -1,29 +1,21 @@
 // Which media a job covers: a corpus's accepted items, or the corpus items a dataset's samples use.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { keys, newId } from '@mmit/contracts';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { corpusMedia, datasetMedia, SourceNotFoundError } from './sources.js';
 import { noisePng, toneWav, writeCorpus } from './testing/corpus.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let bucket: Bucket;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-features-sources-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  bucket = new Bucket(embeddedS3Config(s3));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'features-sources' });
+  bucket = store.bucket;
 });
 
-after(async () => {
-  await s3.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => store?.stop());
 
 test('a dataset covers exactly the corpus media its samples use, of the encoder modality', async () => {
   const media = [

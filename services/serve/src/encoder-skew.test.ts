@@ -5,14 +5,12 @@
 // before it read the spec's precision), the rows move by far more than the tolerance: the check
 // fails on exactly that skew.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FeatureJobResult, JobRecord } from '@mmit/contracts';
 import { FeatureReader } from '@mmit/features';
 import { applyProjector } from '@mmit/models';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { createSession, Graph, toNumbers } from '@mmit/tensor';
 import { fixture } from '../../../test/paths.js';
 import { createFeaturesService } from '../../features/src/app.js';
@@ -23,21 +21,17 @@ import { type MediaRows, openMediaEncoder } from './engine/media-encoder.js';
 import type { ModelDefinition } from './engine/served-model.js';
 import { writeFixtureRun } from './testing/fixture-runs.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let bucket: Bucket;
 let featuresUrl: string;
 let closeFeatures: () => Promise<void>;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-skew-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  const config = embeddedS3Config(s3);
-  bucket = new Bucket(config);
-  await bucket.ensure();
+  store = await startTestStore({ name: 'skew' });
+  bucket = store.bucket;
   const features = createFeaturesService({
     env: { MMIT_FEATURES_PORT: '0', MMIT_LOG_LEVEL: 'silent', MMIT_FEATURES_THREADS: '1' },
-    bucket: config,
+    bucket: store.config,
   });
   const running = await features.start();
   featuresUrl = running.url;
@@ -46,8 +40,7 @@ before(async () => {
 
 after(async () => {
   await closeFeatures?.();
-  await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await store?.stop();
 });
 
 /** Same graphs, same inputs: what is left is the projector run at another batch shape. */
@@ -103,8 +96,8 @@ test('served image rows equal the projector over the features the run trained on
   });
   const def = await runDefinition(bucket, id);
   const media = def!.media!;
-  assert.equal(media.encoder.compute, 'float16');
-  assert.equal(media.encoder.dtype, 'float16');
+  assert.equal(media.encoder.spec.compute, 'float16');
+  assert.equal(media.encoder.spec.dtype, 'float16');
 
   // The reference: the run's projector over the stored features, widened as training reads them.
   const g = new Graph('projector');
@@ -136,7 +129,10 @@ test('served image rows equal the projector over the features the run trained on
   );
 
   const skewed = await servedRows(
-    { ...media, encoder: { ...media.encoder, compute: 'float32', dtype: 'float32' } },
+    {
+      ...media,
+      encoder: { ...media.encoder, spec: { ...media.encoder.spec, compute: 'float32', dtype: 'float32' } },
+    },
     image.bytes,
   );
   const skew = relativeGap(skewed.data, expected);

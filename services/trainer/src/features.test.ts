@@ -2,32 +2,28 @@
 // (MMIT_FEATURES_URL) for them, its state says it is waiting for that job, and it trains once
 // the features are in the bucket.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { keys, newId } from '@mmit/contracts';
 import { createFeaturesService } from '@mmit/features-service';
 import { noisePng, writeCorpus } from '@mmit/features-service/testing';
 import type { RunningService } from '@mmit/service-kit';
-import { Bucket, type BucketConfig, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { fixturesDir } from '../../../test/paths.js';
 import { createTrainerService } from './app.js';
 import { readEvents } from './testing/harness.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let features: RunningService;
 let trainer: RunningService;
 let bucket: Bucket;
 let datasetId: string;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-trainer-features-'));
-  s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  const config: BucketConfig = embeddedS3Config(s3);
-  bucket = new Bucket(config);
-  await bucket.ensure();
+  store = await startTestStore({ name: 'trainer-features' });
+  const { config } = store;
+  bucket = store.bucket;
   // A corpus as ingest writes it, and a dataset as synth writes it: samples name their item and
   // media sha256; the features service finds the media through the corpus.
   const media = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => noisePng(32, 32, i)));
@@ -65,8 +61,7 @@ before(async () => {
 after(async () => {
   await trainer?.close();
   await features?.close();
-  await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await store?.stop();
 });
 
 test('missing features are requested from the features service and waited for; the state says so', async () => {

@@ -1,28 +1,22 @@
 // Job routes over real HTTP, jobs stored in the real embedded S3 server.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type JobRecord, newId } from '@mmit/contracts';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { z } from 'zod';
 import { createService, type RunningService, type Service } from '../service.js';
 import { mountJobRoutes } from './routes.js';
 import { JobRunner } from './runner.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let service: Service;
 let runner: JobRunner;
 let running: RunningService;
 let release: () => void = () => {};
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-jobroutes-'));
-  s3 = await startEmbeddedS3({ dir });
-  const bucket = new Bucket(embeddedS3Config(s3, 'jobroutes'));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'jobroutes', bucket: 'jobroutes' });
+  const { bucket } = store;
   service = createService({
     name: 'jobtest',
     version: '0',
@@ -61,9 +55,8 @@ before(async () => {
 
 after(async () => {
   release();
-  await running.close();
-  await s3.stop();
-  await rm(dir, { recursive: true, force: true });
+  await running?.close();
+  await store?.stop();
 });
 
 /** Reads an SSE response into events (and counts heartbeats) until the stream ends. */

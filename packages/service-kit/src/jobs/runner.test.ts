@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type JobRecord, JobRecordSchema, keys, newId } from '@mmit/contracts';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import { Bucket, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -21,24 +22,20 @@ import {
   UnknownJobKindError,
 } from './runner.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let store: TestStore;
 let bucket: Bucket;
 const logger = pino({ level: 'silent' });
 let serviceCount = 0;
 const runners: JobRunner[] = [];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-jobs-'));
-  s3 = await startEmbeddedS3({ dir });
-  bucket = new Bucket(embeddedS3Config(s3, 'jobs-test'));
-  await bucket.ensure();
+  store = await startTestStore({ name: 'jobs', bucket: 'jobs-test' });
+  bucket = store.bucket;
 });
 
 after(async () => {
   await Promise.all(runners.map((r) => r.stop(1_000)));
-  await s3.stop();
-  await rm(dir, { recursive: true, force: true });
+  await store?.stop();
 });
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

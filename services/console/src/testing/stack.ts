@@ -1,8 +1,8 @@
-// Everything the console shows, for the browser tests: a real embedded S3 server and the five
-// real services in this process (ingest, synth, features, trainer, serve; the trainer asks the
-// features service for features), all requiring one API key, and the console in front of them
-// with each service's URL. Serve answers for a text-only base LM from the fixtures and for every
-// finished run.
+// Everything the console shows, for the browser tests: the test store (a real embedded S3 server,
+// or the endpoint MMIT_S3_* name) and the five real services in this process (ingest, synth,
+// features, trainer, serve; the trainer asks the features service for features), all requiring one
+// API key, and the console in front of them with each service's URL. Serve answers for a text-only
+// base LM from the fixtures and for every finished run.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { createFeaturesService } from '@mmit/features-service';
 import { createIngestService } from '@mmit/ingest';
 import { createServeService } from '@mmit/serve-service';
 import type { RunningService } from '@mmit/service-kit';
-import { type BucketConfig, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import { startTestStore } from '@mmit/storage/testing';
 import { createSynthService } from '@mmit/synth-service';
 import { createTrainerService } from '@mmit/trainer-service';
 import { createConsoleServer, type RunningConsole } from '../app.js';
@@ -33,12 +33,12 @@ export async function startStack(options: { fixturesDir: string }): Promise<Stac
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const s3: EmbeddedS3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-    stops.push(() => s3.stop());
-    const bucket: BucketConfig = {
-      ...embeddedS3Config(s3),
+    const store = await startTestStore({
+      name: 'console-e2e',
       retry: { retries: 2, baseDelayMs: 50, maxDelayMs: 500 },
-    };
+    });
+    stops.push(() => store.stop());
+    const bucket = store.config;
     const env = (name: string, extra: Record<string, string> = {}) => ({
       [`MMIT_${name.toUpperCase()}_PORT`]: '0',
       MMIT_LOG_LEVEL: 'silent',

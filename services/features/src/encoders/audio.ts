@@ -6,15 +6,14 @@
 // windows are cut back to back, without overlap.
 import type { EncoderSpec } from '@mmit/features';
 import { decodeWav } from '@mmit/media';
-import type { WhisperEncoder } from '@mmit/models';
 import {
-  buildWhisperEncoderGraph,
+  type AudioEncoderSession,
   encoderFramesFor,
   type WhisperFeatureConfig,
   whisperLogMel,
   windowSizes,
 } from '@mmit/models';
-import { createSession, type ExecutionProvider, hostTensor, type Session } from '@mmit/tensor';
+import { type ExecutionProvider, hostTensor, type Session } from '@mmit/tensor';
 import { asError, type EncodeOutcome, type EncoderRunner, storedSlice } from './runner.js';
 
 export class AudioFormatError extends Error {
@@ -28,15 +27,21 @@ interface Clip {
 
 export class AudioRunner implements EncoderRunner {
   readonly modality = 'audio';
+  private readonly session: Session;
+  private readonly config: WhisperFeatureConfig;
+  private readonly positions: number;
 
-  private constructor(
-    private readonly session: Session,
-    private readonly config: WhisperFeatureConfig,
-    private readonly positions: number,
+  /** Takes over an opened encoder session (openEncoderSession); close() releases it. */
+  constructor(
+    opened: AudioEncoderSession,
     private readonly spec: EncoderSpec,
     /** Most windows per encoder run (long clips spread over several runs). */
-    private readonly maxWindows: number,
-  ) {}
+    private readonly maxWindows = 8,
+  ) {
+    this.session = opened.session;
+    this.config = opened.config;
+    this.positions = opened.positions;
+  }
 
   get ep(): ExecutionProvider {
     return this.session.ep;
@@ -44,22 +49,6 @@ export class AudioRunner implements EncoderRunner {
 
   get fallbackReason(): string | null {
     return this.session.fallbackReason;
-  }
-
-  static async open(
-    encoder: WhisperEncoder,
-    config: WhisperFeatureConfig,
-    spec: EncoderSpec,
-    options: { ep: ExecutionProvider; threads?: number; maxWindows?: number },
-  ): Promise<AudioRunner> {
-    const session = await createSession(buildWhisperEncoderGraph(encoder), {
-      ep: options.ep,
-      threads: options.threads,
-      float16: spec.compute === 'float16',
-      cache: false,
-      log: () => {},
-    });
-    return new AudioRunner(session, config, encoder.config.positions, spec, options.maxWindows ?? 8);
   }
 
   /** Splits one clip into windows and computes each window's log-mel. */

@@ -1,6 +1,7 @@
 // Resolves an encoder spec against its checkpoint: which encoder it is (by config.json's
 // model_type), the hash of its weights, its preprocessing with every default filled in, and so
-// its identity and encoder key. `open` then builds the graph and session for a job.
+// its identity and encoder key. `open` then opens the session for a job, through the models
+// package's openEncoderSession (the one serve encodes with too).
 // Checkpoint paths may be confined to configured folders (MMIT_FEATURES_MODEL_ROOTS): a request
 // must not make the service read arbitrary files.
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -16,6 +17,7 @@ import {
   type HubProgress,
   loadImageProcessor,
   loadWhisperFeatureConfig,
+  openEncoderSession,
   openVisionTower,
   openWhisperEncoder,
   resolveCheckpoint,
@@ -123,14 +125,7 @@ function resolveVision(spec: EncoderSpec, dir: string, kind: EncoderKind): Resol
       identity,
       spec,
       dir,
-      async open(options) {
-        const opened = openVisionTower(dir, { prefix: spec.prefix });
-        try {
-          return await VisionRunner.open(opened, plan, spec, options);
-        } finally {
-          opened.weights.close();
-        }
-      },
+      open: (options) => openRunner(spec, dir, options),
     };
   } finally {
     tower.weights.close();
@@ -158,16 +153,24 @@ function resolveAudio(spec: EncoderSpec, dir: string): ResolvedEncoder {
       identity,
       spec,
       dir,
-      async open(options) {
-        const opened = openWhisperEncoder(dir, { prefix: spec.prefix });
-        try {
-          return await AudioRunner.open(opened, config, spec, options);
-        } finally {
-          opened.weights.close();
-        }
-      },
+      open: (options) => openRunner(spec, dir, options),
     };
   } finally {
     encoder.weights.close();
   }
+}
+
+/** A job's runner: the encoder's session opened exactly as the spec says, as serve opens it. */
+async function openRunner(
+  spec: EncoderSpec,
+  dir: string,
+  options: { ep: ExecutionProvider; threads?: number },
+): Promise<EncoderRunner> {
+  const opened = await openEncoderSession(
+    spec,
+    { checkpointDir: dir, processorDir: spec.processor ?? dir },
+    // A fallback to cpu is reported on the job (runner.fallbackReason) and in metrics, not logged.
+    { ...options, log: () => {} },
+  );
+  return opened.modality === 'image' ? new VisionRunner(opened, spec) : new AudioRunner(opened, spec);
 }

@@ -3,28 +3,27 @@
 // Images that fail to decode get an error outcome; the rest of the batch still runs.
 import type { EncoderSpec } from '@mmit/features';
 import {
-  buildVisionGraph,
   type ImageProcessorPlan,
   preprocessImage,
-  type VisionTower,
+  type VisionEncoderSession,
   visionOutputs,
 } from '@mmit/models';
-import { createSession, type ExecutionProvider, type HostTensor, type Session } from '@mmit/tensor';
+import type { ExecutionProvider, HostTensor, Session } from '@mmit/tensor';
 import { asError, type EncodeOutcome, type EncoderRunner, storedSlice } from './runner.js';
-
-export interface VisionRunnerOptions {
-  ep: ExecutionProvider;
-  threads?: number;
-}
 
 export class VisionRunner implements EncoderRunner {
   readonly modality = 'image';
+  private readonly session: Session;
+  private readonly plan: ImageProcessorPlan;
 
-  private constructor(
-    private readonly session: Session,
-    private readonly plan: ImageProcessorPlan,
+  /** Takes over an opened tower session (openEncoderSession); close() releases it. */
+  constructor(
+    opened: VisionEncoderSession,
     private readonly spec: EncoderSpec,
-  ) {}
+  ) {
+    this.session = opened.session;
+    this.plan = opened.plan;
+  }
 
   get ep(): ExecutionProvider {
     return this.session.ep;
@@ -32,26 +31,6 @@ export class VisionRunner implements EncoderRunner {
 
   get fallbackReason(): string | null {
     return this.session.fallbackReason;
-  }
-
-  /** Builds the graph (weights become initializers, so the tower's files can close after) and opens a session. */
-  static async open(
-    tower: VisionTower,
-    plan: ImageProcessorPlan,
-    spec: EncoderSpec,
-    options: VisionRunnerOptions,
-  ): Promise<VisionRunner> {
-    const graph = buildVisionGraph(tower, {
-      features: { layer: spec.visionFeatureLayer, select: spec.select },
-    });
-    const session = await createSession(graph, {
-      ep: options.ep,
-      threads: options.threads,
-      float16: spec.compute === 'float16',
-      cache: false,
-      log: () => {},
-    });
-    return new VisionRunner(session, plan, spec);
   }
 
   async encode(media: Uint8Array[]): Promise<EncodeOutcome[]> {

@@ -133,6 +133,6 @@ export async function writeCorpus(
     parts: [{ part, items: items.length }],
     version: 1,
   };
-  await bucket.publishJson(keys.corpusManifest(corpusId), manifest, CorpusManifestSchema);
+  await bucket.putJson(keys.corpusManifest(corpusId), manifest, CorpusManifestSchema);
   return { corpusId, items };
 }

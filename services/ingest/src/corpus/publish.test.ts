@@ -3,34 +3,26 @@
 // decided the same whoever publishes, and nothing is counted twice.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CorpusManifestSchema, CreateCorpusRequestSchema, type ItemRecord, keys } from '@mmit/contracts';
-import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { itemIdFor } from './item-id.js';
 import { hammingDistance, NearDuplicateIndex } from './near-duplicates.js';
 import { type Proposal, publishBatch, withPublishLock } from './publish.js';
 import { CorpusStore } from './store.js';
 
-let dir: string;
-let s3: EmbeddedS3;
+let testStore: TestStore;
 let bucket: Bucket;
 let store: CorpusStore;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mmit-publish-'));
-  s3 = await startEmbeddedS3({ dir });
-  bucket = new Bucket(embeddedS3Config(s3, 'publish-test'));
-  await bucket.ensure();
+  testStore = await startTestStore({ name: 'publish', bucket: 'publish-test' });
+  bucket = testStore.bucket;
   store = new CorpusStore(bucket);
 });
 
-after(async () => {
-  await s3.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => testStore?.stop());
 
 /** A deterministic stream of pseudo-random 64-bit hashes. */
 function hashes(seed: number, n: number): string[] {
@@ -130,7 +122,7 @@ test('writers racing to publish overlapping bytes: each content accepted once, e
   const bytesOf = (name: string) => `content ${Number(name.slice(5)) % 20}`;
   const writers = [names.slice(0, 30), names.slice(15, 45), names.slice(30, 60), names.slice(0, 60)];
   const publish = (part: string, batch: string[]) => {
-    const own = new Bucket(embeddedS3Config(s3, 'publish-test'));
+    const own = new Bucket(testStore.config);
     return withPublishLock(own, corpus.id, part, (check) =>
       publishBatch(
         { bucket: own, corpusId: corpus.id, part, order: part, check },

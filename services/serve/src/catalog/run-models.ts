@@ -75,17 +75,8 @@ export async function runDefinition(bucket: Bucket, id: string): Promise<ModelDe
     ...(run.lora ? { lora: run.lora } : {}),
     media: {
       token: spec.lm.imageToken,
-      // The encoder exactly as the run's features were made: layer, selection, prefix, precision.
-      encoder: {
-        modality: encoder.family.modality,
-        checkpointDir: encoder.dir,
-        processorDir: encoder.processorDir,
-        layer: encoder.spec.visionFeatureLayer,
-        select: encoder.spec.select,
-        compute: encoder.spec.compute,
-        dtype: encoder.spec.dtype,
-        ...(encoder.spec.prefix ? { prefix: encoder.spec.prefix } : {}),
-      },
+      // The encoder exactly as the run's features were made: its spec whole, folders resolved.
+      encoder: { spec: encoder.spec, checkpointDir: encoder.dir, processorDir: encoder.processorDir },
       projector: run.projector,
     },
   };

@@ -1,28 +1,24 @@
 // Media to LM embedding rows: encoder (CLIP/SigLIP vision tower or Whisper's audio encoder) ->
-// the run's projector, two sessions. The encoder runs the way the run's features were made (its
-// EncoderSpec: layer, selection, processor, prefix, the graph's compute precision, and the dtype
-// the features were stored in, whose rounding the projector saw in training), so a served image
-// gives the rows the projector was trained on. Output: (N, d) rows per item, in the order they replace the media
-// token. Audio: the first 30 s window only, cut to the encoder frames that saw audio (the mask
-// the feature service stores); longer clips are refused by the caller.
+// the run's projector, two sessions. The encoder runs the way the run's features were made: its
+// session comes from the run's EncoderSpec through openEncoderSession (layer, selection, processor,
+// prefix, the graph's compute precision), the one the features service opens its runners with, and
+// its output is rounded to the dtype the features were stored in (the projector saw that rounding
+// in training), so a served image gives the rows the projector was trained on. Output: (N, d) rows
+// per item, in the order they replace the media token. Audio: the first 30 s window only, cut to
+// the encoder frames that saw audio (the mask the feature service stores); longer clips are
+// refused by the caller.
 
-import type { Modality, StorageDType } from '@mmit/contracts';
+import type { EncoderSpec, Modality, StorageDType } from '@mmit/contracts';
 import {
+  type AudioEncoderSession,
   applyProjector,
-  buildVisionGraph,
-  buildWhisperEncoderGraph,
-  dropsFirstToken,
+  type EncoderFolders,
   encoderFramesFor,
-  type FeatureSelect,
-  type ImageProcessorPlan,
-  loadImageProcessor,
-  loadWhisperFeatureConfig,
-  openVisionTower,
-  openWhisperEncoder,
+  openEncoderSession,
   type ProjectorSpec,
   preprocessImages,
+  type VisionEncoderSession,
   visionOutputs,
-  type WhisperFeatureConfig,
   whisperLogMel,
   windowSizes,
 } from '@mmit/models';
@@ -38,18 +34,12 @@ import {
 
 export type { Modality };
 
-/** What a run says about its encoder (the features package's EncoderSpec, resolved to folders). */
-export interface EncoderSetup {
-  modality: Modality;
-  checkpointDir: string;
-  processorDir: string;
-  layer: number | number[];
-  select: FeatureSelect;
-  prefix?: string;
-  /** Precision of the encoder graph the features were made with. */
-  compute: StorageDType;
-  /** dtype the features were stored in: the encoder's output is rounded to it, as training saw it. */
-  dtype: StorageDType;
+/**
+ * What a run says about its encoder: the spec its features were made with, whole (layer, selection,
+ * prefix, the graph's compute precision, the stored dtype), and its folders, resolved.
+ */
+export interface EncoderSetup extends EncoderFolders {
+  spec: EncoderSpec;
 }
 
 /** An encoder output as the feature cache would have held it (float16 storage rounds it). */
@@ -80,8 +70,6 @@ export interface MediaEncoder {
   encodeAudio(pcm: Float32Array): Promise<MediaRows>;
   release(): Promise<void>;
 }
-
-type SessionSettings = { ep: ExecutionProvider; threads?: number; cache: false };
 
 export class MediaEncoderError extends Error {
   override name = 'MediaEncoderError';
@@ -115,33 +103,30 @@ export async function openMediaEncoder(
   ep: ExecutionProvider,
   threads?: number,
 ): Promise<MediaEncoder> {
-  const options: SessionSettings = { ep, threads, cache: false };
-  const projection = await createSession(projectorGraph(projector), options);
-  if (encoder.modality === 'image') return openVision(encoder, projector, projection, options);
-  return openAudio(encoder, projector, projection, options);
+  // The encoder's session as the features service opens it, so served rows are the trained-on rows.
+  const opened = await openEncoderSession(encoder.spec, encoder, { ep, threads });
+  let projection: Session;
+  try {
+    projection = await createSession(projectorGraph(projector), { ep, threads, cache: false });
+  } catch (err) {
+    await opened.session.release();
+    throw err;
+  }
+  return opened.modality === 'image'
+    ? visionEncoder(opened, encoder.spec.dtype, projector, projection)
+    : audioEncoder(opened, encoder.spec.dtype, projector, projection);
 }
 
-async function openVision(
-  setup: EncoderSetup,
+function visionEncoder(
+  opened: VisionEncoderSession,
+  dtype: StorageDType,
   projector: ProjectorSetup,
   projection: Session,
-  options: SessionSettings,
-): Promise<MediaEncoder> {
-  const tower = openVisionTower(setup.checkpointDir, setup.prefix ? { prefix: setup.prefix } : {});
-  let session: Session;
-  try {
-    session = await createSession(
-      buildVisionGraph(tower, { features: { layer: setup.layer, select: setup.select } }),
-      { ...options, float16: setup.compute === 'float16' },
-    );
-  } finally {
-    tower.weights.close();
-  }
-  const plan: ImageProcessorPlan = loadImageProcessor(setup.processorDir);
-  const rowsPerItem = tower.numPatches + (tower.kind === 'clip' && !dropsFirstToken(setup.select) ? 1 : 0);
+): MediaEncoder {
+  const { session, plan } = opened;
   return {
     modality: 'image',
-    rowsPerItem,
+    rowsPerItem: opened.rowsPerImage,
     maxSamples: 0,
     sampleRate: 0,
     async encodeImages(images) {
@@ -153,7 +138,7 @@ async function openVision(
           `the encoder gives ${width}-wide features but the projector takes ${projector.spec.inputDim}`,
         );
       }
-      const stored = asStored(features.data as Float32Array, setup.dtype);
+      const stored = asStored(features.data as Float32Array, dtype);
       const all = await project(projection, stored, count * rows, width);
       const per = rows * all.width;
       return Array.from({ length: count }, (_, i) => ({
@@ -171,24 +156,13 @@ async function openVision(
   };
 }
 
-async function openAudio(
-  setup: EncoderSetup,
+function audioEncoder(
+  opened: AudioEncoderSession,
+  dtype: StorageDType,
   projector: ProjectorSetup,
   projection: Session,
-  options: SessionSettings,
-): Promise<MediaEncoder> {
-  const whisper = openWhisperEncoder(setup.checkpointDir, setup.prefix ? { prefix: setup.prefix } : {});
-  let session: Session;
-  try {
-    session = await createSession(buildWhisperEncoderGraph(whisper), {
-      ...options,
-      float16: setup.compute === 'float16',
-    });
-  } finally {
-    whisper.weights.close();
-  }
-  const config: WhisperFeatureConfig = loadWhisperFeatureConfig(setup.processorDir);
-  const positions = whisper.config.positions;
+): MediaEncoder {
+  const { session, config, positions } = opened;
   return {
     modality: 'audio',
     rowsPerItem: null,
@@ -210,7 +184,7 @@ async function openAudio(
         );
       }
       const rows = Math.min(positions, encoderFramesFor(mel.realFrames));
-      const stored = asStored((hidden.data as Float32Array).subarray(0, rows * width), setup.dtype);
+      const stored = asStored((hidden.data as Float32Array).subarray(0, rows * width), dtype);
       return project(projection, stored, rows, width);
     },
     async release() {

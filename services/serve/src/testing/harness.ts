@@ -1,9 +1,7 @@
-// A real serve service on a random port over a real embedded S3 server in a temp folder, for
-// integration tests and benches.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Bucket, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+// A real serve service on a random port over the test store (the embedded S3 server in a temp
+// folder, or the endpoint MMIT_S3_* name), for integration tests and benches.
+import type { Bucket } from '@mmit/storage';
+import { startTestStore } from '@mmit/storage/testing';
 import { createServeService, type ServeService } from '../app.js';
 
 export interface ServeHarness {
@@ -16,10 +14,11 @@ export interface ServeHarness {
 }
 
 export async function startServeHarness(env: Record<string, string> = {}): Promise<ServeHarness> {
-  const dir = await mkdtemp(join(tmpdir(), 'mmit-serve-it-'));
-  const s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0, buckets: ['mmit'] });
-  const config = { ...embeddedS3Config(s3), retry: { retries: 2, baseDelayMs: 50, maxDelayMs: 200 } };
-  const bucket = new Bucket(config);
+  const store = await startTestStore({
+    name: 'serve-it',
+    retry: { retries: 2, baseDelayMs: 50, maxDelayMs: 200 },
+  });
+  const { config, bucket } = store;
   const closers: (() => Promise<void>)[] = [];
   const start = async (extra: Record<string, string>) => {
     const serve = createServeService({
@@ -38,8 +37,7 @@ export async function startServeHarness(env: Record<string, string> = {}): Promi
     another: start,
     async close() {
       for (const close of closers.reverse()) await close();
-      await s3.stop();
-      await rm(dir, { recursive: true, force: true });
+      await store.stop();
     },
   };
 }

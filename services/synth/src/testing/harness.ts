@@ -1,11 +1,8 @@
-// A real synthesis service on a random port over a real embedded S3 server in a temp folder (in
-// this process, or in a child process that a test may kill), and a corpus written straight into
-// the bucket in the layout the ingest service publishes.
+// A real synthesis service on a random port over the test store (the embedded S3 server in a temp
+// folder, or the endpoint MMIT_S3_* name), in this process or in a child process that a test may
+// kill, and a corpus written straight into the bucket in the layout the ingest service publishes.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type CorpusManifest,
@@ -16,33 +13,14 @@ import {
   keys,
   newId,
 } from '@mmit/contracts';
-import { Bucket, type BucketConfig, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { createSynthService } from '../app.js';
 
-export interface Storage {
-  s3: EmbeddedS3;
-  config: BucketConfig;
-  bucket: Bucket;
-  dir: string;
-  stop(): Promise<void>;
-}
+export type Storage = TestStore;
 
-export async function startStorage(): Promise<Storage> {
-  const dir = await mkdtemp(join(tmpdir(), 'mmit-synth-it-'));
-  const s3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  const config = { ...embeddedS3Config(s3), retry: { retries: 2, baseDelayMs: 50, maxDelayMs: 200 } };
-  const bucket = new Bucket(config);
-  await bucket.ensure();
-  return {
-    s3,
-    config,
-    bucket,
-    dir,
-    async stop() {
-      await s3.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+export function startStorage(): Promise<Storage> {
+  return startTestStore({ name: 'synth-it', retry: { retries: 2, baseDelayMs: 50, maxDelayMs: 200 } });
 }
 
 export async function startSynth(storage: Storage, env: Record<string, string> = {}) {
@@ -103,10 +81,7 @@ export async function startSynthProcess(
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: {
       ...process.env,
-      MMIT_S3_ENDPOINT: storage.config.endpoint,
-      MMIT_S3_ACCESS_KEY: storage.config.accessKey,
-      MMIT_S3_SECRET_KEY: storage.config.secretKey,
-      MMIT_S3_BUCKET: storage.config.bucket,
+      ...storage.env,
       MMIT_SYNTH_PORT: String(port),
       MMIT_LOG_LEVEL: 'silent',
       ...env,
@@ -171,7 +146,7 @@ export async function writeCorpus(bucket: Bucket, items: TestItem[], perPart = 4
     parts,
     version: 1,
   };
-  await bucket.publishJson(keys.corpusManifest(corpusId), manifest, CorpusManifestSchema);
+  await bucket.putJson(keys.corpusManifest(corpusId), manifest, CorpusManifestSchema);
   return manifest;
 }
 

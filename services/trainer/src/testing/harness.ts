@@ -1,10 +1,9 @@
-// A real trainer service on a random port over a real embedded S3 server, with a tiny dataset and
-// its cached features in the bucket; plus a small SSE reader for the events route.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// A real trainer service on a random port over the test store (the embedded S3 server, or the
+// endpoint MMIT_S3_* name), with a tiny dataset and its cached features in the bucket; plus a small
+// SSE reader for the events route.
 import { newId } from '@mmit/contracts';
-import { Bucket, type BucketConfig, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
+import type { Bucket } from '@mmit/storage';
+import { startTestStore } from '@mmit/storage/testing';
 import { writeTinyDataset } from '@mmit/train/testing';
 import { createTrainerService } from '../app.js';
 
@@ -18,14 +17,11 @@ export interface Harness {
 }
 
 export async function startHarness(): Promise<Harness> {
-  const dir = await mkdtemp(join(tmpdir(), 'mmit-trainer-it-'));
-  const s3: EmbeddedS3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
-  const config: BucketConfig = {
-    ...embeddedS3Config(s3),
+  const store = await startTestStore({
+    name: 'trainer-it',
     retry: { retries: 2, baseDelayMs: 50, maxDelayMs: 200 },
-  };
-  const bucket = new Bucket(config);
-  await bucket.ensure();
+  });
+  const { config, bucket } = store;
   const datasetId = newId('dataset');
   await writeTinyDataset(bucket, datasetId, { train: 12, validation: 4 });
   const launch = async () => {
@@ -48,8 +44,7 @@ export async function startHarness(): Promise<Harness> {
     },
     async close() {
       await running.close();
-      await s3.stop();
-      await rm(dir, { recursive: true, force: true });
+      await store.stop();
     },
   };
   return harness;
