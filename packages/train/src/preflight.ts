@@ -3,7 +3,7 @@
 // tokenizer has the image token, and the encoder's feature width equals the projector's input.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { keys, type RunSpec } from '@mmit/contracts';
+import { keys, type Modality, modalityOfEncoderKey, type RunSpec } from '@mmit/contracts';
 import { readEncoderRecord } from '@mmit/features';
 import {
   hiddenStateIndex,
@@ -62,6 +62,13 @@ export interface Preflight {
   imageTokenId: number;
   /** The encoder's feature width when it can be known before features exist; else null. */
   encoderWidth: number | null;
+  /** The modality the encoder reads, when it can be known before features exist; else null. */
+  encoderModality: Modality | null;
+}
+
+/** Whisper checkpoints (and checkpoints with an audio tower) read audio; the vision towers images. */
+function modalityFromConfig(config: Record<string, unknown>): Modality {
+  return config.model_type === 'whisper' || config.audio_config ? 'audio' : 'image';
 }
 
 /** Feature width from an encoder checkpoint's config.json (CLIP/SigLIP vision, Whisper, LLaVA). */
@@ -89,15 +96,22 @@ function checkLayers(config: Record<string, unknown>, layers: number | number[])
   }
 }
 
-async function encoderWidth(bucket: Bucket, spec: RunSpec): Promise<number | null> {
+interface EncoderFacts {
+  width: number | null;
+  modality: Modality | null;
+}
+
+async function encoderFacts(bucket: Bucket, spec: RunSpec): Promise<EncoderFacts> {
   const encoder = spec.encoder.spec;
+  const keyModality = spec.encoder.key ? modalityOfEncoderKey(spec.encoder.key) : null;
   if (encoder) {
     let dir: string;
     try {
       // Offline: a repo id not cached yet is the features service's to download, not this request's.
       dir = await resolveCheckpoint(encoder.checkpoint, { offline: true });
     } catch (err) {
-      if (isRepoId(encoder.checkpoint) && !encoder.checkpoint.startsWith('.')) return null;
+      if (isRepoId(encoder.checkpoint) && !encoder.checkpoint.startsWith('.'))
+        return { width: null, modality: keyModality };
       throw new EncoderSpecInvalidError((err as Error).message, 'body.encoder.spec.checkpoint');
     }
     let config: Record<string, unknown>;
@@ -110,14 +124,20 @@ async function encoderWidth(bucket: Bucket, spec: RunSpec): Promise<number | nul
       );
     }
     checkLayers(config, encoder.visionFeatureLayer);
-    return encoderWidthFromConfig(config, encoder.visionFeatureLayer);
+    return {
+      width: encoderWidthFromConfig(config, encoder.visionFeatureLayer),
+      modality: keyModality ?? modalityFromConfig(config),
+    };
   }
   if (spec.encoder.key) {
     const record = await readEncoderRecord(bucket, spec.encoder.key);
     const arch = record?.identity.architecture as Record<string, unknown> | undefined;
-    return arch ? encoderWidthFromConfig(arch, record?.identity.layer ?? -2) : null;
+    return {
+      width: arch ? encoderWidthFromConfig(arch, record?.identity.layer ?? -2) : null,
+      modality: record?.identity.modality ?? keyModality,
+    };
   }
-  return null;
+  return { width: null, modality: null };
 }
 
 /** encoder.key alone must name features that exist (with a spec too, the job may make them). */
@@ -178,7 +198,7 @@ export async function preflight(bucket: Bucket, spec: RunSpec): Promise<Prefligh
   await checkEncoderKey(bucket, spec);
   const { lm, tokenizer } = await openLm(spec);
   const imageTokenId = imageTokenIdOf(tokenizer, lm, spec);
-  const width = await encoderWidth(bucket, spec);
-  checkProjectorInput(spec, width, 'from the encoder config');
-  return { lm, tokenizer, imageTokenId, encoderWidth: width };
+  const encoder = await encoderFacts(bucket, spec);
+  checkProjectorInput(spec, encoder.width, 'from the encoder config');
+  return { lm, tokenizer, imageTokenId, encoderWidth: encoder.width, encoderModality: encoder.modality };
 }

@@ -6,10 +6,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { keys, newId, type RunSpecInput, RunSpecSchema } from '@mmit/contracts';
+import { keys, newId, type RunSpecInput, RunSpecSchema, RunStateSchema } from '@mmit/contracts';
 import { Bucket, type EmbeddedS3, embeddedS3Config, startEmbeddedS3 } from '@mmit/storage';
 import { fixturesDir } from '../../../test/paths.js';
 import { checkpointSteps } from './checkpoint.js';
+import { UnusableSamplesError } from './coverage.js';
 import { loadDataset } from './dataset.js';
 import { RunRecorder, readMetrics } from './recorder.js';
 import { executeRun } from './run.js';
@@ -167,5 +168,49 @@ test('the samples come back in an order fixed by their content, not by their ids
   assert.deepEqual(
     (await view(first)).map(([media]) => media),
     [a, b, c],
+  );
+});
+
+test('a run over audio samples with an image encoder refuses to start, naming the counts; allowDrops trains without them', async () => {
+  const mixed = newId('dataset');
+  await writeTinyDataset(bucket, mixed, { train: 8, validation: 2, audio: 4 });
+  const refused = newId('run');
+  const recorder = new RunRecorder(bucket, initialRunState(refused, undefined, new Date()), {
+    stateIntervalMs: 0,
+  });
+  await assert.rejects(
+    executeRun({ bucket, spec: spec({ datasetId: mixed, steps: 2 }), recorder }),
+    (err: unknown) =>
+      err instanceof UnusableSamplesError &&
+      err.message.includes(`4 of its 14 samples cannot be trained on`) &&
+      err.message.includes(`modality audio has no encoder in this run (${TEST_ENCODER_KEY} reads image)`),
+  );
+  // The coverage was told (stored) before the refusal.
+  const stored = RunStateSchema.parse(await bucket.getJsonIfExists(keys.runState(refused)));
+  assert.deepEqual(stored.coverage?.modalities, {
+    image: { samples: 10, train: 8, validation: 2, encoder: TEST_ENCODER_KEY },
+    audio: { samples: 4, train: 3, validation: 1, encoder: null },
+  });
+
+  const allowed = await run(newId('run'), spec({ datasetId: mixed, steps: 2, allowDrops: true }));
+  assert.equal(allowed.state.status, 'succeeded');
+  assert.deepEqual(allowed.state.data?.dropReasons, {
+    [`modality audio has no encoder in this run (${TEST_ENCODER_KEY} reads image)`]: 4,
+  });
+  assert.match(
+    allowed.state.message ?? '',
+    /10 of 14 samples usable: .*Left out: 4 \(modality audio has no encoder/,
+  );
+});
+
+test('media without cached features refuse the run (no features service to ask), naming the features job', async () => {
+  const partial = newId('dataset');
+  await writeTinyDataset(bucket, partial, { train: 8, validation: 2, withoutFeatures: 3 });
+  const recorder = new RunRecorder(bucket, initialRunState(newId('run'), undefined, new Date()), {
+    stateIntervalMs: 0,
+  });
+  await assert.rejects(
+    executeRun({ bucket, spec: spec({ datasetId: partial, steps: 1 }), recorder }),
+    /3 samples: features missing for 3 media under clip-\w+: run the features job for this dataset; compute them \(mmit features run/,
   );
 });

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { TEST_ENCODER_KEY } from '@mmit/train/testing';
+import { newId } from '@mmit/contracts';
+import { TEST_ENCODER_KEY, writeTinyDataset } from '@mmit/train/testing';
 import { Command } from 'commander';
 import { lossChart, registerTrainCommands } from '../../../packages/cli/src/commands/train.js';
 import { fixturesDir } from '../../../test/paths.js';
@@ -64,6 +65,36 @@ test('train start follows the run to the end and prints the loss curve; ls lists
   assert.match(out, /\* train loss {3}o validation loss/);
   const listed = await mmit('train', 'ls');
   assert.match(listed, new RegExp(`${id}\\s+cli\\s+succeeded\\s+9/9`));
+  process.exitCode = 0;
+});
+
+test('train start on audio samples with an image encoder: a 422 naming the counts; with allowDrops the run says what it leaves out', async () => {
+  const mixed = newId('dataset');
+  await writeTinyDataset(h.bucket, mixed, { train: 8, validation: 2, audio: 4 });
+  const specFile = join(dir, 'mixed.json');
+  const spec = {
+    datasetId: mixed,
+    encoder: { key: TEST_ENCODER_KEY },
+    lm: { checkpoint: join(fixturesDir, 'tiny-llama') },
+    batchSize: 4,
+    steps: 2,
+    threads: 1,
+  };
+  writeFileSync(specFile, JSON.stringify(spec));
+  await assert.rejects(
+    mmit('train', 'start', specFile),
+    (err: Error) =>
+      /\(422 unusable_samples\): dataset d_\w+: 4 of its 14 samples cannot be trained on by this run\. 4 samples: modality audio has no encoder in this run/.test(
+        err.message,
+      ) && /"allowDrops": true/.test(err.message),
+  );
+
+  writeFileSync(specFile, JSON.stringify({ ...spec, allowDrops: true }));
+  const out = await mmit('train', 'start', specFile);
+  assert.match(out, /trains on 10 of 14 samples \(encoder clip-\w+ reads image\)/);
+  assert.match(out, /audio +4 samples \(3 train, 1 validation\) -> NO ENCODER/);
+  assert.match(out, /WARNING: 4 samples left out: modality audio has no encoder in this run/);
+  assert.match(out, /succeeded at step 2/);
   process.exitCode = 0;
 });
 

@@ -10,7 +10,7 @@ export const trainerConfigSpec = {
   featuresUrl: envVar(
     'MMIT_FEATURES_URL',
     z.url().optional(),
-    'Base URL of the features service, asked for features a run needs and the cache lacks (unset: such samples are dropped and counted).',
+    'Base URL of the features service, asked for features a run needs and the cache lacks (unset: such samples refuse the run unless its spec sets allowDrops).',
   ),
   concurrency: envVar(
     'MMIT_TRAINER_CONCURRENCY',

@@ -19,7 +19,10 @@ export function registerRoutes(service: Service, runs: RunManager, bucket: Bucke
       summary: 'Start a training run (validated against the dataset, the LM and the encoder first)',
       tags,
       request: { body: RunSpecSchema },
-      responses: { 202: { description: 'The queued run', schema: RunStateSchema }, ...problems(400) },
+      responses: {
+        202: { description: 'The queued run', schema: RunStateSchema },
+        ...problems(400, 404, 422),
+      },
       handler: async ({ body }) => {
         const state = await runs.create(body);
         return { status: 202, body: state, headers: { location: `/v1/runs/${state.id}` } };

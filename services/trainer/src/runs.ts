@@ -24,6 +24,7 @@ import {
   executeRun,
   type FeaturesClient,
   initialRunState,
+  precheckCoverage,
   preflight,
   type RunEvent,
   RunRecorder,
@@ -32,6 +33,7 @@ import {
   type RunState,
   RunStateSchema,
   TERMINAL_RUN_STATUSES,
+  UnusableSamplesError,
 } from '@mmit/train';
 import { z } from 'zod';
 
@@ -98,10 +100,12 @@ export class RunManager {
   /** Validates the spec (shape, then against the bucket and checkpoints), stores it, queues the run. */
   async create(input: unknown): Promise<RunState> {
     const spec = RunSpecSchema.parse(input);
-    await preflight(this.options.bucket, spec);
+    const checks = await preflight(this.options.bucket, spec);
+    // Samples of a modality the encoder does not read are refused here (422), before a run exists.
+    const coverage = await precheckCoverage(this.options.bucket, spec, checks.encoderModality);
     const id = newId('run');
     const jobId = newId('job');
-    const state = { ...initialRunState(id, spec.name, new Date()), jobId };
+    const state = { ...initialRunState(id, spec.name, new Date()), jobId, coverage };
     await this.options.bucket.putJson(keys.runSpec(id), spec, RunSpecSchema);
     await this.options.bucket.putJson(keys.runState(id), state, RunStateSchema);
     await this.jobs.submit(TRAIN_JOB, { runId: id } satisfies TrainJobParams, { id: jobId });
@@ -335,6 +339,7 @@ export class RunManager {
         signal: ctx.signal,
         features: this.options.features,
         featuresPollMs: this.options.featuresPollMs,
+        logger: ctx.logger,
       });
       ctx.logger.info({ steps: recorder.state.step }, 'run finished');
       return { runId, steps: recorder.state.step };
@@ -378,7 +383,7 @@ export class RunManager {
         await recorder.update({
           status: 'failed',
           message: detail,
-          error: problem('job_failed', detail),
+          error: problem(err instanceof UnusableSamplesError ? 'unusable_samples' : 'job_failed', detail),
           finishedAt,
         });
       }

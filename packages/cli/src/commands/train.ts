@@ -5,7 +5,7 @@
 // contracts' run spec, state and metrics.
 // Not here yet: `mmit export <run>` (see docs/training.md).
 import { readFileSync } from 'node:fs';
-import type { MetricsLine, RunState, StepMetrics } from '@mmit/contracts';
+import type { MetricsLine, RunCoverage, RunState, StepMetrics } from '@mmit/contracts';
 import type { Command } from 'commander';
 import { clientOf } from '../client.js';
 import type { ApiClient } from '../http-client.js';
@@ -47,6 +47,25 @@ export function lossChart(
   ].join('\n');
 }
 
+/** What a run trains on, one line per modality, and a WARNING line per reason samples are left out. */
+export function formatCoverage(id: string, coverage: RunCoverage): string {
+  const { encoder } = coverage;
+  const lines = [
+    `run ${id} trains on ${coverage.usable} of ${coverage.samples} samples` +
+      (encoder.key || encoder.modality
+        ? ` (encoder ${encoder.key ?? '(from encoder.spec)'} reads ${encoder.modality ?? 'an unknown modality'})`
+        : ''),
+  ];
+  for (const [modality, m] of Object.entries(coverage.modalities)) {
+    lines.push(
+      `  ${modality.padEnd(8)}${String(m.samples).padStart(7)} samples (${m.train} train, ${m.validation} validation) -> ${m.encoder ?? (encoder.modality && modality !== encoder.modality ? 'NO ENCODER' : 'the encoder')}`,
+    );
+  }
+  for (const drop of coverage.drops)
+    lines.push(`  WARNING: ${drop.samples} samples left out: ${drop.reason}`);
+  return lines.join('\n');
+}
+
 function eta(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
@@ -70,11 +89,18 @@ export async function watchRun(
     options.bar !== false,
   );
   let state: RunState | undefined;
+  // The coverage is told when the run is created and again when it starts (with features known).
+  let told = '';
   const payload = { status: 'queued', loss: '-', val: '-', lr: '-', sps: '-', tps: '-', eta: '?' };
   for await (const { event, data } of client.events(`/v1/runs/${id}/events`)) {
     if (event === 'state') {
       state = data as RunState;
       payload.status = state.status;
+      const coverage = state.coverage ? formatCoverage(id, state.coverage) : '';
+      if (coverage && coverage !== told) {
+        told = coverage;
+        print(coverage);
+      }
       if (state.lastEval) payload.val = state.lastEval.loss.toFixed(4);
     } else if (event === 'step') {
       const s = data as StepMetrics;
