@@ -44,5 +44,7 @@ export * from './run.js';
 export * from './schedule.js';
 export { initialRunState } from './state.js';
 export * from './template.js';
+export * from './tfevents.js';
+export * from './tracking.js';
 export * from './trained-run.js';
 export * from './weight-names.js';

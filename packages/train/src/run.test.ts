@@ -2,6 +2,7 @@
 // tiny Llama fixture as the LM. Kill-and-resume gives the losses of an uninterrupted run, and
 // training lowers the validation loss.
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { RunRecorder, readMetrics } from './recorder.js';
 import { executeRun } from './run.js';
 import { initialRunState } from './state.js';
 import { TEST_ENCODER_KEY, writeTinyDataset } from './testing.js';
+import { readScalars } from './tfevents.js';
 
 let dir: string;
 let s3: EmbeddedS3;
@@ -95,6 +97,68 @@ test('a run killed after its checkpoint at step 4 and resumed gives the uninterr
       `step ${i + 1}: ${loss} vs ${expected[i]}`,
     );
   });
+});
+
+test("the resumed run's TensorBoard event files (one per attempt) read back as metrics.jsonl, each step once", async () => {
+  const s = spec({ steps: 6, checkpointEvery: 3, evalEvery: 3 });
+  const runId = newId('run');
+  const controller = new AbortController();
+  const recorder = new RunRecorder(bucket, initialRunState(runId, undefined, new Date()), {
+    stateIntervalMs: 0,
+    tensorboard: { host: 'test-host' },
+    onEvent: (e) => {
+      if (e.type === 'step' && e.metrics.step === 5) controller.abort(new Error('killed'));
+    },
+  });
+  await assert.rejects(executeRun({ bucket, spec: s, recorder, signal: controller.signal }), /killed/);
+  await recorder.flushMetrics(); // the attempt's last write, as a stop that is not a kill makes it
+  const second = initialRunState(runId, undefined, new Date());
+  const resumed = new RunRecorder(
+    bucket,
+    { ...second, attempt: 2 },
+    { stateIntervalMs: 0, tensorboard: { host: 'test-host' } },
+  );
+  await executeRun({ bucket, spec: s, recorder: resumed });
+
+  const names: string[] = [];
+  for await (const o of bucket.list(keys.runTensorboardPrefix(runId))) names.push(o.key);
+  assert.equal(names.length, 2);
+  assert.match(names[0], /tensorboard\/events\.out\.tfevents\.\d{10}\.test-host\.001-000$/);
+  assert.match(names[1], /\.test-host\.002-000$/);
+  const files = await Promise.all(names.sort().map((k) => bucket.getBuffer(k)));
+  // The first attempt logged steps 1-5 (4 and 5 lost with it: its checkpoint is at 3); the second starts at 4.
+  assert.deepEqual(
+    readScalars([files[0]])['train/loss'].map((r) => r.step),
+    [1, 2, 3, 4, 5],
+  );
+  const scalars = readScalars(files);
+  const lines = await readMetrics(bucket, runId);
+  const steps = lines.filter((l) => l.type === 'step');
+  assert.deepEqual(
+    scalars['train/loss'].map((r) => [r.step, r.value]),
+    steps.map((l) => [l.step, Math.fround(l.loss)]),
+  );
+  assert.deepEqual(
+    scalars['eval/loss'].map((r) => [r.step, r.value]),
+    lines.filter((l) => l.type === 'eval').map((l) => [l.step, Math.fround(l.loss)]),
+  );
+  for (const tag of [
+    'train/lr',
+    'train/lr/projector',
+    'train/grad_norm',
+    'train/tokens_per_sec',
+    'train/samples_per_sec',
+  ])
+    assert.equal(scalars[tag]?.length, 6, tag);
+  console.log(
+    `read back: ${Object.keys(scalars).length} tags; train/loss ${scalars['train/loss'].map((r) => `${r.step}:${r.value.toFixed(4)}`).join(' ')}; eval/loss ${scalars['eval/loss'].map((r) => `${r.step}:${r.value.toFixed(4)}`).join(' ')}`,
+  );
+  // For a one-off check with TensorBoard's own reader (bench/goldens/check_tfevents.py).
+  const out = process.env.MMIT_TFEVENTS_OUT;
+  if (out) {
+    mkdirSync(out, { recursive: true });
+    for (const [i, k] of names.entries()) writeFileSync(join(out, k.split('/').at(-1) as string), files[i]);
+  }
 });
 
 test('training lowers the validation loss; eval lines and counts land in the bucket', async () => {

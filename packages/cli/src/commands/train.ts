@@ -3,8 +3,12 @@
 // resume them. When a run ends, `watch` prints its loss curve (train and validation) as a text
 // chart. Talks HTTP to the trainer service (through the gateway at --url); payloads are the
 // contracts' run spec, state and metrics.
-// Not here yet: `mmit export <run>` (see docs/training.md).
-import { readFileSync } from 'node:fs';
+// `mmit train tensorboard <run> --out <dir>` copies a run's TensorBoard event files into
+// <dir>/<run>/ (appending to files it copied before, so a TensorBoard reading them follows along).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { MetricsLine, RunCoverage, RunState, StepMetrics } from '@mmit/contracts';
 import type { Command } from 'commander';
 import { clientOf } from '../client.js';
@@ -130,6 +134,42 @@ export async function watchRun(
   return final;
 }
 
+interface EventFileInfo {
+  name: string;
+  size: number;
+}
+
+/**
+ * Copies a run's event files into `dir` once. A file already there that the stored one extends is
+ * appended to, not rewritten: TensorBoard keeps event files open and reads on from where it was.
+ * Returns the files and bytes copied.
+ */
+export async function syncEventFiles(
+  client: ApiClient,
+  id: string,
+  dir: string,
+): Promise<{ files: number; bytes: number; total: number }> {
+  const { items } = await client.json<{ items: EventFileInfo[] }>(`/v1/runs/${id}/tensorboard`);
+  mkdirSync(dir, { recursive: true });
+  let [files, bytes] = [0, 0];
+  for (const file of items) {
+    const local = join(dir, file.name);
+    const have = existsSync(local) ? readFileSync(local) : undefined;
+    if (have?.length === file.size) continue;
+    const res = await client.request(`/v1/runs/${id}/tensorboard/${encodeURIComponent(file.name)}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    if (have && have.length < body.length && body.subarray(0, have.length).equals(have)) {
+      await appendFile(local, body.subarray(have.length));
+      bytes += body.length - have.length;
+    } else {
+      writeFileSync(local, body);
+      bytes += body.length;
+    }
+    files += 1;
+  }
+  return { files, bytes, total: items.length };
+}
+
 function readSpec(path: string): Record<string, unknown> {
   const text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
   return JSON.parse(text) as Record<string, unknown>;
@@ -169,6 +209,30 @@ export function registerTrainCommands(program: Command): void {
       console.log(`run ${state.id} queued`);
       if (!options.detach) await watchRun(client, state.id);
     });
+
+  train
+    .command('tensorboard')
+    .description("copy a run's TensorBoard event files to <out>/<run>/ (then: tensorboard --logdir <out>)")
+    .argument('<run>', 'run id')
+    .requiredOption('--out <dir>', 'folder for TensorBoard (several runs can share it)')
+    .option('--follow', 'keep copying new events until the run ends')
+    .option('--interval <seconds>', 'how often --follow copies', Number, 10)
+    .action(
+      async (id: string, options: { out: string; follow?: boolean; interval: number }, command: Command) => {
+        const client = clientOf(command);
+        const dir = join(options.out, id);
+        for (;;) {
+          const state = await client.json<RunState>(`/v1/runs/${id}`);
+          const synced = await syncEventFiles(client, id, dir);
+          console.log(
+            `${dir}: ${synced.total} event files, ${synced.files} updated (${synced.bytes} bytes); run ${state.status} at step ${state.step}`,
+          );
+          if (!options.follow || TERMINAL.includes(state.status)) break;
+          await sleep(Math.max(1, options.interval) * 1000);
+        }
+        console.log(`open with: tensorboard --logdir ${options.out}`);
+      },
+    );
 
   train
     .command('watch')
