@@ -47,4 +47,5 @@ export * from './template.js';
 export * from './tfevents.js';
 export * from './tracking.js';
 export * from './trained-run.js';
+export * from './wandb.js';
 export * from './weight-names.js';

@@ -34,6 +34,8 @@ import {
   RunStateSchema,
   TERMINAL_RUN_STATUSES,
   UnusableSamplesError,
+  WandbLogger,
+  type WandbOptions,
 } from '@mmit/train';
 import { z } from 'zod';
 
@@ -62,6 +64,8 @@ export interface RunManagerOptions {
   featuresPollMs?: number;
   /** How often state.json is rewritten for progress (status changes are written at once). */
   stateIntervalMs?: number;
+  /** Log every run to Weights & Biases too (WANDB_API_KEY set). */
+  wandb?: WandbOptions;
   /** The engine's replica settings (see jobRunnerSettings). */
   jobs?: {
     replicaId?: string;
@@ -322,12 +326,20 @@ export class RunManager {
   private async execute(ctx: JobContext<TrainJobParams>): Promise<JobRecord['result']> {
     const { runId } = ctx.params;
     const [spec, stored] = await Promise.all([this.spec(runId), this.get(runId)]);
+    // W&B gets the same lines as metrics.jsonl; its failures are warnings, never the run's.
+    const wandb = this.options.wandb ? new WandbLogger(this.options.wandb, ctx.logger) : undefined;
+    wandb?.start({ runId, name: spec.name, spec, attempt: ctx.attempt });
     const recorder = new RunRecorder(
       this.options.bucket,
       { ...stored, attempt: ctx.attempt, cancelRequested: false },
       {
         stateIntervalMs: this.options.stateIntervalMs,
-        onEvent: (event) => this.events.emit(runId, event),
+        onEvent: (event) => {
+          this.events.emit(runId, event);
+          const time = new Date().toISOString();
+          if (event.type === 'step') wandb?.log({ type: 'step', ...event.metrics, time });
+          else if (event.type === 'eval') wandb?.log({ type: 'eval', ...event.metrics, time });
+        },
       },
     );
     this.live.set(runId, recorder);
@@ -342,9 +354,13 @@ export class RunManager {
         logger: ctx.logger,
       });
       ctx.logger.info({ steps: recorder.state.step }, 'run finished');
+      await wandb?.finish(0);
       return { runId, steps: recorder.state.step };
     } catch (err) {
       await this.recordEnd(recorder, ctx, err);
+      // A run that ends (failed, cancelled) is finished in W&B; one that another attempt resumes stays open.
+      const ended = TERMINAL_RUN_STATUSES.includes(recorder.state.status);
+      await wandb?.finish(ended ? 1 : undefined);
       throw err;
     } finally {
       this.live.delete(runId);

@@ -17,7 +17,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `env` adds trainer variables (e.g. WANDB_*) to the test's own. */
+export async function startHarness(options: { env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'mmit-trainer-it-'));
   const s3: EmbeddedS3 = await startEmbeddedS3({ dir: join(dir, 's3'), port: 0 });
   const config: BucketConfig = {
@@ -30,9 +31,10 @@ export async function startHarness(): Promise<Harness> {
   await writeTinyDataset(bucket, datasetId, { train: 12, validation: 4 });
   const launch = async () => {
     const trainer = createTrainerService({
-      env: { MMIT_TRAINER_PORT: '0', MMIT_LOG_LEVEL: 'silent' },
+      env: { MMIT_TRAINER_PORT: '0', MMIT_LOG_LEVEL: 'silent', ...options.env },
       bucket: config,
       stateIntervalMs: 0,
+      wandbFlushMs: 50,
     });
     return trainer.start();
   };
