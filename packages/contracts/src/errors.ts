@@ -25,6 +25,7 @@ export const PROBLEMS = {
   missing_caption: { status: 422, title: 'Item has no caption', item: true },
   missing_media: { status: 422, title: 'Referenced media file is missing', item: true },
   invalid_record: { status: 422, title: 'Record in the import file is malformed', item: true },
+  unusable_samples: { status: 422, title: 'Samples the run cannot train on', item: false },
   job_failed: { status: 500, title: 'Job failed', item: false },
   internal: { status: 500, title: 'Internal error', item: true },
   bad_gateway: { status: 502, title: 'Upstream service failed before answering', item: false },

@@ -57,6 +57,19 @@ export const EncoderIdentitySchema = z
   .meta({ id: 'EncoderIdentity' });
 export type EncoderIdentity = z.infer<typeof EncoderIdentitySchema>;
 
+/** The modality each encoder kind reads. */
+export const ENCODER_KIND_MODALITY = {
+  clip: 'image',
+  siglip: 'image',
+  whisper: 'audio',
+} as const satisfies Record<EncoderKind, 'image' | 'audio'>;
+
+/** The modality an encoder key's features are of (its kind prefix says), or null for a key of no known kind. */
+export function modalityOfEncoderKey(key: string): 'image' | 'audio' | null {
+  const kind = key.split('-')[0];
+  return kind in ENCODER_KIND_MODALITY ? ENCODER_KIND_MODALITY[kind as EncoderKind] : null;
+}
+
 const ENCODER_KEY = /^(clip|siglip|whisper)-[0-9a-f]{32}$/;
 
 /** `<kind>-<32 hex>` (@mmit/features' encoderKeyOf): readable in bucket listings, safe as a key segment and URL part. */

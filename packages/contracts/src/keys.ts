@@ -7,6 +7,7 @@ import { ID_PREFIXES, type IdKind, idPattern } from './ids.js';
 const SHA256 = /^[0-9a-f]{64}$/;
 const EXT = /^[a-z0-9]{1,16}$/;
 const SEGMENT = /^[A-Za-z0-9._-]{1,128}$/;
+const EVENT_FILE = /^events\.out\.tfevents\.[0-9]{10}\.[A-Za-z0-9-]{1,64}\.[0-9]{3}-[0-9]{3}$/;
 
 /** Thrown when a key would be built from a value that does not belong in it. */
 export class InvalidKeyPartError extends Error {
@@ -136,6 +137,17 @@ export const keys = {
   runSpec: (runId: string) => `runs/${id('run', runId)}/spec.json`,
   runState: (runId: string) => `runs/${id('run', runId)}/state.json`,
   runMetrics: (runId: string) => `runs/${id('run', runId)}/metrics.jsonl`,
+  /** TensorBoard event files of a run: one per attempt (S3 has no append), read by `mmit train tensorboard`. */
+  runTensorboardPrefix: (runId: string) => `runs/${id('run', runId)}/tensorboard/`,
+  runTensorboardFile: (runId: string, name: string) => {
+    if (!EVENT_FILE.test(name))
+      throw new InvalidKeyPartError(
+        'event file',
+        name,
+        'events.out.tfevents.<seconds>.<host>.<attempt>-<part>',
+      );
+    return `runs/${id('run', runId)}/tensorboard/${name}`;
+  },
   runCheckpoint: (runId: string, step: number) => {
     if (!Number.isInteger(step) || step < 0)
       throw new InvalidKeyPartError('step', String(step), 'an integer >= 0');

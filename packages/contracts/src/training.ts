@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ProblemSchema } from './errors.js';
 import { EncoderKeySchema, EncoderSpecSchema, ExecutionProviderSchema } from './features.js';
 import { DatasetId, JobId, RunId } from './ids.js';
+import { ModalitySchema } from './item.js';
 
 /** LLaVA's projector types (@mmit/models builds them). */
 export const projectorTypes = ['linear', 'mlp2x_gelu'] as const;
@@ -130,6 +131,12 @@ export const RunSpecSchema = z
     checkpointEvery: z.number().int().min(0).default(0),
     ep: ExecutionProviderSchema.default('cpu'),
     threads: z.number().int().min(1).max(256).optional(),
+    /**
+     * Samples the run's encoder cannot serve (their modality has no encoder in this run, or their
+     * media have no cached features) refuse the run at start by default, naming the counts; true
+     * leaves them out instead (counted in the state's coverage, and warned about).
+     */
+    allowDrops: z.boolean().default(false),
   })
   .refine((s) => !(s.epochs !== undefined && s.steps !== undefined), {
     message: 'give epochs or steps, not both',
@@ -200,6 +207,43 @@ export const RunDataCountsSchema = z
   .meta({ id: 'RunDataCounts' });
 export type RunDataCounts = z.infer<typeof RunDataCountsSchema>;
 
+/** Why samples are left out before training: the kinds a run refuses unless `allowDrops`, and the rest. */
+export const DROP_KINDS = ['modality', 'features', 'no_media'] as const;
+export const DropKindSchema = z.enum(DROP_KINDS);
+export type DropKind = z.infer<typeof DropKindSchema>;
+
+/**
+ * What a run will train on, told before it starts: the dataset's samples per modality, which
+ * encoder serves which modality, and the samples left out (how many, and why in words that say
+ * what to do). Template and length drops come later, in `data`.
+ */
+export const RunCoverageSchema = z
+  .object({
+    /** Samples in the dataset. */
+    samples: Count,
+    /** The run's encoder: its features key and the modality it reads (null before it is known). */
+    encoder: z.object({ key: z.string().nullable(), modality: ModalitySchema.nullable() }),
+    /** Per modality ('unknown' for samples that name none): samples by split, and the encoder serving them. */
+    modalities: z.record(
+      z.string(),
+      z.object({ samples: Count, train: Count, validation: Count, encoder: z.string().nullable() }),
+    ),
+    /** Samples that go on to the template (the dataset's minus the drops below). */
+    usable: Count,
+    drops: z.array(
+      z.object({
+        kind: DropKindSchema,
+        modality: z.string().optional(),
+        samples: Count,
+        /** Distinct media behind them (features drops). */
+        media: Count.optional(),
+        reason: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'RunCoverage' });
+export type RunCoverage = z.infer<typeof RunCoverageSchema>;
+
 export const RunStateSchema = z
   .object({
     id: RunId,
@@ -226,6 +270,8 @@ export const RunStateSchema = z
       .object({ id: z.string(), status: z.string(), done: Count, total: Count.nullable() })
       .nullable(),
     data: RunDataCountsSchema.nullable(),
+    /** What the run trains on and what it leaves out, from the start (absent in runs made before it existed). */
+    coverage: RunCoverageSchema.nullable().optional(),
     cancelRequested: z.boolean(),
     error: ProblemSchema.optional(),
     /** The trainer job that executes the run (its record says which replica holds it). */

@@ -23,6 +23,8 @@ export const DatasetSampleSchema = z
     conversations: z.array(z.object({ from: z.enum(['human', 'gpt']), value: z.string() })).min(2),
     split: z.enum(['train', 'validation']).default('train'),
     modality: z.enum(['image', 'audio']).optional(),
+    image: z.string().optional(),
+    audio: z.string().optional(),
     mediaSha256: Sha256.optional(),
   })
   .passthrough();
@@ -33,6 +35,8 @@ export interface DatasetSample {
   split: 'train' | 'validation';
   /** null when the sample names no media (it cannot train a projector). */
   media: string | null;
+  /** The media's modality: the record's `modality`, else its LLaVA `image`/`audio` field; null when neither says. */
+  modality: 'image' | 'audio' | null;
 }
 
 const ManifestSchema = z.object({ id: z.string(), status: z.string().optional() }).passthrough();
@@ -66,6 +70,7 @@ export async function loadDataset(bucket: Bucket, datasetId: string): Promise<Da
         conversations: s.conversations,
         split: s.split,
         media: s.mediaSha256 ?? null,
+        modality: s.modality ?? (s.audio !== undefined ? 'audio' : s.image !== undefined ? 'image' : null),
       });
     });
   }

@@ -17,7 +17,11 @@ export function buildExamples(
   samples: DatasetSample[],
   tokenizer: Tokenizer,
   template: 'plain' | 'chat',
-  options: TemplateOptions & { maxSeqLen: number; hasFeatures: (sha256: string) => boolean },
+  options: TemplateOptions & {
+    maxSeqLen: number;
+    /** Why the run leaves a sample out before its template (coverage.ts: modality, features, media). */
+    dropReason: (sample: DatasetSample) => string | undefined;
+  },
 ): ExampleSets {
   const sets: ExampleSets = {
     train: [],
@@ -29,12 +33,9 @@ export function buildExamples(
     sets.counts.dropReasons[reason] = (sets.counts.dropReasons[reason] ?? 0) + 1;
   };
   for (const sample of samples) {
-    if (!sample.media) {
-      drop('no media');
-      continue;
-    }
-    if (!options.hasFeatures(sample.media)) {
-      drop('no cached features');
+    const left = options.dropReason(sample);
+    if (left !== undefined || !sample.media) {
+      drop(left ?? 'no media');
       continue;
     }
     let encoded: ReturnType<typeof encodePlain>;

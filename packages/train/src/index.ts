@@ -12,6 +12,8 @@ export {
   type ProjectorType,
   projectorTypes,
   RUN_STATUSES,
+  type RunCoverage,
+  RunCoverageSchema,
   type RunDataCounts,
   RunDataCountsSchema,
   RunEncoderSchema,
@@ -28,6 +30,7 @@ export {
 } from '@mmit/contracts';
 export * from './batching.js';
 export * from './checkpoint.js';
+export * from './coverage.js';
 export * from './dataset.js';
 export * from './examples.js';
 export * from './features.js';
@@ -41,5 +44,8 @@ export * from './run.js';
 export * from './schedule.js';
 export { initialRunState } from './state.js';
 export * from './template.js';
+export * from './tfevents.js';
+export * from './tracking.js';
 export * from './trained-run.js';
+export * from './wandb.js';
 export * from './weight-names.js';

@@ -3,9 +3,10 @@
 // tokenizer has the image token, and the encoder's feature width equals the projector's input.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { keys, type RunSpec } from '@mmit/contracts';
+import { keys, type Modality, modalityOfEncoderKey, type RunSpec } from '@mmit/contracts';
 import { readEncoderRecord } from '@mmit/features';
 import {
+  detectEncoder,
   type HubOptions,
   hiddenStateIndex,
   isRepoId,
@@ -63,6 +64,8 @@ export interface Preflight {
   imageTokenId: number;
   /** The encoder's feature width when it can be known before features exist; else null. */
   encoderWidth: number | null;
+  /** The modality the encoder reads, when it can be known before features exist; else null. */
+  encoderModality: Modality | null;
   /** The commits hub checkpoints resolved to (null: a folder, or an encoder not cached yet). */
   commits: { lm: string | null; encoder: string | null };
 }
@@ -108,13 +111,15 @@ function checkLayers(config: Record<string, unknown>, layers: number | number[])
   }
 }
 
-interface EncoderCheck {
+interface EncoderFacts {
   width: number | null;
+  modality: Modality | null;
   commit: string | null;
 }
 
-async function encoderWidth(bucket: Bucket, spec: RunSpec): Promise<EncoderCheck> {
+async function encoderFacts(bucket: Bucket, spec: RunSpec): Promise<EncoderFacts> {
   const encoder = spec.encoder.spec;
+  const keyModality = spec.encoder.key ? modalityOfEncoderKey(spec.encoder.key) : null;
   if (encoder) {
     let dir: string;
     let commit: string | null;
@@ -126,7 +131,7 @@ async function encoderWidth(bucket: Bucket, spec: RunSpec): Promise<EncoderCheck
       }));
     } catch (err) {
       if (isRepoId(encoder.checkpoint) && !encoder.checkpoint.startsWith('.'))
-        return { width: null, commit: null };
+        return { width: null, modality: keyModality, commit: null };
       throw new EncoderSpecInvalidError((err as Error).message, 'body.encoder.spec.checkpoint');
     }
     let config: Record<string, unknown>;
@@ -139,14 +144,23 @@ async function encoderWidth(bucket: Bucket, spec: RunSpec): Promise<EncoderCheck
       );
     }
     checkLayers(config, encoder.visionFeatureLayer);
-    return { width: encoderWidthFromConfig(config, encoder.visionFeatureLayer), commit };
+    return {
+      width: encoderWidthFromConfig(config, encoder.visionFeatureLayer),
+      // The encoder registry says what it reads (Whisper: audio; the vision towers: image).
+      modality: keyModality ?? detectEncoder(dir).family.modality,
+      commit,
+    };
   }
   if (spec.encoder.key) {
     const record = await readEncoderRecord(bucket, spec.encoder.key);
     const arch = record?.identity.architecture as Record<string, unknown> | undefined;
-    return { width: arch ? encoderWidthFromConfig(arch, record?.identity.layer ?? -2) : null, commit: null };
+    return {
+      width: arch ? encoderWidthFromConfig(arch, record?.identity.layer ?? -2) : null,
+      modality: record?.identity.modality ?? keyModality,
+      commit: null,
+    };
   }
-  return { width: null, commit: null };
+  return { width: null, modality: null, commit: null };
 }
 
 /** encoder.key alone must name features that exist (with a spec too, the job may make them). */
@@ -215,13 +229,14 @@ export async function preflight(bucket: Bucket, spec: RunSpec, hub: HubOptions =
   await checkEncoderKey(bucket, spec);
   const { lm, tokenizer, commit } = await openLm(spec, hub);
   const imageTokenId = imageTokenIdOf(tokenizer, lm, spec);
-  const encoder = await encoderWidth(bucket, spec);
+  const encoder = await encoderFacts(bucket, spec);
   checkProjectorInput(spec, encoder.width, 'from the encoder config');
   return {
     lm,
     tokenizer,
     imageTokenId,
     encoderWidth: encoder.width,
+    encoderModality: encoder.modality,
     commits: { lm: commit, encoder: encoder.commit },
   };
 }

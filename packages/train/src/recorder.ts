@@ -5,10 +5,12 @@
 // is also passed to `onEvent` (the service's SSE streams listen there). A step's progress writes
 // go out in the background, so the training loop never waits for the bucket between steps;
 // writes still land in order, and a failed one is thrown by the next awaited write (a status
-// change, a checkpoint's flush, the end of the run).
+// change, a checkpoint's flush, the end of the run). TensorBoard event files go with metrics.jsonl:
+// one per attempt under `runs/<id>/tensorboard/` (tracking.ts), written at the same moments.
 import { keys, type MetricsLine, MetricsLineSchema, type RunState, RunStateSchema } from '@mmit/contracts';
 import type { Bucket } from '@mmit/storage';
 import type { EvalMetrics, StepMetrics } from './loop.js';
+import { AttemptEvents } from './tracking.js';
 
 export type RunEvent =
   | { type: 'state'; state: RunState }
@@ -19,6 +21,8 @@ export interface RecorderOptions {
   stateIntervalMs?: number;
   metricsIntervalMs?: number;
   onEvent?: (event: RunEvent) => void;
+  /** TensorBoard event files beside metrics.jsonl (default on); `host` names the files (default: this machine). */
+  tensorboard?: false | { host?: string; partBytes?: number };
 }
 
 export async function readMetrics(bucket: Bucket, runId: string): Promise<MetricsLine[]> {
@@ -34,6 +38,8 @@ export class RunRecorder {
   private lines: MetricsLine[] = [];
   /** Until the stored lines are read, a flush would overwrite them with none. */
   private linesLoaded = false;
+  /** This attempt's TensorBoard log, from the step it resumes at. */
+  private events: AttemptEvents | undefined;
   private lastStateWrite = 0;
   private lastMetricsWrite = 0;
   private writes: Promise<void> = Promise.resolve();
@@ -54,6 +60,9 @@ export class RunRecorder {
   async resumeMetrics(step: number): Promise<void> {
     this.lines = (await readMetrics(this.bucket, this.runId)).filter((l) => l.step <= step);
     this.linesLoaded = true;
+    const tb = this.options.tensorboard;
+    if (tb !== false)
+      this.events = new AttemptEvents(this.runId, this.state.attempt, step, tb?.host, tb?.partBytes);
     await this.flushMetrics();
   }
 
@@ -64,7 +73,9 @@ export class RunRecorder {
   }
 
   async step(metrics: StepMetrics): Promise<void> {
-    this.lines.push({ type: 'step', ...metrics, time: new Date().toISOString() });
+    const line: MetricsLine = { type: 'step', ...metrics, time: new Date().toISOString() };
+    this.lines.push(line);
+    this.events?.add(line);
     this.options.onEvent?.({ type: 'step', metrics });
     this.apply({
       step: metrics.step,
@@ -100,6 +111,7 @@ export class RunRecorder {
     const earlier = this.lines.findIndex((l) => l.type === 'eval' && l.step === metrics.step);
     if (earlier >= 0) this.lines[earlier] = line;
     else this.lines.push(line);
+    this.events?.add(line);
     this.options.onEvent?.({ type: 'eval', metrics });
     await this.update({ lastEval: metrics });
   }
@@ -124,11 +136,12 @@ export class RunRecorder {
     if (!this.linesLoaded) return this.writes.catch(() => {});
     this.lastMetricsWrite = Date.now();
     const body = this.lines.map((l) => JSON.stringify(l)).join('\n') + (this.lines.length ? '\n' : '');
-    return this.serial(() =>
-      this.bucket
-        .putBuffer(keys.runMetrics(this.runId), body, { contentType: 'application/x-ndjson' })
-        .then(() => {}),
-    );
+    const eventFiles = this.events?.takeWrites() ?? [];
+    return this.serial(async () => {
+      await this.bucket.putBuffer(keys.runMetrics(this.runId), body, { contentType: 'application/x-ndjson' });
+      for (const file of eventFiles)
+        await this.bucket.putBuffer(file.key, file.body, { contentType: 'application/octet-stream' });
+    });
   }
 
   private queueState(): Promise<void> {

@@ -2,18 +2,21 @@
 // tiny Llama fixture as the LM. Kill-and-resume gives the losses of an uninterrupted run, and
 // training lowers the validation loss.
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { keys, newId, type RunSpecInput, RunSpecSchema } from '@mmit/contracts';
+import { keys, newId, type RunSpecInput, RunSpecSchema, RunStateSchema } from '@mmit/contracts';
 import type { Bucket } from '@mmit/storage';
 import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { fixturesDir } from '../../../test/paths.js';
 import { checkpointSteps } from './checkpoint.js';
+import { UnusableSamplesError } from './coverage.js';
 import { loadDataset } from './dataset.js';
 import { RunRecorder, readMetrics } from './recorder.js';
 import { executeRun } from './run.js';
 import { initialRunState } from './state.js';
 import { TEST_ENCODER_KEY, writeTinyDataset } from './testing.js';
+import { readScalars } from './tfevents.js';
 
 let store: TestStore;
 let bucket: Bucket;
@@ -89,6 +92,68 @@ test('a run killed after its checkpoint at step 4 and resumed gives the uninterr
   });
 });
 
+test("the resumed run's TensorBoard event files (one per attempt) read back as metrics.jsonl, each step once", async () => {
+  const s = spec({ steps: 6, checkpointEvery: 3, evalEvery: 3 });
+  const runId = newId('run');
+  const controller = new AbortController();
+  const recorder = new RunRecorder(bucket, initialRunState(runId, undefined, new Date()), {
+    stateIntervalMs: 0,
+    tensorboard: { host: 'test-host' },
+    onEvent: (e) => {
+      if (e.type === 'step' && e.metrics.step === 5) controller.abort(new Error('killed'));
+    },
+  });
+  await assert.rejects(executeRun({ bucket, spec: s, recorder, signal: controller.signal }), /killed/);
+  await recorder.flushMetrics(); // the attempt's last write, as a stop that is not a kill makes it
+  const second = initialRunState(runId, undefined, new Date());
+  const resumed = new RunRecorder(
+    bucket,
+    { ...second, attempt: 2 },
+    { stateIntervalMs: 0, tensorboard: { host: 'test-host' } },
+  );
+  await executeRun({ bucket, spec: s, recorder: resumed });
+
+  const names: string[] = [];
+  for await (const o of bucket.list(keys.runTensorboardPrefix(runId))) names.push(o.key);
+  assert.equal(names.length, 2);
+  assert.match(names[0], /tensorboard\/events\.out\.tfevents\.\d{10}\.test-host\.001-000$/);
+  assert.match(names[1], /\.test-host\.002-000$/);
+  const files = await Promise.all(names.sort().map((k) => bucket.getBuffer(k)));
+  // The first attempt logged steps 1-5 (4 and 5 lost with it: its checkpoint is at 3); the second starts at 4.
+  assert.deepEqual(
+    readScalars([files[0]])['train/loss'].map((r) => r.step),
+    [1, 2, 3, 4, 5],
+  );
+  const scalars = readScalars(files);
+  const lines = await readMetrics(bucket, runId);
+  const steps = lines.filter((l) => l.type === 'step');
+  assert.deepEqual(
+    scalars['train/loss'].map((r) => [r.step, r.value]),
+    steps.map((l) => [l.step, Math.fround(l.loss)]),
+  );
+  assert.deepEqual(
+    scalars['eval/loss'].map((r) => [r.step, r.value]),
+    lines.filter((l) => l.type === 'eval').map((l) => [l.step, Math.fround(l.loss)]),
+  );
+  for (const tag of [
+    'train/lr',
+    'train/lr/projector',
+    'train/grad_norm',
+    'train/tokens_per_sec',
+    'train/samples_per_sec',
+  ])
+    assert.equal(scalars[tag]?.length, 6, tag);
+  console.log(
+    `read back: ${Object.keys(scalars).length} tags; train/loss ${scalars['train/loss'].map((r) => `${r.step}:${r.value.toFixed(4)}`).join(' ')}; eval/loss ${scalars['eval/loss'].map((r) => `${r.step}:${r.value.toFixed(4)}`).join(' ')}`,
+  );
+  // For a one-off check with TensorBoard's own reader (bench/goldens/check_tfevents.py).
+  const out = process.env.MMIT_TFEVENTS_OUT;
+  if (out) {
+    mkdirSync(out, { recursive: true });
+    for (const [i, k] of names.entries()) writeFileSync(join(out, k.split('/').at(-1) as string), files[i]);
+  }
+});
+
 test('training lowers the validation loss; eval lines and counts land in the bucket', async () => {
   const runId = newId('run');
   const recorder = await run(runId, spec({ epochs: 6, evalEvery: 3, batchSize: 4, optimizer: { lr: 1e-2 } }));
@@ -160,5 +225,49 @@ test('the samples come back in an order fixed by their content, not by their ids
   assert.deepEqual(
     (await view(first)).map(([media]) => media),
     [a, b, c],
+  );
+});
+
+test('a run over audio samples with an image encoder refuses to start, naming the counts; allowDrops trains without them', async () => {
+  const mixed = newId('dataset');
+  await writeTinyDataset(bucket, mixed, { train: 8, validation: 2, audio: 4 });
+  const refused = newId('run');
+  const recorder = new RunRecorder(bucket, initialRunState(refused, undefined, new Date()), {
+    stateIntervalMs: 0,
+  });
+  await assert.rejects(
+    executeRun({ bucket, spec: spec({ datasetId: mixed, steps: 2 }), recorder }),
+    (err: unknown) =>
+      err instanceof UnusableSamplesError &&
+      err.message.includes(`4 of its 14 samples cannot be trained on`) &&
+      err.message.includes(`modality audio has no encoder in this run (${TEST_ENCODER_KEY} reads image)`),
+  );
+  // The coverage was told (stored) before the refusal.
+  const stored = RunStateSchema.parse(await bucket.getJsonIfExists(keys.runState(refused)));
+  assert.deepEqual(stored.coverage?.modalities, {
+    image: { samples: 10, train: 8, validation: 2, encoder: TEST_ENCODER_KEY },
+    audio: { samples: 4, train: 3, validation: 1, encoder: null },
+  });
+
+  const allowed = await run(newId('run'), spec({ datasetId: mixed, steps: 2, allowDrops: true }));
+  assert.equal(allowed.state.status, 'succeeded');
+  assert.deepEqual(allowed.state.data?.dropReasons, {
+    [`modality audio has no encoder in this run (${TEST_ENCODER_KEY} reads image)`]: 4,
+  });
+  assert.match(
+    allowed.state.message ?? '',
+    /10 of 14 samples usable: .*Left out: 4 \(modality audio has no encoder/,
+  );
+});
+
+test('media without cached features refuse the run (no features service to ask), naming the features job', async () => {
+  const partial = newId('dataset');
+  await writeTinyDataset(bucket, partial, { train: 8, validation: 2, withoutFeatures: 3 });
+  const recorder = new RunRecorder(bucket, initialRunState(newId('run'), undefined, new Date()), {
+    stateIntervalMs: 0,
+  });
+  await assert.rejects(
+    executeRun({ bucket, spec: spec({ datasetId: partial, steps: 1 }), recorder }),
+    /3 samples: features missing for 3 media under clip-\w+: run the features job for this dataset; compute them \(mmit features run/,
   );
 });

@@ -5,7 +5,7 @@
 // shutdown arrive through `signal`; what a stop means (cancelled, or queued to resume) is the
 // caller's decision.
 
-import type { RunSpec } from '@mmit/contracts';
+import { type Modality, modalityOfEncoderKey, type RunSpec } from '@mmit/contracts';
 import { FeatureReader } from '@mmit/features';
 import {
   buildLlavaStepGraph,
@@ -18,6 +18,7 @@ import {
 import type { Bucket } from '@mmit/storage';
 import { createSession } from '@mmit/tensor';
 import { checkpointSteps, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { checkCoverage, describeCoverage, planCoverage } from './coverage.js';
 import { type DatasetSample, loadDataset } from './dataset.js';
 import { buildExamples } from './examples.js';
 import { BucketFeatures } from './features.js';
@@ -36,10 +37,23 @@ export interface RunContext {
   features?: FeaturesClient;
   /** How often to poll a features job. */
   featuresPollMs?: number;
+  /** Where the run tells what it trains on and what it leaves out (pino's signature; the service's logger). */
+  logger?: RunLogger;
 }
 
-async function missingMedia(reader: FeatureReader, samples: DatasetSample[]): Promise<string[]> {
-  const media = [...new Set(samples.map((s) => s.media).filter((m): m is string => m !== null))];
+export interface RunLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/** Media of the encoder's modality without cached features (other modalities are no features job's to make). */
+async function missingMedia(
+  reader: FeatureReader,
+  samples: DatasetSample[],
+  modality: Modality | null,
+): Promise<string[]> {
+  const readable = samples.filter((s) => s.modality === null || modality === null || s.modality === modality);
+  const media = [...new Set(readable.map((s) => s.media).filter((m): m is string => m !== null))];
   const missing: string[] = [];
   for (const sha of media) if (!(await reader.has(sha))) missing.push(sha);
   return missing;
@@ -78,7 +92,7 @@ async function requestFeatures(ctx: RunContext, why: string): Promise<string> {
 async function resolveFeatures(ctx: RunContext, samples: DatasetSample[]): Promise<FeatureReader> {
   let key = ctx.spec.encoder.key ?? (await requestFeatures(ctx, 'features were asked for by encoder spec'));
   let reader = new FeatureReader(ctx.bucket, key);
-  const missing = await missingMedia(reader, samples);
+  const missing = await missingMedia(reader, samples, modalityOfEncoderKey(key));
   if (missing.length > 0 && ctx.features && ctx.spec.encoder.spec) {
     key = await requestFeatures(ctx, `${missing.length} media have no cached features under ${key}`);
     reader = new FeatureReader(ctx.bucket, key);
@@ -108,7 +122,21 @@ export async function executeRun(ctx: RunContext): Promise<void> {
   const samples = await loadDataset(bucket, spec.datasetId);
   const reader = await resolveFeatures(ctx, samples);
   await reader.index.refresh();
-  const firstMedia = samples.find((s) => s.media && reader.index.has(s.media))?.media;
+
+  // Tell what the run trains on before anything else, and refuse drops the spec does not allow.
+  const plan = planCoverage(samples, {
+    encoderKey: reader.encoderKey,
+    encoderModality: modalityOfEncoderKey(reader.encoderKey) ?? checks.encoderModality,
+    hasFeatures: (sha) => reader.index.has(sha),
+  });
+  const told = describeCoverage(plan.coverage);
+  await recorder.update({ coverage: plan.coverage, message: told }, { force: true });
+  checkCoverage(spec.datasetId, plan.coverage, spec.allowDrops);
+  if (plan.coverage.drops.length > 0)
+    ctx.logger?.warn({ runId, coverage: plan.coverage }, `samples left out: ${told}`);
+  else ctx.logger?.info({ runId, coverage: plan.coverage }, told);
+
+  const firstMedia = samples.find((s) => s.media && plan.dropReason(s) === undefined)?.media;
   if (!firstMedia) {
     throw new FeaturesServiceError(
       `no sample of dataset ${spec.datasetId} has cached features under ${reader.encoderKey}`,
@@ -123,7 +151,7 @@ export async function executeRun(ctx: RunContext): Promise<void> {
     imageTokenId: checks.imageTokenId,
     imageRows: first.rows,
     maxSeqLen: spec.maxSeqLen,
-    hasFeatures: (sha) => reader.index.has(sha),
+    dropReason: plan.dropReason,
   });
   if (sets.train.length === 0) {
     throw new FeaturesServiceError(
@@ -174,7 +202,7 @@ export async function executeRun(ctx: RunContext): Promise<void> {
   });
   await recorder.update({
     status: 'running',
-    message: resume ? `resumed from the checkpoint at step ${resume.loop.step}` : 'training',
+    message: `${resume ? `resumed from the checkpoint at step ${resume.loop.step}` : 'training'}; ${told}`,
     totalSteps: config.totalSteps,
     step: trainer.step,
     samplesSeen: resume?.loop.samplesSeen ?? 0,
@@ -195,7 +223,8 @@ export async function executeRun(ctx: RunContext): Promise<void> {
   await recorder.flushMetrics();
   await recorder.update({
     status: 'succeeded',
-    message: `finished ${config.totalSteps} steps`,
+    // Left-out samples stay in the final word, where a glance at a finished run lands.
+    message: `finished ${config.totalSteps} steps${plan.coverage.drops.length ? `; ${told}` : ''}`,
     finishedAt: new Date().toISOString(),
   });
 }

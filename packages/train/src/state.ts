@@ -22,6 +22,7 @@ export function initialRunState(id: string, name: string | undefined, at: Date):
     encoderKey: null,
     featuresJob: null,
     data: null,
+    coverage: null,
     cancelRequested: false,
   };
 }

@@ -101,6 +101,11 @@ export interface TinyDatasetOptions {
   width?: number;
   /** Samples whose features are not written (at the end of the train split). */
   withoutFeatures?: number;
+  /**
+   * Audio samples after those (`modality: audio`, as synth writes them; 3 of 4 train, the rest
+   * validation), with no features under TEST_ENCODER_KEY, which is an image (CLIP) key.
+   */
+  audio?: number;
   seed?: number;
 }
 
@@ -144,6 +149,23 @@ export async function writeTinyDataset(
     if (skip) continue;
     const data = Float32Array.from(direction[caption], (v) => v + 0.1 * (random() * 2 - 1));
     items.push({ sha256: sha, block: { features: { dtype: 'float32', dims: [rows, width], data } } });
+  }
+  for (let i = 0; i < (options.audio ?? 0); i++) {
+    const sha = createHash('sha256').update(`tiny-audio-${datasetId}-${i}`).digest('hex');
+    media.push(sha);
+    lines.push(
+      JSON.stringify({
+        id: `a${i}`,
+        audio: `media/${sha}.wav`,
+        conversations: [
+          { from: 'human', value: '<audio>\nDescribe the sound briefly.' },
+          { from: 'gpt', value: 'a dog barking' },
+        ],
+        modality: 'audio',
+        split: i % 4 === 3 ? 'validation' : 'train',
+        mediaSha256: sha,
+      }),
+    );
   }
   const now = new Date().toISOString();
   await bucket.putJson(keys.datasetManifest(datasetId), {

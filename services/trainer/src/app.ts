@@ -16,6 +16,8 @@ export interface TrainerServiceOptions {
   bucket?: Bucket | BucketConfig;
   /** How often a run's state.json is rewritten for progress (default 1 s). */
   stateIntervalMs?: number;
+  /** How often rows go to W&B when WANDB_API_KEY is set (default 5 s). */
+  wandbFlushMs?: number;
 }
 
 export interface TrainerService {
@@ -46,6 +48,15 @@ export function createTrainerService(options: TrainerServiceOptions = {}): Train
     concurrency,
     featuresPollMs,
     stateIntervalMs: options.stateIntervalMs,
+    wandb: service.config.wandbApiKey
+      ? {
+          apiKey: service.config.wandbApiKey,
+          project: service.config.wandbProject,
+          entity: service.config.wandbEntity,
+          baseUrl: service.config.wandbBaseUrl,
+          flushMs: options.wandbFlushMs,
+        }
+      : undefined,
     jobs,
   });
   registerRoutes(service, runs, bucket);

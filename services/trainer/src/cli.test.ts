@@ -1,11 +1,13 @@
 // `mmit train ...` against the real trainer service: start (and follow to the end, printing the
 // loss curve), ls, cancel and resume, through the same command definitions the mmit binary uses.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { TEST_ENCODER_KEY } from '@mmit/train/testing';
+import { newId } from '@mmit/contracts';
+import { readScalars } from '@mmit/train';
+import { TEST_ENCODER_KEY, writeTinyDataset } from '@mmit/train/testing';
 import { Command } from 'commander';
 import { lossChart, registerTrainCommands } from '../../../packages/cli/src/commands/train.js';
 import { fixturesDir } from '../../../test/paths.js';
@@ -64,6 +66,74 @@ test('train start follows the run to the end and prints the loss curve; ls lists
   assert.match(out, /\* train loss {3}o validation loss/);
   const listed = await mmit('train', 'ls');
   assert.match(listed, new RegExp(`${id}\\s+cli\\s+succeeded\\s+9/9`));
+  process.exitCode = 0;
+});
+
+test('train start on audio samples with an image encoder: a 422 naming the counts; with allowDrops the run says what it leaves out', async () => {
+  const mixed = newId('dataset');
+  await writeTinyDataset(h.bucket, mixed, { train: 8, validation: 2, audio: 4 });
+  const specFile = join(dir, 'mixed.json');
+  const spec = {
+    datasetId: mixed,
+    encoder: { key: TEST_ENCODER_KEY },
+    lm: { checkpoint: join(fixturesDir, 'tiny-llama') },
+    batchSize: 4,
+    steps: 2,
+    threads: 1,
+  };
+  writeFileSync(specFile, JSON.stringify(spec));
+  await assert.rejects(
+    mmit('train', 'start', specFile),
+    (err: Error) =>
+      /\(422 unusable_samples\): dataset d_\w+: 4 of its 14 samples cannot be trained on by this run\. 4 samples: modality audio has no encoder in this run/.test(
+        err.message,
+      ) && /"allowDrops": true/.test(err.message),
+  );
+
+  writeFileSync(specFile, JSON.stringify({ ...spec, allowDrops: true }));
+  const out = await mmit('train', 'start', specFile);
+  assert.match(out, /trains on 10 of 14 samples \(encoder clip-\w+ reads image\)/);
+  assert.match(out, /audio +4 samples \(3 train, 1 validation\) -> NO ENCODER/);
+  assert.match(out, /WARNING: 4 samples left out: modality audio has no encoder in this run/);
+  assert.match(out, /succeeded at step 2/);
+  process.exitCode = 0;
+});
+
+test('train tensorboard copies the event files a run wrote; they read back as its metrics; a second copy appends nothing', async () => {
+  const specFile = join(dir, 'tb.json');
+  writeFileSync(
+    specFile,
+    JSON.stringify({
+      datasetId: h.datasetId,
+      encoder: { key: TEST_ENCODER_KEY },
+      lm: { checkpoint: join(fixturesDir, 'tiny-llama') },
+      batchSize: 4,
+      steps: 3,
+      evalEvery: 3,
+      threads: 1,
+    }),
+  );
+  const id = /run (r_\w+) queued/.exec(await mmit('train', 'start', specFile))?.[1] as string;
+  const out = join(dir, 'tb');
+  const first = await mmit('train', 'tensorboard', id, '--out', out);
+  assert.match(
+    first,
+    new RegExp(`${id}: 1 event files, 1 updated \\(\\d+ bytes\\); run succeeded at step 3`),
+  );
+  assert.match(first, new RegExp(`open with: tensorboard --logdir ${out}`));
+  assert.match(await mmit('train', 'tensorboard', id, '--out', out), /1 event files, 0 updated \(0 bytes\)/);
+  const files = readdirSync(join(out, id)).map((f) => readFileSync(join(out, id, f)));
+  const scalars = readScalars(files);
+  const res = await fetch(`${h.url}/v1/runs/${id}/metrics`);
+  const { items } = (await res.json()) as { items: { type: string; step: number; loss: number }[] };
+  assert.deepEqual(
+    scalars['train/loss'].map((r) => [r.step, r.value]),
+    items.filter((l) => l.type === 'step').map((l) => [l.step, Math.fround(l.loss)]),
+  );
+  assert.deepEqual(
+    scalars['eval/loss'].map((r) => r.step),
+    [0, 3],
+  );
   process.exitCode = 0;
 });
 

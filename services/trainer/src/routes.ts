@@ -1,6 +1,6 @@
 // HTTP API of the trainer service, one declaration per route (validated handler + OpenAPI).
-import { ProblemSchema, RunId } from '@mmit/contracts';
-import { type Service, streamEvents } from '@mmit/service-kit';
+import { keys, ProblemSchema, RunId } from '@mmit/contracts';
+import { HttpError, type Service, streamEvents } from '@mmit/service-kit';
 import type { Bucket } from '@mmit/storage';
 import { MetricsLineSchema, RunSpecSchema, RunStateSchema, readMetrics } from '@mmit/train';
 import { z } from 'zod';
@@ -8,6 +8,15 @@ import type { RunManager } from './runs.js';
 
 const tags = ['runs'];
 const RunParams = z.object({ id: RunId });
+const EventFileParams = z.object({
+  id: RunId,
+  file: z
+    .string()
+    .regex(/^events\.out\.tfevents\.[A-Za-z0-9.-]+$/, { message: 'expected an event file name' }),
+});
+export const EventFileInfoSchema = z
+  .object({ name: z.string(), size: z.number().int().nonnegative(), lastModified: z.iso.datetime() })
+  .meta({ id: 'EventFileInfo' });
 const problems = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { description: 'problem+json', schema: ProblemSchema }]));
 
@@ -19,7 +28,10 @@ export function registerRoutes(service: Service, runs: RunManager, bucket: Bucke
       summary: 'Start a training run (validated against the dataset, the LM and the encoder first)',
       tags,
       request: { body: RunSpecSchema },
-      responses: { 202: { description: 'The queued run', schema: RunStateSchema }, ...problems(400) },
+      responses: {
+        202: { description: 'The queued run', schema: RunStateSchema },
+        ...problems(400, 404, 422),
+      },
       handler: async ({ body }) => {
         const state = await runs.create(body);
         return { status: 202, body: state, headers: { location: `/v1/runs/${state.id}` } };
@@ -64,6 +76,52 @@ export function registerRoutes(service: Service, runs: RunManager, bucket: Bucke
       handler: async ({ params }) => {
         await runs.get(params.id);
         return { body: { items: await readMetrics(bucket, params.id) } };
+      },
+    })
+    .route({
+      method: 'get',
+      path: '/v1/runs/:id/tensorboard',
+      summary: "The run's TensorBoard event files (one per attempt), in the order TensorBoard reads them",
+      tags,
+      request: { params: RunParams },
+      responses: {
+        200: { description: 'Event files', schema: z.object({ items: z.array(EventFileInfoSchema) }) },
+        ...problems(404),
+      },
+      handler: async ({ params }) => {
+        await runs.get(params.id);
+        const items: z.infer<typeof EventFileInfoSchema>[] = [];
+        const prefix = keys.runTensorboardPrefix(params.id);
+        for await (const o of bucket.list(prefix)) {
+          items.push({
+            name: o.key.slice(prefix.length),
+            size: o.size,
+            lastModified: o.lastModified.toISOString(),
+          });
+        }
+        return { body: { items: items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) } };
+      },
+    })
+    .route({
+      method: 'get',
+      path: '/v1/runs/:id/tensorboard/:file',
+      summary: 'One TensorBoard event file, as stored (TFRecords of Event protobufs)',
+      tags,
+      request: { params: EventFileParams },
+      responses: {
+        200: { description: 'event file', contentType: 'application/octet-stream' },
+        ...problems(404),
+      },
+      handler: async ({ params, res }) => {
+        let key: string;
+        try {
+          key = keys.runTensorboardFile(params.id, params.file);
+        } catch {
+          throw new HttpError('not_found', `run ${params.id} has no event file ${params.file}`);
+        }
+        const body = await bucket.getBuffer(key);
+        res.type('application/octet-stream').send(body);
+        return undefined;
       },
     })
     .route({

@@ -25,6 +25,7 @@ import {
   type FeaturesClient,
   initialRunState,
   pinRevisions,
+  precheckCoverage,
   preflight,
   type RunEvent,
   RunRecorder,
@@ -33,6 +34,9 @@ import {
   type RunState,
   RunStateSchema,
   TERMINAL_RUN_STATUSES,
+  UnusableSamplesError,
+  WandbLogger,
+  type WandbOptions,
 } from '@mmit/train';
 import { z } from 'zod';
 
@@ -61,6 +65,8 @@ export interface RunManagerOptions {
   featuresPollMs?: number;
   /** How often state.json is rewritten for progress (status changes are written at once). */
   stateIntervalMs?: number;
+  /** Log every run to Weights & Biases too (WANDB_API_KEY set). */
+  wandb?: WandbOptions;
   /** The engine's replica settings (see jobRunnerSettings). */
   jobs?: {
     replicaId?: string;
@@ -100,12 +106,14 @@ export class RunManager {
   async create(input: unknown): Promise<RunState> {
     let spec = RunSpecSchema.parse(input);
     const checks = await preflight(this.options.bucket, spec);
+    // Samples of a modality the encoder does not read are refused here (422), before a run exists.
+    const coverage = await precheckCoverage(this.options.bucket, spec, checks.encoderModality);
     // Stored with the commits its repo ids resolved to: a resume or serve a week later must not
     // pick up a branch that moved meanwhile.
     spec = pinRevisions(spec, checks.commits);
     const id = newId('run');
     const jobId = newId('job');
-    const state = { ...initialRunState(id, spec.name, new Date()), jobId };
+    const state = { ...initialRunState(id, spec.name, new Date()), jobId, coverage };
     await this.options.bucket.putJson(keys.runSpec(id), spec, RunSpecSchema);
     await this.options.bucket.putJson(keys.runState(id), state, RunStateSchema);
     await this.jobs.submit(TRAIN_JOB, { runId: id } satisfies TrainJobParams, { id: jobId });
@@ -322,12 +330,20 @@ export class RunManager {
   private async execute(ctx: JobContext<TrainJobParams>): Promise<JobRecord['result']> {
     const { runId } = ctx.params;
     const [spec, stored] = await Promise.all([this.spec(runId), this.get(runId)]);
+    // W&B gets the same lines as metrics.jsonl; its failures are warnings, never the run's.
+    const wandb = this.options.wandb ? new WandbLogger(this.options.wandb, ctx.logger) : undefined;
+    wandb?.start({ runId, name: spec.name, spec, attempt: ctx.attempt });
     const recorder = new RunRecorder(
       this.options.bucket,
       { ...stored, attempt: ctx.attempt, cancelRequested: false },
       {
         stateIntervalMs: this.options.stateIntervalMs,
-        onEvent: (event) => this.events.emit(runId, event),
+        onEvent: (event) => {
+          this.events.emit(runId, event);
+          const time = new Date().toISOString();
+          if (event.type === 'step') wandb?.log({ type: 'step', ...event.metrics, time });
+          else if (event.type === 'eval') wandb?.log({ type: 'eval', ...event.metrics, time });
+        },
       },
     );
     this.live.set(runId, recorder);
@@ -339,11 +355,16 @@ export class RunManager {
         signal: ctx.signal,
         features: this.options.features,
         featuresPollMs: this.options.featuresPollMs,
+        logger: ctx.logger,
       });
       ctx.logger.info({ steps: recorder.state.step }, 'run finished');
+      await wandb?.finish(0);
       return { runId, steps: recorder.state.step };
     } catch (err) {
       await this.recordEnd(recorder, ctx, err);
+      // A run that ends (failed, cancelled) is finished in W&B; one that another attempt resumes stays open.
+      const ended = TERMINAL_RUN_STATUSES.includes(recorder.state.status);
+      await wandb?.finish(ended ? 1 : undefined);
       throw err;
     } finally {
       this.live.delete(runId);
@@ -382,7 +403,7 @@ export class RunManager {
         await recorder.update({
           status: 'failed',
           message: detail,
-          error: problem('job_failed', detail),
+          error: problem(err instanceof UnusableSamplesError ? 'unusable_samples' : 'job_failed', detail),
           finishedAt,
         });
       }

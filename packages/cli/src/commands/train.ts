@@ -3,9 +3,13 @@
 // resume them. When a run ends, `watch` prints its loss curve (train and validation) as a text
 // chart. Talks HTTP to the trainer service (through the gateway at --url); payloads are the
 // contracts' run spec, state and metrics.
-// Not here yet: `mmit export <run>` (see docs/training.md).
-import { readFileSync } from 'node:fs';
-import type { MetricsLine, RunState, StepMetrics } from '@mmit/contracts';
+// `mmit train tensorboard <run> --out <dir>` copies a run's TensorBoard event files into
+// <dir>/<run>/ (appending to files it copied before, so a TensorBoard reading them follows along).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { MetricsLine, RunCoverage, RunState, StepMetrics } from '@mmit/contracts';
 import type { Command } from 'commander';
 import { clientOf } from '../client.js';
 import type { ApiClient } from '../http-client.js';
@@ -47,6 +51,25 @@ export function lossChart(
   ].join('\n');
 }
 
+/** What a run trains on, one line per modality, and a WARNING line per reason samples are left out. */
+export function formatCoverage(id: string, coverage: RunCoverage): string {
+  const { encoder } = coverage;
+  const lines = [
+    `run ${id} trains on ${coverage.usable} of ${coverage.samples} samples` +
+      (encoder.key || encoder.modality
+        ? ` (encoder ${encoder.key ?? '(from encoder.spec)'} reads ${encoder.modality ?? 'an unknown modality'})`
+        : ''),
+  ];
+  for (const [modality, m] of Object.entries(coverage.modalities)) {
+    lines.push(
+      `  ${modality.padEnd(8)}${String(m.samples).padStart(7)} samples (${m.train} train, ${m.validation} validation) -> ${m.encoder ?? (encoder.modality && modality !== encoder.modality ? 'NO ENCODER' : 'the encoder')}`,
+    );
+  }
+  for (const drop of coverage.drops)
+    lines.push(`  WARNING: ${drop.samples} samples left out: ${drop.reason}`);
+  return lines.join('\n');
+}
+
 function eta(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
@@ -70,11 +93,18 @@ export async function watchRun(
     options.bar !== false,
   );
   let state: RunState | undefined;
+  // The coverage is told when the run is created and again when it starts (with features known).
+  let told = '';
   const payload = { status: 'queued', loss: '-', val: '-', lr: '-', sps: '-', tps: '-', eta: '?' };
   for await (const { event, data } of client.events(`/v1/runs/${id}/events`)) {
     if (event === 'state') {
       state = data as RunState;
       payload.status = state.status;
+      const coverage = state.coverage ? formatCoverage(id, state.coverage) : '';
+      if (coverage && coverage !== told) {
+        told = coverage;
+        print(coverage);
+      }
       if (state.lastEval) payload.val = state.lastEval.loss.toFixed(4);
     } else if (event === 'step') {
       const s = data as StepMetrics;
@@ -102,6 +132,42 @@ export async function watchRun(
   );
   if (final.status !== 'succeeded') process.exitCode = 1;
   return final;
+}
+
+interface EventFileInfo {
+  name: string;
+  size: number;
+}
+
+/**
+ * Copies a run's event files into `dir` once. A file already there that the stored one extends is
+ * appended to, not rewritten: TensorBoard keeps event files open and reads on from where it was.
+ * Returns the files and bytes copied.
+ */
+export async function syncEventFiles(
+  client: ApiClient,
+  id: string,
+  dir: string,
+): Promise<{ files: number; bytes: number; total: number }> {
+  const { items } = await client.json<{ items: EventFileInfo[] }>(`/v1/runs/${id}/tensorboard`);
+  mkdirSync(dir, { recursive: true });
+  let [files, bytes] = [0, 0];
+  for (const file of items) {
+    const local = join(dir, file.name);
+    const have = existsSync(local) ? readFileSync(local) : undefined;
+    if (have?.length === file.size) continue;
+    const res = await client.request(`/v1/runs/${id}/tensorboard/${encodeURIComponent(file.name)}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    if (have && have.length < body.length && body.subarray(0, have.length).equals(have)) {
+      await appendFile(local, body.subarray(have.length));
+      bytes += body.length - have.length;
+    } else {
+      writeFileSync(local, body);
+      bytes += body.length;
+    }
+    files += 1;
+  }
+  return { files, bytes, total: items.length };
 }
 
 function readSpec(path: string): Record<string, unknown> {
@@ -143,6 +209,30 @@ export function registerTrainCommands(program: Command): void {
       console.log(`run ${state.id} queued`);
       if (!options.detach) await watchRun(client, state.id);
     });
+
+  train
+    .command('tensorboard')
+    .description("copy a run's TensorBoard event files to <out>/<run>/ (then: tensorboard --logdir <out>)")
+    .argument('<run>', 'run id')
+    .requiredOption('--out <dir>', 'folder for TensorBoard (several runs can share it)')
+    .option('--follow', 'keep copying new events until the run ends')
+    .option('--interval <seconds>', 'how often --follow copies', Number, 10)
+    .action(
+      async (id: string, options: { out: string; follow?: boolean; interval: number }, command: Command) => {
+        const client = clientOf(command);
+        const dir = join(options.out, id);
+        for (;;) {
+          const state = await client.json<RunState>(`/v1/runs/${id}`);
+          const synced = await syncEventFiles(client, id, dir);
+          console.log(
+            `${dir}: ${synced.total} event files, ${synced.files} updated (${synced.bytes} bytes); run ${state.status} at step ${state.step}`,
+          );
+          if (!options.follow || TERMINAL.includes(state.status)) break;
+          await sleep(Math.max(1, options.interval) * 1000);
+        }
+        console.log(`open with: tensorboard --logdir ${options.out}`);
+      },
+    );
 
   train
     .command('watch')

@@ -16,7 +16,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `env` adds trainer variables (e.g. WANDB_*) to the test's own. */
+export async function startHarness(options: { env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
   const store = await startTestStore({
     name: 'trainer-it',
     retry: { retries: 2, baseDelayMs: 50, maxDelayMs: 200 },
@@ -26,9 +27,10 @@ export async function startHarness(): Promise<Harness> {
   await writeTinyDataset(bucket, datasetId, { train: 12, validation: 4 });
   const launch = async () => {
     const trainer = createTrainerService({
-      env: { MMIT_TRAINER_PORT: '0', MMIT_LOG_LEVEL: 'silent' },
+      env: { MMIT_TRAINER_PORT: '0', MMIT_LOG_LEVEL: 'silent', ...options.env },
       bucket: config,
       stateIntervalMs: 0,
+      wandbFlushMs: 50,
     });
     return trainer.start();
   };
