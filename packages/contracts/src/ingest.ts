@@ -16,6 +16,8 @@ export const IMPORT_FORMATS = [
   'webdataset',
   'jsonl',
   'csv',
+  'hf-folder',
+  'parquet',
 ] as const;
 export const ImportFormatSchema = z.enum(IMPORT_FORMATS);
 export type ImportFormat = z.infer<typeof ImportFormatSchema>;
@@ -68,6 +70,17 @@ export const ImportOptionsSchema = z
     csv: z
       .object({ fileColumn: z.string().optional(), captionColumns: z.array(z.string()).optional() })
       .optional(),
+    /**
+     * hf-folder and parquet: the caption column(s) (default: the first of text, caption, captions,
+     * sentence, transcription that the data has) and, for parquet, the media column (default: the
+     * column the Hugging Face features name as Image/Audio, else one called image or audio).
+     */
+    columns: z
+      .object({
+        captions: z.array(z.string().min(1).max(200)).min(1).max(20).optional(),
+        media: z.string().min(1).max(200).optional(),
+      })
+      .optional(),
   })
   .meta({ id: 'ImportOptions' });
 export type ImportOptions = z.infer<typeof ImportOptionsSchema>;
@@ -104,3 +117,53 @@ export const UploadResponseSchema = z
   .object({ corpusId: CorpusId, outcomes: z.array(ItemOutcomeSchema), counts: CorpusCountsSchema })
   .meta({ id: 'UploadResponse' });
 export type UploadResponse = z.infer<typeof UploadResponseSchema>;
+
+/** Starts a resumable upload: the file name it will have and, optionally, its size when known. */
+export const CreateUploadRequestSchema = z
+  .object({
+    filename: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, underscore and hyphen only')
+      .refine((name) => name !== '.' && name !== '..', 'not "." or ".."'),
+  })
+  .meta({ id: 'CreateUploadRequest' });
+export type CreateUploadRequest = z.infer<typeof CreateUploadRequestSchema>;
+
+/** A part the service holds: its number (from 1), size and the sha256 of its bytes. */
+export const UploadPartSchema = z
+  .object({
+    n: z.number().int().min(1).max(10_000),
+    size: z.number().int().nonnegative(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .meta({ id: 'UploadPart' });
+export type UploadPart = z.infer<typeof UploadPartSchema>;
+
+/**
+ * A resumable upload: parts of exactly `partBytes` (the last may be shorter) are sent in any order
+ * with PUT .../parts/:n, listed back here (a client resumes by sending only the missing ones), then
+ * completed into one object at `key`, which an import names as its source.
+ */
+export const UploadSessionSchema = z
+  .object({
+    id: z.string(),
+    key: z.string(),
+    partBytes: z.number().int().positive(),
+    state: z.enum(['open', 'complete']),
+    parts: z.array(UploadPartSchema),
+    /** Set once complete. */
+    size: z.number().int().nonnegative().optional(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'UploadSession' });
+export type UploadSession = z.infer<typeof UploadSessionSchema>;
+
+export const CompleteUploadRequestSchema = z
+  .object({
+    /** How many parts the upload has: 1..parts, all received, every one but the last full-sized. */
+    parts: z.number().int().min(1).max(10_000),
+  })
+  .meta({ id: 'CompleteUploadRequest' });
+export type CompleteUploadRequest = z.infer<typeof CompleteUploadRequestSchema>;

@@ -62,6 +62,11 @@ test('values that could escape their prefix are refused with the part named', ()
 test('an upload key from a request is accepted only as keys.upload builds it', () => {
   const id = newId('upload');
   assert.deepEqual(parseUploadKey(keys.upload(id, 'photos.tar')), { uploadId: id, filename: 'photos.tar' });
+  // A resumable upload's session records live beside its object but are never upload keys.
+  assert.throws(() => parseUploadKey(keys.uploadSession(id)));
+  assert.throws(() => parseUploadKey(keys.uploadPart(id, 1)));
+  assert.ok(keys.uploadPart(id, 3).startsWith(keys.uploadPrefix(id)));
+  assert.throws(() => keys.uploadPart(id, 0));
   for (const spelling of TRAVERSAL_SPELLINGS) {
     for (const key of [`uploads/${spelling}`, `uploads/${id}/${spelling}`, `uploads/${spelling}/x.tar`]) {
       assert.throws(() => parseUploadKey(key), InvalidKeyPartError, key);

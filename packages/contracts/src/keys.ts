@@ -175,6 +175,19 @@ export const keys = {
   /** An archive or file uploaded for a later import job. */
   upload: (uploadId: string, filename: string) =>
     `uploads/${id('upload', uploadId)}/${segment('filename', filename)}`,
+  /** Everything of one upload: its object and its session records (deleted together). */
+  uploadPrefix: (uploadId: string) => `uploads/${id('upload', uploadId)}/`,
+  /**
+   * A resumable upload's session record (target object, S3 multipart id, part size). Three segments
+   * deep, so no session record is ever a valid upload key an import could name.
+   */
+  uploadSession: (uploadId: string) => `uploads/${id('upload', uploadId)}/_session/session.json`,
+  /** One received part of a resumable upload (its size, sha256 and S3 etag), one object per part. */
+  uploadPart: (uploadId: string, n: number) => {
+    if (!Number.isInteger(n) || n < 1 || n > 10_000)
+      throw new InvalidKeyPartError('part', String(n), 'an integer 1..10000');
+    return `uploads/${id('upload', uploadId)}/_session/part-${String(n).padStart(5, '0')}.json`;
+  },
 
   /** A scratch object under tmp/ (the start-up conditional-write probe), a nonce apart from any other writer. */
   staging: (finalKey: string, nonce: string) => `tmp/${segment('nonce', nonce)}/${finalKey}`,

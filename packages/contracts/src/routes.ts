@@ -9,6 +9,8 @@ export const API_ROUTES: readonly { prefix: string; service: ApiService }[] = [
   // Import jobs; the other services keep their jobs under their own prefix.
   { prefix: '/v1/jobs', service: 'ingest' },
   { prefix: '/v1/media', service: 'ingest' },
+  // Resumable uploads of archives for imports.
+  { prefix: '/v1/uploads', service: 'ingest' },
   { prefix: '/v1/datasets', service: 'synth' },
   { prefix: '/v1/features', service: 'features' },
   { prefix: '/v1/runs', service: 'trainer' },

@@ -74,7 +74,7 @@ test('item records validate sha256, phash and ids', () => {
 test('import requests name a known format and a path or uploaded object', () => {
   const r = ImportRequestSchema.parse({ format: 'coco', source: { type: 'path', path: '/data/coco' } });
   assert.equal(r.options.maxEntries, 1_000_000);
-  const bad = ImportRequestSchema.safeParse({ format: 'parquet', source: { type: 'path', path: '/x' } });
+  const bad = ImportRequestSchema.safeParse({ format: 'arrow', source: { type: 'path', path: '/x' } });
   assert.ok(!bad.success);
   assert.ok(bad.error.issues[0].message.includes('folder'), 'the error lists the valid formats');
   assert.ok(

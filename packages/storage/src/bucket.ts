@@ -81,7 +81,8 @@ const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound']);
 /** Attempts of one updateJson before UpdateConflictError (each lost race re-reads). */
 const UPDATE_ATTEMPTS = 50;
 /** S3 rejects multipart parts under 5 MiB (except the last). */
-const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** S3's smallest part of a multipart upload (all but the last); MinIO and AWS refuse smaller ones. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
 /** What a Bucket needs: S3Config with the retry policy optional (default DEFAULT_RETRY). */
@@ -373,6 +374,42 @@ export class Bucket {
       await this.client.abortMultipartUpload(this.name, key, uploadId).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * The steps of one S3 multipart upload, for uploads whose parts arrive over time, possibly at
+   * different replicas (a client's resumable upload): start, put parts (1..10000, all but the last
+   * at least MIN_PART_SIZE, which the store checks at completion), complete or abort.
+   */
+  async startMultipart(key: string, options: PutOptions = {}): Promise<string> {
+    return this.call('startMultipart', key, () =>
+      this.client.initiateNewMultipartUpload(this.name, key, headers(options)),
+    );
+  }
+
+  async putPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<{ etag: string }> {
+    const res = await this.call('putPart', key, () =>
+      this.client.uploadPart(
+        { bucketName: this.name, objectName: key, uploadID: uploadId, partNumber, headers: {} },
+        body,
+      ),
+    );
+    return { etag: res.etag };
+  }
+
+  async completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: { part: number; etag: string }[],
+  ): Promise<{ etag: string }> {
+    const done = await this.call('completeMultipart', key, () =>
+      this.client.completeMultipartUpload(this.name, key, uploadId, parts),
+    );
+    return { etag: done.etag };
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    await this.call('abortMultipart', key, () => this.client.abortMultipartUpload(this.name, key, uploadId));
   }
 
   async putJson<T>(key: string, value: T, schema?: z.ZodType<T>): Promise<void> {

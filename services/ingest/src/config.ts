@@ -2,6 +2,7 @@
 // MMIT_S3_* storage variables). One table: it validates at start-up and renders into docs/.
 import { DEFAULT_MAX_CAPTION_CHARS, DEFAULT_MAX_CAPTIONS_PER_ITEM } from '@mmit/contracts';
 import { envBoolean, envVar, jobsConfigSpec } from '@mmit/service-kit';
+import { MIN_PART_SIZE } from '@mmit/storage';
 import { z } from 'zod';
 
 export const INGEST_DEFAULT_PORT = 7071;
@@ -65,6 +66,16 @@ export const ingestConfigSpec = {
       .max(256 * 1024 * 1024)
       .default(1024 * 1024),
     'Largest text field of a multipart form (`caption`, `captions`, `format`, `options`), in bytes; a larger one is refused, never cut.',
+  ),
+  uploadPartBytes: envVar(
+    'MMIT_INGEST_UPLOAD_PART_BYTES',
+    z.coerce
+      .number()
+      .int()
+      .min(MIN_PART_SIZE)
+      .max(512 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
+    "Part size of resumable uploads (POST /v1/uploads), in bytes: what a client resends after a cut, and what one part request holds in memory. At least S3's 5 MiB.",
   ),
   keepOriginals: envVar(
     'MMIT_INGEST_KEEP_ORIGINALS',

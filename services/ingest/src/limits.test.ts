@@ -205,7 +205,7 @@ test('import key fields: traversal spellings and unknown uploads are refused at 
   assert.equal(missing.body.errors?.[0]?.path, 'source.key');
   // A refused multipart import takes its archive away with it.
   const form = new FormData();
-  form.append('format', 'parquet');
+  form.append('format', 'arrow'); // no such format
   form.append('archive', new Blob([await makeTar([{ name: 'a.jpg', data: 'x' }])]), 'a.tar');
   assert.equal(
     (await fetch(`${h.url}/v1/corpora/${id}/imports`, { method: 'POST', body: form })).status,

@@ -1,9 +1,11 @@
 // The HTTP API of the ingest service, declared once per route (validated handler + OpenAPI entry).
 import type { IncomingMessage } from 'node:http';
 import {
+  CompleteUploadRequestSchema,
   CorpusId,
   CorpusManifestSchema,
   CreateCorpusRequestSchema,
+  CreateUploadRequestSchema,
   type ImportRequest,
   ImportRequestSchema,
   ItemRecordSchema,
@@ -14,7 +16,9 @@ import {
   PageQuerySchema,
   ProblemSchema,
   pageOf,
+  UploadPartSchema,
   UploadResponseSchema,
+  UploadSessionSchema,
 } from '@mmit/contracts';
 import { HttpError, type JobRunner, mountJobRoutes, type Service } from '@mmit/service-kit';
 import type { Bucket } from '@mmit/storage';
@@ -26,6 +30,7 @@ import type { CorpusStore } from './corpus/store.js';
 import { submitImport } from './jobs/import-job.js';
 import { uploadedContainer } from './pipeline/import-source.js';
 import type { IngestSettings } from './pipeline/ingest-item.js';
+import { sha256FromDigestHeader, UploadSessions } from './pipeline/resumable-upload.js';
 import type { ImportContext } from './pipeline/run-import.js';
 import { receiveUpload } from './pipeline/upload.js';
 
@@ -48,6 +53,8 @@ const MediaParams = z.object({
 });
 
 const CorpusParams = z.object({ id: CorpusId });
+const UploadParams = z.object({ id: z.string().max(40) });
+const PartParams = UploadParams.extend({ n: z.coerce.number().int().min(1).max(10_000) });
 const ItemsQuery = PageQuerySchema.extend({ status: ItemStatusSchema.optional() });
 const problems = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { description: 'problem+json', schema: ProblemSchema }]));
@@ -341,6 +348,78 @@ export function registerRoutes(
     },
   });
 
+  registerUploadRoutes(service, new UploadSessions(bucket, config.uploadPartBytes));
+
   // GET /v1/jobs/:id (the record), GET /v1/jobs/:id/events (SSE), list and cancel.
   mountJobRoutes(service, runner, { basePath: '/v1/jobs' });
+}
+
+/** Resumable uploads (pipeline/resumable-upload.ts): start, send parts, list them, complete, abort. */
+function registerUploadRoutes(service: Service<typeof ingestConfigSpec>, uploads: UploadSessions): void {
+  const tags = ['uploads'];
+  service.route({
+    method: 'post',
+    path: '/v1/uploads',
+    summary: 'Start a resumable upload (an archive to import); answers its id and part size',
+    tags,
+    request: { body: CreateUploadRequestSchema },
+    responses: { 201: { description: 'the new upload', schema: UploadSessionSchema }, ...problems(400) },
+    handler: async ({ body }) => {
+      const session = await uploads.create(body.filename);
+      return { status: 201, body: session, headers: { Location: `/v1/uploads/${session.id}` } };
+    },
+  });
+
+  service.route({
+    method: 'get',
+    path: '/v1/uploads/:id',
+    summary: 'An upload and the parts the service holds (a client resumes by sending the others)',
+    tags,
+    request: { params: UploadParams },
+    responses: { 200: { description: 'the upload', schema: UploadSessionSchema }, ...problems(400, 404) },
+    handler: async ({ params }) => ({ body: await uploads.get(params.id) }),
+  });
+
+  service.route({
+    method: 'put',
+    path: '/v1/uploads/:id/parts/:n',
+    summary:
+      'One part (raw bytes, exactly partBytes but the last; optional `Content-Digest: sha-256=:…:` is checked)',
+    tags,
+    request: { params: PartParams, bodyContentType: 'application/octet-stream' },
+    responses: {
+      200: { description: 'the stored part', schema: UploadPartSchema },
+      ...problems(400, 404, 409, 413),
+    },
+    handler: async ({ params, req }) => {
+      const digest = sha256FromDigestHeader(req.header('content-digest'));
+      return { body: await uploads.putPart(params.id, params.n, req, digest) };
+    },
+  });
+
+  service.route({
+    method: 'post',
+    path: '/v1/uploads/:id/complete',
+    summary: 'Join parts 1..n into the upload object (then name its `key` as an import source)',
+    tags,
+    request: { params: UploadParams, body: CompleteUploadRequestSchema },
+    responses: {
+      200: { description: 'the completed upload', schema: UploadSessionSchema },
+      ...problems(400, 404),
+    },
+    handler: async ({ params, body }) => ({ body: await uploads.complete(params.id, body) }),
+  });
+
+  service.route({
+    method: 'delete',
+    path: '/v1/uploads/:id',
+    summary: 'Abort an upload: its parts and object are deleted',
+    tags,
+    request: { params: UploadParams },
+    responses: { 204: { description: 'deleted' }, ...problems(400, 404) },
+    handler: async ({ params }) => {
+      await uploads.abort(params.id);
+      return { status: 204 };
+    },
+  });
 }

@@ -1,9 +1,11 @@
 // `mmit corpus create|upload|import|show|ls`: the ingest service over HTTP (through the gateway
-// by default). Imports show a progress bar fed by the job's server-sent events and end with a
-// summary table; uploads and imports list every item that was not accepted, with its reason.
+// by default). `import` sends a local folder, archive or file through the resumable upload
+// (upload.ts) unless --server-path asks the server to read a path of its own. Imports show a
+// progress bar fed by the job's server-sent events and end with a summary table; uploads and
+// imports list every item that was not accepted, with its reason.
 import { openAsBlob } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { basename, extname, resolve } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
 import type {
   CorpusCounts,
   CorpusManifest,
@@ -12,11 +14,14 @@ import type {
   JobRecord,
   Page,
   UploadResponse,
+  UploadSession,
 } from '@mmit/contracts';
 import type { Command } from 'commander';
 import { clientOf } from '../client.js';
-import { followJob } from '../job-progress.js';
+import type { ApiClient } from '../http-client.js';
+import { followJob, streamBar } from '../job-progress.js';
 import { formatTable } from '../table.js';
+import { formatBytes, localSource, uploadSource } from '../upload.js';
 
 /** The summary table printed after uploads and imports. */
 export function summaryTable(
@@ -43,15 +48,58 @@ function notAcceptedTable(outcomes: ItemOutcome[]): string {
   return rows.length === 0 ? '' : formatTable(['source', 'status', 'reason'], rows);
 }
 
+const ARCHIVE = /\.(zip|tar|tgz|tar\.gz)$/i;
+
+/** A folder's own names and those of its split or data subfolders (for guessing its format). */
+async function namesIn(folder: string): Promise<string[]> {
+  const names = await readdir(folder).catch(() => [] as string[]);
+  const nested = await Promise.all(
+    names
+      .filter((n) => /^(data|train|training|validation|valid|val|dev|test|testing)$/i.test(n))
+      .map(async (n) => (await readdir(join(folder, n)).catch(() => [] as string[])).map((m) => `${n}/${m}`)),
+  );
+  return [...names, ...nested.flat()];
+}
+
 /** The import format a local path suggests, when --format is not given. */
-export function guessFormat(path: string, isDirectory: boolean): string | undefined {
-  if (isDirectory) return 'folder';
+export async function guessFormat(path: string, isDirectory: boolean): Promise<string | undefined> {
+  if (isDirectory) {
+    const names = (await namesIn(path)).map((n) => basename(n));
+    if (names.includes('metadata.jsonl') || names.includes('metadata.csv')) return 'hf-folder';
+    if (names.some((n) => n.endsWith('.parquet'))) return 'parquet';
+    return 'folder';
+  }
   const name = path.toLowerCase();
   if (name.endsWith('.zip')) return 'zip';
   if (/\.(tar|tgz|tar\.gz)$/.test(name)) return 'tar';
-  if (name.endsWith('.jsonl')) return 'jsonl';
-  if (name.endsWith('.csv')) return 'csv';
+  if (name.endsWith('.jsonl')) return basename(name) === 'metadata.jsonl' ? 'hf-folder' : 'jsonl';
+  if (name.endsWith('.csv')) return basename(name) === 'metadata.csv' ? 'hf-folder' : 'csv';
+  if (name.endsWith('.parquet')) return 'parquet';
   return undefined;
+}
+
+const FORMATS = 'folder, tar, zip, llava-json, coco, webdataset, jsonl, csv, hf-folder, parquet';
+
+/** Uploads a local source with a progress bar on stderr; returns the upload's key. */
+async function uploadWithProgress(client: ApiClient, path: string): Promise<string> {
+  const source = await localSource(path, ARCHIVE.test(path));
+  const bar = streamBar(' uploading [{bar}] {percentage}% | {sent} of {size}{resumed}');
+  let upload: UploadSession;
+  try {
+    upload = await uploadSource(client, source, (p) =>
+      bar.update(p.done, p.total, {
+        sent: formatBytes(p.done),
+        size: formatBytes(p.total),
+        resumed: p.resumed > 0 ? ` | ${formatBytes(p.resumed)} already there` : '',
+      }),
+    );
+  } finally {
+    bar.stop();
+  }
+  console.error(
+    `uploaded ${source.filename} (${formatBytes(upload.size ?? 0)}, ${upload.parts.length} part(s)) as ${upload.id}`,
+  );
+  return upload.key;
 }
 
 export function registerCorpusCommands(program: Command): void {
@@ -149,42 +197,60 @@ export function registerCorpusCommands(program: Command): void {
 
   corpus
     .command('import')
-    .description('import a folder or archive (folder, tar, zip, llava-json, coco, webdataset, jsonl, csv)')
+    .description(`import a folder, archive or file from this machine (${FORMATS})`)
     .argument('<id>')
-    .argument('<path>', 'an archive to upload, or a folder/file the server reads (--server-path)')
+    .argument(
+      '<path>',
+      'a folder, archive or manifest/Parquet file here (uploaded, resumably), or a path on the server (--server-path)',
+    )
     .option('--format <format>', 'import format (guessed from the path when omitted)')
-    .option('--server-path', 'the server reads <path> itself (it must lie under MMIT_INGEST_IMPORT_ROOTS)')
+    .option(
+      '--server-path',
+      'the server reads <path> itself (it must lie under MMIT_INGEST_IMPORT_ROOTS); nothing is uploaded',
+    )
     .option('--media-root <dir>', 'folder, inside the source, that manifest paths are relative to')
+    .option(
+      '--caption-column <name...>',
+      'hf-folder, parquet: the caption column(s) (default: text, caption, ...)',
+    )
+    .option('--media-column <name>', 'parquet: the image/audio column (hf-folder: the file column)')
     .action(
       async (
         id: string,
         path: string,
-        opts: { format?: string; serverPath?: boolean; mediaRoot?: string },
+        opts: {
+          format?: string;
+          serverPath?: boolean;
+          mediaRoot?: string;
+          captionColumn?: string[];
+          mediaColumn?: string;
+        },
         command: Command,
       ) => {
         const client = clientOf(command);
+        // With --server-path the path is the server's; a same-named one here only helps guess the format.
         const local = await stat(path).catch(() => undefined);
-        const isDirectory = local?.isDirectory() ?? false;
-        const format = opts.format ?? guessFormat(path, isDirectory);
-        if (!format)
-          throw new Error(
-            `cannot tell the format of ${path}; pass --format (folder, tar, zip, llava-json, coco, webdataset, jsonl, csv)`,
-          );
-        const options = opts.mediaRoot ? { mediaRoot: opts.mediaRoot } : {};
-        let job: JobRecord;
-        if (opts.serverPath || isDirectory || !local) {
-          job = await client.postJson<JobRecord>(`/v1/corpora/${id}/imports`, {
-            format,
-            source: { type: 'path', path: resolve(path) },
-            options,
-          });
-        } else {
-          const form = new FormData();
-          form.append('format', format);
-          form.append('options', JSON.stringify(options));
-          form.append('archive', await openAsBlob(path), basename(path));
-          job = await client.json<JobRecord>(`/v1/corpora/${id}/imports`, { method: 'POST', body: form });
+        if (!opts.serverPath && !local) {
+          throw new Error(`${path} does not exist here; to import a path on the server, add --server-path`);
         }
+        const format = opts.format ?? (await guessFormat(path, local?.isDirectory() ?? false));
+        if (!format) throw new Error(`cannot tell the format of ${path}; pass --format (${FORMATS})`);
+        const columns = {
+          ...(opts.captionColumn ? { captions: opts.captionColumn } : {}),
+          ...(opts.mediaColumn ? { media: opts.mediaColumn } : {}),
+        };
+        const options = {
+          ...(opts.mediaRoot ? { mediaRoot: opts.mediaRoot } : {}),
+          ...(Object.keys(columns).length > 0 ? { columns } : {}),
+        };
+        const source = opts.serverPath
+          ? { type: 'path', path: resolve(path) }
+          : { type: 'upload', key: await uploadWithProgress(client, path) };
+        const job = await client.postJson<JobRecord>(`/v1/corpora/${id}/imports`, {
+          format,
+          source,
+          options,
+        });
         const finished = await followJob(
           client,
           `/v1/jobs/${job.id}`,

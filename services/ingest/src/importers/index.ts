@@ -3,8 +3,10 @@
 // recognised from the bytes); the other formats name their layout and work in any container.
 import { importCoco } from './coco.js';
 import { importCsv } from './csv.js';
+import { importHfFolder } from './hf-folder.js';
 import { importJsonl } from './jsonl.js';
 import { importLlava } from './llava.js';
+import { importParquet } from './parquet.js';
 import { importSidecars } from './sidecar.js';
 import type { FileTree } from './trees/types.js';
 import type { ImportItem, ImportOptions } from './types.js';
@@ -19,6 +21,8 @@ export const IMPORTERS = {
   webdataset: importWebDataset,
   jsonl: importJsonl,
   csv: importCsv,
+  'hf-folder': importHfFolder,
+  parquet: importParquet,
 } as const satisfies Record<string, (tree: FileTree, options?: ImportOptions) => AsyncGenerator<ImportItem>>;
 
 export type ImporterFormat = keyof typeof IMPORTERS;

@@ -11,6 +11,7 @@ export type EntryErrorCode =
   | 'invalid_caption' // caption bytes are not UTF-8, or a caption field has the wrong shape
   | 'missing_media' // a manifest names a file that the source does not hold
   | 'invalid_record' // a manifest record lacks the fields its format requires
+  | 'missing_caption' // a row of a captioned dataset (hf-folder, parquet) has an empty caption cell
   | 'payload_too_large'; // the entry is bigger than the configured per-entry limit
 
 export interface ImportEntry {
@@ -46,10 +47,17 @@ export interface ImportOptions {
   manifest?: string;
   /** Manifest formats: a folder (tree path) that media references are also resolved against. */
   mediaRoot?: string;
+  /**
+   * The caller only counts the entries and opens none: an importer may yield placeholders instead
+   * of reading what it would need to judge each entry (Parquet rows).
+   */
+  countOnly?: boolean;
   /** Called once, before the first entry, with the number of entries the import will yield in all. */
   onTotal?: (total: number) => void;
   /** CSV formats other than AudioCaps/Clotho: the file column and the caption columns. */
   csv?: { fileColumn?: string; captionColumns?: string[] };
+  /** hf-folder and parquet: the caption column(s), and parquet's media column. */
+  columns?: { captions?: string[]; media?: string };
 }
 
 export const DEFAULT_MAX_ENTRY_BYTES = 256 * 1024 * 1024;

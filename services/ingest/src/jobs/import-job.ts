@@ -10,6 +10,7 @@ import {
   type ImportSummary,
   type JobRecord,
   keys,
+  parseUploadKey,
 } from '@mmit/contracts';
 import type { JobRunner, SplitJobKind } from '@mmit/service-kit';
 import { z } from 'zod';
@@ -97,7 +98,9 @@ export function importJob(
     async ended({ id, params }) {
       await context.bucket.deletePrefix(keys.corpusStagingPrefix(params.corpusId, id));
       const { source } = params.request;
-      if (source.type === 'upload') await context.bucket.delete(source.key);
+      // The object and, for a resumable upload, its session records (they share the upload's prefix).
+      if (source.type === 'upload')
+        await context.bucket.deletePrefix(keys.uploadPrefix(parseUploadKey(source.key).uploadId));
     },
   };
 }

@@ -88,9 +88,12 @@ function entriesOf(
   request: ImportRequest,
   opened: Awaited<ReturnType<typeof openImportSource>>,
   resumeAt: number,
+  countOnly = false,
 ) {
   return importEntries(request.format, opened.tree, {
     resumeAt,
+    ...(countOnly ? { countOnly } : {}),
+    ...(request.options.columns ? { columns: request.options.columns } : {}),
     ...(opened.manifest ? { manifest: opened.manifest } : {}),
     ...(request.options.mediaRoot ? { mediaRoot: request.options.mediaRoot } : {}),
     ...(request.options.csv ? { csv: request.options.csv } : {}),
@@ -106,7 +109,7 @@ export async function countEntries(
   const opened = await openImportSource(context.bucket, request.source, request.format, context.importRoots);
   try {
     let count = 0;
-    for await (const _item of entriesOf(request, opened, 0)) {
+    for await (const _item of entriesOf(request, opened, 0, true)) {
       signal?.throwIfAborted();
       if (++count > request.options.maxEntries) throw new TooManyEntriesError(request.options.maxEntries);
     }

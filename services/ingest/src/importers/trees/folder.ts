@@ -1,7 +1,7 @@
 // A folder on the server's disk, walked depth-first in sorted order so that every run sees the
 // same entry order (resuming depends on it). Symlinks are skipped: a link could point outside
 // the folder the configuration allowed.
-import { lstat, opendir, readFile } from 'node:fs/promises';
+import { lstat, open, opendir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SourceError } from '../types.js';
 import { type FileTree, isHidden, type TreeEntry, type TreeFile } from './types.js';
@@ -12,6 +12,17 @@ export function folderTree(root: string): FileTree {
     path,
     size,
     read: () => readFile(join(root, path)),
+    async slice(start, end) {
+      const handle = await open(join(root, path), 'r');
+      try {
+        const length = Math.max(0, Math.min(end, size) - start);
+        const bytes = Buffer.alloc(length);
+        const { bytesRead } = await handle.read(bytes, 0, length, start);
+        return bytes.subarray(0, bytesRead);
+      } finally {
+        await handle.close();
+      }
+    },
   });
 
   async function* walk(rel: string): AsyncGenerator<TreeEntry> {

@@ -10,6 +10,8 @@ export interface TreeFile {
   size: number;
   /** The whole file. For tar trees it works only until the next entry is pulled. */
   read(): Promise<Buffer>;
+  /** Bytes [start, end) without reading the rest (Parquet footers and row groups); folder trees only. */
+  slice?(start: number, end: number): Promise<Buffer>;
 }
 
 /** An entry whose name was refused (`../`, absolute path); reported, never opened. */
