@@ -2,7 +2,9 @@
 // API key, upload a folder and an archive into a corpus, make a dataset and browse it, start a
 // run from the form and watch its loss chart grow over SSE, cancel and resume another, compare
 // runs, read the feature jobs' cache hit rates, and chat with the trained run about an image.
-// Every page gets an axe-core check (no serious or critical violations) and a screenshot in
+// Then every page is opened again with the CSP in force, and none may log an error or a CSP
+// violation. Every page gets an axe-core check (no serious or critical violations), a check that
+// nothing was logged as an error, and a screenshot in
 // test-artifacts/console/; with MMIT_DOCS_SCREENSHOTS=1 the chosen ones also go to
 // docs/screenshots/ for the README.
 import assert from 'node:assert/strict';
@@ -25,6 +27,8 @@ let stack: Stack;
 let chromium: HeadlessBrowser;
 let page: Page;
 const pageErrors: string[] = [];
+/** Console errors (failed requests, React warnings); the first test's expected 401s are cleared. */
+const consoleErrors: string[] = [];
 /** Ids shared between the steps, which run in order. */
 const ids: { corpus?: string; dataset?: string; trainedRun?: string } = {};
 
@@ -35,6 +39,9 @@ before(async () => {
   chromium = await launchChromium();
   page = await chromium.context.newPage();
   page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(`${m.text()} (${m.location().url})`);
+  });
   await mkdir(artifacts, { recursive: true });
 });
 
@@ -47,6 +54,7 @@ async function checkPage(name: string, docs = false): Promise<void> {
   const violations = await seriousViolations(page);
   assert.deepEqual(violations, [], `axe found serious or critical problems on ${name}`);
   assert.deepEqual(pageErrors, [], 'the page threw');
+  assert.deepEqual(consoleErrors, [], `the console logged errors on ${name}`);
   const file = join(artifacts, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   if (docs && process.env.MMIT_DOCS_SCREENSHOTS === '1') {
@@ -85,6 +93,8 @@ test('without the API key the page says so; the key entered once is used from th
   await page.reload();
   await page.getByText('No corpora yet').waitFor();
   await page.getByRole('button', { name: 'API key: set' }).waitFor();
+  // The 401s before the key was entered are logged as failed requests, as they should be.
+  consoleErrors.splice(0);
 });
 
 test('corpora: upload a folder with caption files, then an archive; thumbnails, captions and the rejection show', async () => {
@@ -124,7 +134,8 @@ test('corpora: upload a folder with caption files, then an archive; thumbnails, 
   await writeFile(
     zip,
     makeZip([
-      { name: 'more/harbour.png', data: await gradientPng(11) },
+      // A panorama, far from the grid's 4:3 frame: cropping it would show.
+      { name: 'more/harbour.png', data: await gradientPng(11, 160, 60) },
       { name: 'more/harbour.txt', data: 'fishing boats moored in a small harbour' },
       { name: 'more/photo-copy.png', data: await readFile(join(folder, 'photo-1.png')) },
       { name: 'more/photo-copy.txt', data: 'the same kite again' },
@@ -139,6 +150,27 @@ test('corpora: upload a folder with caption files, then an archive; thumbnails, 
   assert.match(await summary.innerText(), /2 entries: 1 accepted, 1 duplicates, 0 rejected/);
   await page.waitForFunction(`document.querySelectorAll('[data-testid="item-card"]').length === 9`);
   assert.equal(await page.getByTestId('count-accepted').innerText(), '7');
+
+  // Thumbnails keep the picture's shape: each img's rendered box has its image's aspect ratio.
+  await page.waitForFunction(
+    `(() => { const imgs = [...document.querySelectorAll('img.thumb')];
+      return imgs.length >= 7 && imgs.every((i) => i.complete && i.naturalWidth > 0)
+        && !document.querySelector('.thumb.placeholder[aria-label^="Loading"]'); })()`,
+  );
+  const boxes = (await page.evaluate(`[...document.querySelectorAll('img.thumb')].map((i) => {
+    const r = i.getBoundingClientRect();
+    return { alt: i.alt, width: r.width, height: r.height, natural: i.naturalWidth / i.naturalHeight };
+  })`)) as { alt: string; width: number; height: number; natural: number }[];
+  for (const box of boxes) {
+    // One pixel of rounding either way in each dimension.
+    const tolerance = box.natural * (1 / box.height + 1 / box.width);
+    assert.ok(
+      Math.abs(box.width / box.height - box.natural) <= tolerance,
+      `thumbnail "${box.alt}" is drawn ${box.width}x${box.height}, its image's ratio is ${box.natural}`,
+    );
+  }
+  const harbour = boxes.find((b) => b.alt.includes('harbour'));
+  assert.ok(harbour && Math.abs(harbour.natural - 160 / 60) < 0.02, 'the panorama is thumbnailed whole');
   await page.getByLabel('Files or a folder').check();
   await checkPage('corpora', true);
 });
@@ -146,13 +178,34 @@ test('corpora: upload a folder with caption files, then an archive; thumbnails, 
 test('datasets: make one from the corpus, browse samples by kind, see the diversity charts, export it', async () => {
   await go('/datasets');
   await page.getByLabel('Name (optional)').fill('Photo instructions');
-  await page.getByRole('button', { name: 'Create dataset' }).click();
+  // Fields the form lacked before: the vqa kind with its plan, and the validation share.
+  await page.getByLabel('vqa', { exact: true }).check();
+  await page.getByLabel('vqa: samples per item').fill('2');
+  await page.getByLabel('Validation share').fill('0.25');
+  await page.getByLabel('Seed').fill('5');
+  const [post] = await Promise.all([
+    page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/v1/datasets')),
+    page.getByRole('button', { name: 'Create dataset' }).click(),
+  ]);
+  assert.deepEqual(post.postDataJSON().recipe, {
+    kinds: { brief: {}, detailed: {}, conversation: {}, vqa: { perItem: 2 } },
+    seed: 5,
+    split: { validation: 0.25 },
+  });
   await page.getByRole('button', { name: 'Open dataset' }).click({ timeout: 120_000 });
   await page.waitForURL(/\/datasets\/d_/);
   ids.dataset = page.url().split('/').pop();
   await page.getByText('Most common instruction openings').waitFor();
   const samples = Number(await page.getByTestId('sample-count').innerText());
   assert.ok(samples >= 7, `expected samples for 7 items, got ${samples}`);
+  await page.getByRole('tab', { name: 'vqa' }).waitFor();
+
+  // Each sample shows its picture (through ingest's thumbnail route), not the media's bucket key.
+  await page.waitForFunction(
+    `(() => { const s = [...document.querySelectorAll('[data-testid="sample"]')];
+      return s.length > 0 && s.every((x) => { const i = x.querySelector('img.thumb'); return i && i.complete && i.naturalWidth > 0; }); })()`,
+  );
+  assert.doesNotMatch((await page.locator('ol.samples').textContent()) ?? '', /media\/sha256/);
 
   await page.getByRole('tab', { name: 'detailed' }).click();
   await page.waitForFunction(
@@ -192,7 +245,7 @@ async function fillRunForm(values: { steps: string; encoder: string; lm: string;
   await page.getByLabel('Name (optional)').fill(values.name);
   await page.getByLabel('Encoder checkpoint').fill(values.encoder);
   await page.getByLabel('Language model checkpoint').fill(values.lm);
-  await page.getByLabel('Learning rate').fill('1e-2');
+  await page.getByLabel('Learning rate', { exact: true }).fill('1e-2');
   await page.getByLabel('Batch size').fill('2');
   await page.getByLabel('steps', { exact: true }).check();
   await page.getByLabel('Steps', { exact: true }).fill(values.steps);
@@ -204,12 +257,12 @@ test('runs: the form checks its fields, a run starts, and its loss chart grows l
   page.on('request', (r) => {
     if (r.method() === 'POST' && r.url().endsWith('/api/v1/runs')) runPosts.push(r);
   });
-  await page.getByLabel('Learning rate').fill('0');
+  await page.getByLabel('Learning rate', { exact: true }).fill('0');
   await page.getByRole('button', { name: 'Start run' }).click();
   await page.getByText('Learning rate must be a number > 0').waitFor();
   await page.getByText('Give the encoder checkpoint (folder or repo id)').waitFor();
   assert.equal(runPosts.length, 0, 'an invalid form is not sent');
-  assert.equal(await page.getByLabel('Learning rate').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.getByLabel('Learning rate', { exact: true }).getAttribute('aria-invalid'), 'true');
 
   await fillRunForm({
     name: 'projector warm-up',
@@ -218,7 +271,15 @@ test('runs: the form checks its fields, a run starts, and its loss chart grows l
     lm: fixture('tiny-llama'),
   });
   await page.getByLabel('Eval every (steps, 0 = at the end)').fill('10');
-  await page.getByRole('button', { name: 'Start run' }).click();
+  await page.getByLabel('Seed').fill('3');
+  await page.getByLabel('Media token').fill('<image>');
+  const [post] = await Promise.all([
+    page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/v1/runs')),
+    page.getByRole('button', { name: 'Start run' }).click(),
+  ]);
+  const sent = post.postDataJSON() as { seed: number; lm: { imageToken: string } };
+  assert.equal(sent.seed, 3);
+  assert.equal(sent.lm.imageToken, '<image>');
   await page.waitForURL(/\/runs\/r_/);
   ids.trainedRun = page.url().split('/').pop();
   await recordLossPoints();
@@ -239,6 +300,30 @@ test('runs: the form checks its fields, a run starts, and its loss chart grows l
     seen,
     'points only ever get added',
   );
+
+  // A finished run offers what applies to it: no cancel or resume; its spec and the export command.
+  assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: 'Resume run' }).count(), 0);
+  assert.equal(
+    await page.getByTestId('export-command').textContent(),
+    `mmit export ${ids.trainedRun} --out exports/${ids.trainedRun}`,
+  );
+  await chromium.context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+    origin: stack.consoleUrl,
+  });
+  await page.getByRole('button', { name: 'Copy export command' }).click();
+  await page.getByRole('status').filter({ hasText: 'Copied.' }).waitFor();
+  assert.equal(
+    await page.evaluate('navigator.clipboard.readText()'),
+    `mmit export ${ids.trainedRun} --out exports/${ids.trainedRun}`,
+  );
+  await page.getByText('The spec the run was started with').click();
+  const spec = JSON.parse((await page.getByTestId('run-spec').textContent()) ?? '') as {
+    seed: number;
+    steps: number;
+    lm: { imageToken: string };
+  };
+  assert.deepEqual([spec.seed, spec.steps, spec.lm.imageToken], [3, 40, '<image>']);
   await checkPage('run', true);
 });
 
@@ -253,8 +338,10 @@ test('runs: cancel a running run, resume it, cancel again; compare two runs', as
   await page.getByRole('button', { name: 'Start run' }).click();
   await page.waitForURL(/\/runs\/r_/);
   await waitForRunStatus('running', 120_000);
+  assert.equal(await page.getByRole('button', { name: 'Resume run' }).count(), 0, 'nothing to resume yet');
   await page.getByRole('button', { name: 'Cancel run' }).click();
   await waitForRunStatus('cancelled', 60_000);
+  assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0, 'nothing to cancel');
   await page.getByRole('button', { name: 'Resume run' }).click();
   await waitForRunStatus('running', 120_000);
   const attempt = page.locator('dl.stats div', { hasText: 'Attempt' }).locator('dd');
@@ -275,17 +362,24 @@ test('runs: cancel a running run, resume it, cancel again; compare two runs', as
   await checkPage('runs', true);
 });
 
-test('feature jobs: the first computed every image, the second found them all in the cache', async () => {
+test('feature jobs: the first computed every image; the later ones had nothing to do and are hidden, then marked', async () => {
   await go('/features');
-  // Newest first: the long run's jobs (its first start and its resume), all hits; then the first
-  // run's, which computed everything.
-  await page.waitForFunction(`document.querySelectorAll('[data-testid="hit-rate"]').length >= 2`);
+  // Newest first: the long run's jobs (its first start and its resume) found everything cached, so
+  // they are hidden behind a switch; the first run's job computed everything.
+  const noOps = page.getByLabel(/Show the .*with nothing to do/);
+  await noOps.waitFor();
+  assert.equal(await page.getByTestId('feature-job').count(), 1);
+  assert.deepEqual(await page.getByTestId('hit-rate').allInnerTexts(), ['0%']);
+  await noOps.check();
+  await page.waitForFunction(`document.querySelectorAll('[data-testid="feature-job"]').length >= 2`);
+  const cards = await page.getByTestId('feature-job').count();
   const rates = await page.getByTestId('hit-rate').allInnerTexts();
   assert.equal(rates.at(-1), '0%', rates.join(', '));
   assert.ok(
     rates.slice(0, -1).every((r) => r === '100%'),
     rates.join(', '),
   );
+  assert.equal(await page.getByTestId('no-op').count(), cards - 1, 'every job but the first is marked');
   await page.getByRole('table').getByText('clip (image)').waitFor();
   await checkPage('features', true);
 });
@@ -318,4 +412,44 @@ test('playground: the trained run answers about an attached image, streamed', as
   assert.ok(completion >= 1, `expected generated tokens: ${await finished.innerText()}`);
   assert.equal(await page.locator('.turns-list .turn').count(), 2);
   await checkPage('playground', true);
+});
+
+test('with the CSP in force, no page logs an error or a policy violation', async () => {
+  const strict = await launchChromium({ enforceCsp: true });
+  try {
+    // Init scripts come in through the DevTools protocol, which the page's CSP does not govern.
+    await strict.context.addInitScript(`
+      sessionStorage.setItem('mmit.apiKey', ${JSON.stringify(STACK_API_KEY)});
+      window.__cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) =>
+        window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
+    `);
+    const strictPage = await strict.context.newPage();
+    const logged: string[] = [];
+    strictPage.on('console', (m) => {
+      if (m.type() === 'error') logged.push(m.text());
+    });
+    strictPage.on('pageerror', (err) => logged.push(err.message));
+    // Each page with something it shows once its data has loaded.
+    const pages: [string, string][] = [
+      ['/corpora', 'Captioned photos'],
+      [`/corpora/${ids.corpus}`, 'fishing boats moored in a small harbour'],
+      ['/datasets', 'Photo instructions'],
+      [`/datasets/${ids.dataset}`, 'Most common instruction openings'],
+      ['/features', 'clip (image)'],
+      ['/runs', 'projector warm-up'],
+      [`/runs/${ids.trainedRun}`, 'The spec the run was started with'],
+      [`/playground?model=${ids.trainedRun}`, 'Send'],
+    ];
+    for (const [path, shown] of pages) {
+      await strictPage.goto(`${stack.consoleUrl}${path}`);
+      await strictPage.getByText(shown).first().waitFor();
+      // Thumbnails and streams settle after the first paint.
+      await strictPage.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => undefined);
+      const violations = (await strictPage.evaluate('window.__cspViolations')) as string[];
+      assert.deepEqual({ path, logged, violations }, { path, logged: [], violations: [] });
+    }
+  } finally {
+    await strict.close();
+  }
 });

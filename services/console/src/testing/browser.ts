@@ -23,7 +23,11 @@ export interface HeadlessBrowser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(): Promise<HeadlessBrowser> {
+/**
+ * `enforceCsp`: keep the page's Content-Security-Policy in force (the default bypasses it, see
+ * below); only locators and CDP evaluation work then, which is what a CSP check needs.
+ */
+export async function launchChromium(options: { enforceCsp?: boolean } = {}): Promise<HeadlessBrowser> {
   if (!existsSync(CHROMIUM_PATH)) throw new ChromiumMissingError(CHROMIUM_PATH);
   const profile = await mkdtemp(join(tmpdir(), 'mmit-chromium-'));
   // A persistent context is how playwright takes --user-data-dir: a fresh, empty profile here.
@@ -43,7 +47,7 @@ export async function launchChromium(): Promise<HeadlessBrowser> {
     viewport: { width: 1280, height: 900 },
     acceptDownloads: true,
     // The console's CSP forbids eval and inline scripts; the tests' probes and axe need both.
-    bypassCSP: true,
+    bypassCSP: !options.enforceCsp,
   });
   return {
     context,

@@ -14,10 +14,8 @@ const SUBJECTS = [
   'a bowl of oranges on a kitchen table',
 ];
 
-/** A 96x72 PNG: a gradient whose direction and colours depend on `seed`, with a dark block. */
-export async function gradientPng(seed: number): Promise<Buffer> {
-  const width = 96;
-  const height = 72;
+/** A PNG (96x72 unless told): a gradient whose direction and colours depend on `seed`, with a dark block. */
+export async function gradientPng(seed: number, width = 96, height = 72): Promise<Buffer> {
   const pixels = Buffer.alloc(width * height * 3);
   const angle = (seed * Math.PI) / 3.3;
   for (let y = 0; y < height; y++) {

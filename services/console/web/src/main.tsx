@@ -1,4 +1,5 @@
-// Browser entry: mounts the console.
+// Browser entry: mounts the console. zod's CSP setting comes first, before any module builds a schema.
+import './lib/zod-csp.js';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.js';

@@ -1,11 +1,12 @@
 // Browse a dataset's samples by kind and split: each sample's conversation as the model will
-// see it, with the item it came from.
+// see it, beside the thumbnail of its media and the item it came from.
 import { useState } from 'react';
 import { getJson, query } from '../../api/client.js';
 import type { Page, Sample, SampleKind } from '../../api/types.js';
 import { ErrorNotice } from '../../components/Feedback.js';
 import { Pager, useCursorPager } from '../../components/Pager.js';
 import { useAsync } from '../../lib/use-async.js';
+import { MediaThumbnail, thumbnailKeyOf } from '../corpora/Thumbnail.js';
 
 export function SampleBrowser(props: { datasetId: string; kinds: SampleKind[] }) {
   const [kind, setKind] = useState<SampleKind | ''>('');
@@ -62,21 +63,26 @@ export function SampleBrowser(props: { datasetId: string; kinds: SampleKind[] })
         <ol className="samples" aria-busy={page.loading}>
           {page.value?.items.map((s) => (
             <li key={s.id} className="sample" data-testid="sample">
-              <p className="item-meta">
-                <span className="chip">{s.kind}</span> <span className="chip">{s.split}</span>{' '}
-                <span className="muted">
-                  {s.modality} {s.image ?? s.audio} · item {s.itemId}
-                </span>
-              </p>
-              <dl className="turns">
-                {s.conversations.map((t, i) => (
-                  // biome-ignore lint/suspicious/noArrayIndexKey: turns have no id; their order is the conversation
-                  <div key={i} className={`turn ${t.from}`}>
-                    <dt>{t.from === 'human' ? 'User' : 'Assistant'}</dt>
-                    <dd>{t.value}</dd>
-                  </div>
-                ))}
-              </dl>
+              <MediaThumbnail
+                thumbnailKey={s.mediaSha256 && thumbnailKeyOf(s.mediaSha256)}
+                modality={s.modality}
+                alt={`${s.modality === 'image' ? 'Image' : 'Audio'} of item ${s.itemId}`}
+              />
+              <div>
+                <p className="item-meta">
+                  <span className="chip">{s.kind}</span> <span className="chip">{s.split}</span>{' '}
+                  <span className="muted">item {s.itemId}</span>
+                </p>
+                <dl className="turns">
+                  {s.conversations.map((t, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: turns have no id; their order is the conversation
+                    <div key={i} className={`turn ${t.from}`}>
+                      <dt>{t.from === 'human' ? 'User' : 'Assistant'}</dt>
+                      <dd>{t.value}</dd>
+                    </div>
+                  ))}
+                </dl>
+              </div>
             </li>
           ))}
         </ol>

@@ -1,5 +1,6 @@
 // Feature jobs: every extraction job with live progress (server-sent events while it runs), and
-// for finished ones how much came from the cache; below, what each encoder key has cached.
+// for finished ones how much came from the cache; below, what each encoder key has cached. Jobs
+// that had nothing to do (everything already cached) are hidden unless asked for, and marked.
 import { useEffect, useState } from 'react';
 import { getJson } from '../../api/client.js';
 import { followEvents } from '../../api/sse.js';
@@ -7,7 +8,7 @@ import type { EncoderStats, FeatureJobResult, JobRecord, Page } from '../../api/
 import { ErrorNotice, ProgressBar, StatusBadge } from '../../components/Feedback.js';
 import { formatBytes, formatCount, formatNumber, formatPercent, formatTime } from '../../lib/format.js';
 import { useAsync, useTitle } from '../../lib/use-async.js';
-import { cacheHitRate } from './hit-rate.js';
+import { cacheHitRate, isNoOp } from './hit-rate.js';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
@@ -22,7 +23,10 @@ export function FeaturesPage() {
   useTitle('Feature jobs');
   const jobs = useAsync((signal) => getJson<Page<JobRecord>>('/v1/features/jobs?limit=100', signal), []);
   const caches = useAsync((signal) => getJson<{ items: EncoderStats[] }>('/v1/features', signal), []);
+  const [showNoOps, setShowNoOps] = useState(false);
   const newestFirst = [...(jobs.value?.items ?? [])].reverse();
+  const noOps = newestFirst.filter(isNoOpJob).length;
+  const shown = showNoOps ? newestFirst : newestFirst.filter((job) => !isNoOpJob(job));
   return (
     <>
       <h1>Feature jobs</h1>
@@ -37,8 +41,16 @@ export function FeaturesPage() {
         </button>
         <ErrorNotice error={jobs.error} action="Listing feature jobs" />
         {jobs.value && newestFirst.length === 0 && <p>No feature jobs yet.</p>}
+        {noOps > 0 && (
+          <p className="filters">
+            <label>
+              <input type="checkbox" checked={showNoOps} onChange={(e) => setShowNoOps(e.target.checked)} />{' '}
+              Show the {noOps === 1 ? 'job' : `${noOps} jobs`} with nothing to do (everything already cached)
+            </label>
+          </p>
+        )}
         <ul className="cards">
-          {newestFirst.map((job) => (
+          {shown.map((job) => (
             <FeatureJobCard key={job.id} initial={job} onFinished={caches.reload} />
           ))}
         </ul>
@@ -78,6 +90,15 @@ export function FeaturesPage() {
   );
 }
 
+function resultOf(job: JobRecord): FeatureJobResult | undefined {
+  return job.status === 'succeeded' ? (job.result as FeatureJobResult | undefined) : undefined;
+}
+
+function isNoOpJob(job: JobRecord): boolean {
+  const result = resultOf(job);
+  return result !== undefined && isNoOp(result);
+}
+
 function FeatureJobCard(props: { initial: JobRecord; onFinished: () => void }) {
   const [job, setJob] = useState(props.initial);
   const running = !TERMINAL.includes(props.initial.status);
@@ -99,20 +120,36 @@ function FeatureJobCard(props: { initial: JobRecord; onFinished: () => void }) {
   }, [props.initial.id, running, onFinished]);
 
   const params = (job.params ?? {}) as FeatureJobParams;
-  const result = job.status === 'succeeded' ? (job.result as FeatureJobResult | undefined) : undefined;
+  const result = resultOf(job);
   const hitRate = result && cacheHitRate(result);
+  const noOp = result !== undefined && isNoOp(result);
   return (
-    <li className="card" data-testid="feature-job">
+    <li className={noOp ? 'card noop' : 'card'} data-testid="feature-job">
       <p className="item-meta">
-        <StatusBadge status={job.status} /> <code>{job.id}</code>{' '}
-        <span className="muted">{formatTime(job.createdAt)}</span>
+        <StatusBadge status={job.status} />{' '}
+        {noOp && (
+          <span className="chip noop" data-testid="no-op">
+            no-op
+          </span>
+        )}{' '}
+        <code>{job.id}</code> <span className="muted">{formatTime(job.createdAt)}</span>
       </p>
       <p>
         {params.corpusId ? `corpus ${params.corpusId}` : `dataset ${params.datasetId}`} ·{' '}
         {params.encoder?.checkpoint ?? 'encoder'}
       </p>
       {!result && <ProgressBar label={`Progress of ${job.id}`} progress={job.progress} />}
-      {result && (
+      {noOp && (
+        <p className="muted">
+          Nothing to compute:{' '}
+          {result.hits === 0
+            ? `none of its ${result.items} items had ${result.modality} media to encode`
+            : `${result.hits === 1 ? 'its one medium was' : `all ${result.hits} media were`} already cached`}{' '}
+          (cache hit rate{' '}
+          <span data-testid="hit-rate">{hitRate === undefined ? '–' : formatPercent(hitRate)}</span>).
+        </p>
+      )}
+      {result && !noOp && (
         <dl className="stats">
           <div>
             <dt>Cache hit rate</dt>

@@ -1,12 +1,15 @@
-// One run, live: status and the latest numbers, cancel and resume, and the charts updating as
-// steps stream in.
+// One run, live: status and the latest numbers, the actions that apply to its status (cancel while
+// it is going, resume once cancelled or failed, export once it has a checkpoint), the spec it was
+// started with, and the charts updating as steps stream in.
 import { useState } from 'react';
-import { postJson } from '../../api/client.js';
-import type { RunState } from '../../api/types.js';
+import { getJson, postJson } from '../../api/client.js';
+import type { RunSpec, RunState } from '../../api/types.js';
 import { ErrorNotice, ProgressBar, StatusBadge } from '../../components/Feedback.js';
 import { formatCount, formatDuration, formatNumber, formatTime } from '../../lib/format.js';
 import { Link } from '../../lib/router.js';
+import { useAsync } from '../../lib/use-async.js';
 import { RunCharts } from './RunCharts.js';
+import { exportCommand, runActions } from './run-state.js';
 import { useRunLive } from './use-run-live.js';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -54,22 +57,20 @@ export function RunDetail(props: { runId: string }) {
               }}
             />
           )}
-          <div className="actions">
-            <button
-              type="button"
-              onClick={() => act('cancel')}
-              disabled={TERMINAL.includes(s.status) || s.cancelRequested}
-            >
-              Cancel run
-            </button>
-            <button
-              type="button"
-              onClick={() => act('resume')}
-              disabled={!['cancelled', 'failed'].includes(s.status)}
-            >
-              Resume run
-            </button>
-          </div>
+          {(runActions(s).cancel || runActions(s).resume) && (
+            <div className="actions">
+              {runActions(s).cancel && (
+                <button type="button" onClick={() => act('cancel')} disabled={s.cancelRequested}>
+                  Cancel run
+                </button>
+              )}
+              {runActions(s).resume && (
+                <button type="button" onClick={() => act('resume')}>
+                  Resume run
+                </button>
+              )}
+            </div>
+          )}
           <ErrorNotice error={actionError} action="The request" />
           {s.error && (
             <p className="notice error" role="alert">
@@ -134,9 +135,64 @@ export function RunDetail(props: { runId: string }) {
               <Link to={`/playground?model=${s.id}`}>try it in the playground</Link>.
             </p>
           )}
+          {runActions(s).exportable && <ExportCommand runId={s.id} />}
+          <RunSpecView runId={s.id} />
         </>
       )}
       <RunCharts id="run" steps={live.steps} evals={live.evals} />
     </>
+  );
+}
+
+function ExportCommand(props: { runId: string }) {
+  const command = exportCommand(props.runId);
+  const [copied, setCopied] = useState<'yes' | 'failed'>();
+  const copy = () =>
+    navigator.clipboard.writeText(command).then(
+      () => setCopied('yes'),
+      () => setCopied('failed'),
+    );
+  return (
+    <section aria-labelledby="export-heading" className="panel">
+      <h2 id="export-heading">Export</h2>
+      <p>
+        A Hugging Face LLaVA folder and a transformers.js ONNX folder, written by the CLI where the bucket is
+        reachable (add <code>--format hf</code> or <code>--step N</code> as needed):
+      </p>
+      <p className="command">
+        <code data-testid="export-command">{command}</code>{' '}
+        <button type="button" onClick={copy}>
+          Copy export command
+        </button>{' '}
+        <span role="status">
+          {copied === 'yes'
+            ? 'Copied.'
+            : copied === 'failed'
+              ? 'Copying failed: select the command instead.'
+              : ''}
+        </span>
+      </p>
+    </section>
+  );
+}
+
+function RunSpecView(props: { runId: string }) {
+  const spec = useAsync((signal) => getJson<RunSpec>(`/v1/runs/${props.runId}/spec`, signal), [props.runId]);
+  return (
+    <section aria-labelledby="spec-heading">
+      <h2 id="spec-heading">Spec</h2>
+      <ErrorNotice error={spec.error} action="Loading the spec" />
+      {spec.value && (
+        <details>
+          <summary>
+            The spec the run was started with, defaults filled in (seed {spec.value.seed}, media token{' '}
+            <code>{spec.value.lm.imageToken}</code>)
+          </summary>
+          <pre data-testid="run-spec" className="spec">
+            {JSON.stringify(spec.value, null, 2)}
+          </pre>
+        </details>
+      )}
+    </section>
   );
 }

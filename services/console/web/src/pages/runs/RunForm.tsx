@@ -6,14 +6,17 @@ import { getJson, postJson } from '../../api/client.js';
 import { ApiError } from '../../api/errors.js';
 import type { DatasetManifest, EncoderStats, Page, RunState } from '../../api/types.js';
 import { ErrorNotice } from '../../components/Feedback.js';
+import { OptionalFields } from '../../components/OptionalFields.js';
 import { navigate } from '../../lib/router.js';
 import { useAsync } from '../../lib/use-async.js';
 import {
   DEFAULT_RUN_FORM,
   type FieldErrors,
   fieldOfIssue,
+  RUN_OPTIONS,
   type RunForm,
   type RunFormField,
+  type RunOptionName,
   toRunSpec,
 } from './run-form.js';
 
@@ -30,9 +33,11 @@ export function StartRunForm() {
   const ready = (datasets.value?.items ?? []).filter((d) => d.status === 'ready');
 
   const set =
-    <K extends RunFormField>(field: K) =>
+    <K extends Exclude<keyof RunForm, 'options'>>(field: K) =>
     (value: RunForm[K]) =>
       setForm((f) => ({ ...f, [field]: value }));
+  const setOption = (name: RunOptionName, value: string) =>
+    setForm((f) => ({ ...f, options: { ...f.options, [name]: value } }));
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -82,7 +87,7 @@ export function StartRunForm() {
     [hint ? `run-${id}-hint` : '', errors[id] ? `run-${id}-error` : ''].filter(Boolean).join(' ') ||
     undefined;
   const text = (
-    id: Exclude<RunFormField, 'lora'>,
+    id: Exclude<keyof RunForm, 'lora' | 'options'>,
     props: { type?: string; hint?: boolean; placeholder?: string } = {},
   ) => (
     <input
@@ -254,6 +259,27 @@ export function StartRunForm() {
           {form.lora && field('loraRank', 'LoRA rank', text('loraRank', { type: 'number' }))}
           {form.lora && field('loraAlpha', 'LoRA alpha', text('loraAlpha', { type: 'number' }))}
         </div>
+        <OptionalFields
+          idPrefix="run"
+          fields={RUN_OPTIONS}
+          values={form.options}
+          errors={errors}
+          onChange={setOption}
+          shown={(f) => f.group === 'Run'}
+        />
+        <OptionalFields
+          idPrefix="run"
+          summary="More options (tokenizer, encoder layers, optimizer, schedule, batches)"
+          fields={RUN_OPTIONS}
+          values={form.options}
+          errors={errors}
+          onChange={setOption}
+          shown={(f) =>
+            f.group !== 'Run' &&
+            (form.lora || !(f.path.startsWith('lora.') || f.path === 'optimizer.loraLr')) &&
+            (form.encoderSource === 'checkpoint' || !f.path.startsWith('encoder.spec.'))
+          }
+        />
         <button type="submit" disabled={busy}>
           Start run
         </button>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RunState } from '../../api/types.js';
-import { newerState } from './run-state.js';
+import { exportCommand, newerState, runActions } from './run-state.js';
 
 const state = (status: RunState['status'], updatedAt: string) => ({ status, updatedAt }) as RunState;
 
@@ -16,5 +16,37 @@ test("a late cancel answer does not undo the 'cancelled' state the stream alread
     newerState(answer, state('running', answer.updatedAt)).status,
     'running',
     'a tie takes the newcomer',
+  );
+});
+
+const checkpoint = { step: 40, prefix: 'runs/r_x/checkpoints/step-40/' };
+
+test('a run offers only the actions that apply to its status', () => {
+  assert.deepEqual(runActions({ status: 'running', lastCheckpoint: null }), {
+    cancel: true,
+    resume: false,
+    exportable: false,
+  });
+  assert.deepEqual(runActions({ status: 'succeeded', lastCheckpoint: checkpoint }), {
+    cancel: false,
+    resume: false,
+    exportable: true,
+  });
+  assert.deepEqual(runActions({ status: 'cancelled', lastCheckpoint: null }), {
+    cancel: false,
+    resume: true,
+    exportable: false,
+  });
+  assert.deepEqual(runActions({ status: 'failed', lastCheckpoint: checkpoint }), {
+    cancel: false,
+    resume: true,
+    exportable: true,
+  });
+});
+
+test('the export command names the run and an output folder', () => {
+  assert.equal(
+    exportCommand('r_01JD5ZZZZZZZZZZZZZZZZZ'),
+    'mmit export r_01JD5ZZZZZZZZZZZZZZZZZ --out exports/r_01JD5ZZZZZZZZZZZZZZZZZ',
   );
 });
