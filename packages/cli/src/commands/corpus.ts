@@ -185,11 +185,7 @@ export function registerCorpusCommands(program: Command): void {
           form.append('archive', await openAsBlob(path), basename(path));
           job = await client.json<JobRecord>(`/v1/corpora/${id}/imports`, { method: 'POST', body: form });
         }
-        const finished = await followJob(
-          client,
-          `/v1/jobs/${job.id}`,
-          ' importing [{bar}] {value}/{total} items | {rate}/s | ETA {eta_formatted}',
-        );
+        const finished = await followJob(client, `/v1/jobs/${job.id}`, { label: 'importing', unit: 'items' });
         if (finished.status !== 'succeeded') {
           throw new Error(
             `import ${finished.id} ${finished.status}: ${finished.error?.detail ?? 'no detail'}`,
