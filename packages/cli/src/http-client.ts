@@ -3,12 +3,21 @@
 // words, so the user sees what to fix: problem+json (title, detail, the offending item and field
 // issues) from our services, `{ error: { message } }` from the OpenAI-compatible serving API.
 import type { Problem } from '@mmit/contracts';
+import type { FieldOrigin } from './errors.js';
+
+/** The request an error answers, so the error printer can name its fields as the user wrote them. */
+export interface RequestInfo {
+  method: string;
+  path: string;
+  origin?: FieldOrigin;
+}
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly problem: Partial<Problem> | undefined,
     message: string,
+    readonly request?: RequestInfo,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -78,7 +87,9 @@ export class ApiClient {
     return `${this.options.url.replace(/\/$/, '')}${path}`;
   }
 
-  async request(path: string, init: RequestInit = {}): Promise<Response> {
+  /** `origin`: where the body's fields came from (a spec file, flags), for error messages. */
+  async request(path: string, init: RequestInit = {}, origin?: FieldOrigin): Promise<Response> {
+    const info: RequestInfo = { method: init.method ?? 'GET', path, ...(origin ? { origin } : {}) };
     const headers = new Headers(init.headers);
     if (this.options.apiKey) headers.set('authorization', `Bearer ${this.options.apiKey}`);
     let res: Response;
@@ -90,23 +101,24 @@ export class ApiClient {
         0,
         undefined,
         `cannot reach ${this.options.url} (${cause}); is \`pnpm start\` running? (--url / MMIT_URL)`,
+        info,
       );
     }
     if (res.ok) return res;
     const { problem, message } = describeErrorBody(res.status, await res.text());
-    throw new ApiError(res.status, problem, message);
+    throw new ApiError(res.status, problem, message, info);
   }
 
-  async json<T>(path: string, init: RequestInit = {}): Promise<T> {
-    return (await this.request(path, init)).json() as Promise<T>;
+  async json<T>(path: string, init: RequestInit = {}, origin?: FieldOrigin): Promise<T> {
+    return (await this.request(path, init, origin)).json() as Promise<T>;
   }
 
-  postJson<T>(path: string, body: unknown): Promise<T> {
-    return this.json<T>(path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  postJson<T>(path: string, body: unknown, origin?: FieldOrigin): Promise<T> {
+    return this.json<T>(
+      path,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+      origin,
+    );
   }
 
   /** Server-sent events from `path`, parsed: yields each event's name and JSON data. */

@@ -79,16 +79,32 @@ async function chat(client: ApiClient, question: string, options: ChatOptions): 
   });
   if (!res.body) throw new ChatError('the serving service answered without a body');
   let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
+  let answered = false;
+  let finish: string | undefined;
   for await (const { data } of serverSentEvents(res.body)) {
     if (data === '[DONE]') break;
     const chunk = JSON.parse(data) as {
-      choices: { delta: { content?: string } }[];
+      choices: { delta: { content?: string }; finish_reason?: string | null }[];
       usage?: { prompt_tokens: number; completion_tokens: number };
     };
-    for (const choice of chunk.choices) if (choice.delta.content) process.stdout.write(choice.delta.content);
+    for (const choice of chunk.choices) {
+      if (choice.delta.content) {
+        process.stdout.write(choice.delta.content);
+        answered ||= choice.delta.content.trim() !== '';
+      }
+      if (choice.finish_reason) finish = choice.finish_reason;
+    }
     if (chunk.usage) usage = chunk.usage;
   }
-  process.stdout.write('\n');
+  if (answered) process.stdout.write('\n');
+  else {
+    // A blank line reads as a hang or a lost answer; say what happened instead.
+    const why =
+      finish === 'length'
+        ? 'it stopped at the token limit before any text (raise --max-tokens)'
+        : 'it ended its answer at once (an undertrained run often does; check its loss with mmit train show)';
+    process.stderr.write(`(the model gave an empty answer: ${why})\n`);
+  }
   if (usage)
     process.stderr.write(`(${usage.prompt_tokens} prompt + ${usage.completion_tokens} completion tokens)\n`);
 }

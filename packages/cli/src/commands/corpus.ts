@@ -83,14 +83,14 @@ const FORMATS = 'folder, tar, zip, llava-json, coco, webdataset, jsonl, csv, hf-
 /** Uploads a local source with a progress bar on stderr; returns the upload's key. */
 async function uploadWithProgress(client: ApiClient, path: string): Promise<string> {
   const source = await localSource(path, ARCHIVE.test(path));
-  const bar = streamBar(' uploading [{bar}] {percentage}% | {sent} of {size}{resumed}');
+  const bar = streamBar({ label: 'uploading', unit: 'MB' });
   let upload: UploadSession;
   try {
     upload = await uploadSource(client, source, (p) =>
-      bar.update(p.done, p.total, {
-        sent: formatBytes(p.done),
-        size: formatBytes(p.total),
-        resumed: p.resumed > 0 ? ` | ${formatBytes(p.resumed)} already there` : '',
+      bar.update({
+        done: Number((p.done / 1e6).toFixed(1)),
+        total: Number((p.total / 1e6).toFixed(1)),
+        ...(p.resumed > 0 ? { detail: `${formatBytes(p.resumed)} already there` } : {}),
       }),
     );
   } finally {
@@ -251,11 +251,7 @@ export function registerCorpusCommands(program: Command): void {
           source,
           options,
         });
-        const finished = await followJob(
-          client,
-          `/v1/jobs/${job.id}`,
-          ' importing [{bar}] {value}/{total} items | {rate}/s | ETA {eta_formatted}',
-        );
+        const finished = await followJob(client, `/v1/jobs/${job.id}`, { label: 'importing', unit: 'items' });
         if (finished.status !== 'succeeded') {
           throw new Error(
             `import ${finished.id} ${finished.status}: ${finished.error?.detail ?? 'no detail'}`,

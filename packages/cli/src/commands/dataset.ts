@@ -1,10 +1,9 @@
-// `mmit dataset create|show|export|samples`: the synthesis service over HTTP (through the gateway
+// `mmit dataset create|ls|show|export|samples`: the synthesis service over HTTP (through the gateway
 // by default, or --synth-url / MMIT_SYNTH_URL). `create` follows the job with a progress bar and
 // ends with the dataset's report; `show` prints counts, filter statistics and the diversity report
 // as tables; `export` streams LLaVA JSON, ShareGPT JSONL or our JSONL to a file or stdout, or
 // writes a self-contained folder with the media (dataset-folder.ts).
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +15,7 @@ import {
   type Histogram,
   type JobRecord,
   type Page,
+  RecipeSchema,
   SAMPLE_KINDS,
   type Sample,
   SampleSchema,
@@ -23,7 +23,11 @@ import {
 import type { Command } from 'commander';
 import { clientOf, type ServiceUrl } from '../client.js';
 import { writeDatasetFolder } from '../dataset-folder.js';
+import type { FieldOrigin } from '../errors.js';
 import { followJob } from '../job-progress.js';
+import { detachOption } from '../options.js';
+import { Progress } from '../progress.js';
+import { readSpecFile } from '../spec.js';
 import { formatTable } from '../table.js';
 
 /** LLaVA's instruction mix; `vqa` (short answers) is asked for by name. */
@@ -126,22 +130,36 @@ interface CreateOptions {
   maxItems?: number;
   name?: string;
   recipe?: string;
-  wait: boolean;
+  detach?: boolean;
 }
 
-async function recipeOf(opts: CreateOptions): Promise<unknown> {
-  if (opts.recipe) return JSON.parse(await readFile(opts.recipe, 'utf8'));
+/** The recipe: the --recipe file (YAML or JSON; its errors name its lines) or the flags. */
+function recipeOf(opts: CreateOptions): { recipe: unknown; origin: FieldOrigin } {
+  if (opts.recipe) {
+    const spec = readSpecFile(opts.recipe);
+    return { recipe: spec.value, origin: { kind: 'spec', spec, schema: RecipeSchema, at: ['recipe'] } };
+  }
   const kinds = opts.kinds
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean);
-  return {
+  const recipe = {
     kinds: Object.fromEntries(kinds.map((k) => [k, { perItem: opts.perItem }])),
     generator: opts.generator,
     seed: opts.seed,
     split: { validation: opts.validation },
     ...(opts.maxItems ? { maxItems: opts.maxItems } : {}),
   };
+  const flags = {
+    corpusId: '<corpusId>',
+    name: '--name',
+    'recipe.kinds': '--kinds',
+    'recipe.generator': '--generator',
+    'recipe.seed': '--seed',
+    'recipe.split.validation': '--validation',
+    'recipe.maxItems': '--max-items',
+  };
+  return { recipe, origin: { kind: 'flags', flags } };
 }
 
 const int = (v: string) => Number.parseInt(v, 10);
@@ -152,7 +170,7 @@ export function registerDatasetCommands(program: Command): void {
     .description("make instruction data from a corpus's captions, inspect and export it")
     .option('--synth-url <url>', 'base URL of the synthesis service (or MMIT_SYNTH_URL; default: --url)');
 
-  dataset
+  const create = dataset
     .command('create')
     .description('create a dataset from a corpus; follows the job and prints the report')
     .argument('<corpusId>')
@@ -163,22 +181,20 @@ export function registerDatasetCommands(program: Command): void {
     .option('--validation <fraction>', 'fraction of items held out for validation', Number.parseFloat, 0.05)
     .option('--max-items <n>', 'use at most this many items', int)
     .option('--name <name>', 'dataset name')
-    .option('--recipe <file>', 'a JSON recipe (overrides the options above)')
-    .option('--no-wait', 'print the dataset and job ids and return at once')
-    .action(async (corpusId: string, opts: CreateOptions, command: Command) => {
+    .option('--recipe <file>', 'a YAML or JSON recipe (overrides the options above)');
+  detachOption(create, 'print the dataset and job ids and return at once').action(
+    async (corpusId: string, opts: CreateOptions, command: Command) => {
       const client = clientOf(command, SYNTH_URL);
-      const body = { corpusId, ...(opts.name ? { name: opts.name } : {}), recipe: await recipeOf(opts) };
+      const { recipe, origin } = recipeOf(opts);
+      const body = { corpusId, ...(opts.name ? { name: opts.name } : {}), recipe };
       const { dataset: created, job } = await client.postJson<{ dataset: DatasetManifest; job: JobRecord }>(
         '/v1/datasets',
         body,
+        origin,
       );
       console.log(`dataset ${created.id} (job ${job.id})`);
-      if (!opts.wait) return;
-      const finished = await followJob(
-        client,
-        `${JOBS}/${job.id}`,
-        ' synthesizing [{bar}] {value}/{total} items | {rate}/s | ETA {eta_formatted}',
-      );
+      if (opts.detach) return;
+      const finished = await followJob(client, `${JOBS}/${job.id}`, { label: 'synthesizing', unit: 'items' });
       const d = await client.json<DatasetManifest>(`/v1/datasets/${created.id}`);
       console.log(formatDatasetSummary(d));
       if (d.diversity) console.log(`\n${formatDiversityReport(d.diversity)}`);
@@ -186,6 +202,28 @@ export function registerDatasetCommands(program: Command): void {
         console.error(`job ${finished.status}: ${finished.error?.detail ?? ''}`);
         process.exitCode = 1;
       }
+    },
+  );
+
+  dataset
+    .command('ls')
+    .description('list datasets with their corpus, status and sample counts')
+    .action(async (_opts: unknown, command: Command) => {
+      const client = clientOf(command, SYNTH_URL);
+      const rows: (string | number)[][] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Page<DatasetManifest> = await client.json(
+          `/v1/datasets?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        for (const d of page.items) rows.push([d.id, d.name, d.corpusId, d.status, d.counts.samples]);
+        cursor = page.nextCursor;
+      } while (cursor);
+      console.log(
+        rows.length === 0
+          ? 'no datasets yet (mmit dataset create <corpusId>)'
+          : formatTable(['id', 'name', 'corpus', 'status', 'samples'], rows),
+      );
     });
 
   dataset
@@ -277,7 +315,7 @@ async function* streamSamples(command: Command, id: string): AsyncGenerator<Samp
 async function exportDatasetFolder(command: Command, id: string, dir: string): Promise<void> {
   // Media come from the ingest service (through the gateway), by the key each sample names.
   const ingest = clientOf(command);
-  const progress = new ProgressLine('media');
+  const progress = new Progress({ label: 'downloading media', unit: 'files' });
   const result = await writeDatasetFolder({
     dir,
     datasetId: id,
@@ -287,32 +325,12 @@ async function exportDatasetFolder(command: Command, id: string, dir: string): P
       if (!res.body) throw new Error(`GET /v1/${key} answered without a body`);
       return Readable.fromWeb(res.body as WebReadableStream);
     },
-    onProgress: (done, total) => progress.update(done, total),
+    onProgress: (done, total) => progress.update({ done, total }),
   });
-  progress.end();
+  progress.stop();
   console.log(
     `wrote ${dir}: ${result.samples.train} train and ${result.samples.validation} validation samples, ` +
       `${result.media.files} media files (${result.media.downloaded} downloaded, ${result.media.kept} already there); ` +
       `LLaMA-Factory: --dataset_dir ${dir} --dataset mmit_${id}_train`,
   );
-}
-
-/** A one-line counter on stderr: rewritten in place on a terminal, a line per 10% otherwise. */
-class ProgressLine {
-  private lastDecile = -1;
-  constructor(private readonly unit: string) {}
-  update(done: number, total: number): void {
-    if (process.stderr.isTTY) {
-      process.stderr.write(`\r${done}/${total} ${this.unit}`);
-      return;
-    }
-    const decile = Math.floor((done / Math.max(total, 1)) * 10);
-    if (decile !== this.lastDecile) {
-      this.lastDecile = decile;
-      process.stderr.write(`${done}/${total} ${this.unit}\n`);
-    }
-  }
-  end(): void {
-    if (process.stderr.isTTY) process.stderr.write('\n');
-  }
 }

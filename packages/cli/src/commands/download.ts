@@ -27,7 +27,7 @@ export function registerDownloadCommand(program: Command): void {
     .action(async (repo: string, raw: unknown) => {
       const options = parseOptions(optionsSchema, raw, 'mmit download');
       if (!options) return;
-      const bar = streamBar('{file} [{bar}] {percentage}% | {mb}/{totalMb} MB', options.bar);
+      const bar = streamBar({ label: `downloading ${repo}`, unit: 'MB' }, options.bar);
       const mb = (n: number) => (n / 1e6).toFixed(1);
       try {
         const resolved = await resolveHubCheckpoint(repo, {
@@ -35,7 +35,7 @@ export function registerDownloadCommand(program: Command): void {
           ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
           onProgress: (p) => {
             if (options.bar)
-              bar.update(p.bytes, p.total, { file: p.file, mb: mb(p.bytes), totalMb: mb(p.total) });
+              bar.update({ done: Number(mb(p.bytes)), total: Number(mb(p.total)), detail: p.file });
             else console.log(`  ${p.file}: ${mb(p.bytes)}/${mb(p.total)} MB`);
           },
         });

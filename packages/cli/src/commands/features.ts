@@ -1,13 +1,14 @@
-// `mmit features run|status|stats`: start a feature job over a corpus or dataset and follow it
-// with a progress bar (server-sent events), read a job, and show what the cache holds per encoder
-// key. Talks HTTP to the feature service (through the gateway at --url); payloads are the
+// `mmit features run|ls|show|cancel|stats`: start a feature job over a corpus or dataset and follow
+// it with a progress line (server-sent events), list, read and cancel jobs, and show what the cache
+// holds per encoder key. Talks HTTP to the feature service (through the gateway at --url); payloads are the
 // service's schemas, kept loose here so the CLI does not import service code.
-import type { JobRecord } from '@mmit/contracts';
+import { FeatureJobRequestSchema, type JobRecord, type Page } from '@mmit/contracts';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { clientOf } from '../client.js';
 import { followJob } from '../job-progress.js';
-import { parseOptions } from '../options.js';
+import { detachOption, parseOptions } from '../options.js';
+import { formatTable } from '../table.js';
 
 const JOBS = '/v1/features/jobs';
 
@@ -39,11 +40,25 @@ const runOptions = z
     ep: z.string().optional(),
     batchSize: z.coerce.number().int().positive().optional(),
     verify: z.boolean().default(true),
-    wait: z.boolean().default(true),
+    detach: z.boolean().default(false),
   })
   .refine((o) => Boolean(o.corpus) !== Boolean(o.dataset), {
     message: 'give exactly one of --corpus or --dataset',
   });
+
+/** Where the request's fields come from on the command line, for error messages. */
+const RUN_FLAGS = {
+  corpusId: '--corpus',
+  datasetId: '--dataset',
+  'encoder.checkpoint': '--checkpoint',
+  'encoder.visionFeatureLayer': '--layer',
+  'encoder.select': '--select',
+  'encoder.processor': '--processor',
+  'encoder.dtype': '--dtype',
+  'encoder.compute': '--compute',
+  ep: '--ep',
+  batchSize: '--batch-size',
+};
 
 function parseLayer(value: string | undefined): number | number[] | undefined {
   if (value === undefined) return undefined;
@@ -56,7 +71,7 @@ export function registerFeaturesCommands(program: Command): void {
     .command('features')
     .description('encoder features, computed once and cached in the bucket');
 
-  features
+  const run = features
     .command('run')
     .description('compute (or find cached) features for every media item of a corpus or dataset')
     .option('--corpus <id>', 'corpus id')
@@ -72,42 +87,77 @@ export function registerFeaturesCommands(program: Command): void {
     .option('--compute <dtype>', 'encoder precision: float32 | float16')
     .option('--ep <provider>', 'cpu | webgpu | cuda (default: the service setting)')
     .option('--batch-size <n>', 'items per batch and shard')
-    .option('--no-verify', 'trust cached shards without re-reading their checksums')
-    .option('--no-wait', 'print the job id and return')
-    .action(async (raw: unknown, command: Command) => {
-      const o = parseOptions(runOptions, raw, 'mmit features run');
-      if (!o) return;
+    .option('--no-verify', 'trust cached shards without re-reading their checksums');
+  detachOption(run, 'print the job id and return').action(async (raw: unknown, command: Command) => {
+    const o = parseOptions(runOptions, raw, 'mmit features run');
+    if (!o) return;
+    const client = clientOf(command);
+    const body = {
+      ...(o.corpus ? { corpusId: o.corpus } : { datasetId: o.dataset }),
+      encoder: {
+        checkpoint: o.checkpoint,
+        visionFeatureLayer: parseLayer(o.layer),
+        select: o.select,
+        processor: o.processor,
+        dtype: o.dtype,
+        compute: o.compute,
+      },
+      ep: o.ep,
+      batchSize: o.batchSize,
+      verify: o.verify,
+    };
+    const job = await client.postJson<JobRecord>(JOBS, body, {
+      kind: 'flags',
+      flags: RUN_FLAGS,
+      schema: FeatureJobRequestSchema,
+    });
+    if (o.detach) {
+      console.log(job.id);
+      return;
+    }
+    const last = await followJob(client, `${JOBS}/${job.id}`, { label: 'features', unit: 'items' });
+    console.log(summary(last));
+    if (last.status !== 'succeeded') process.exitCode = 1;
+  });
+
+  features
+    .command('ls')
+    .description('list feature jobs with their status and progress')
+    .action(async (_opts: unknown, command: Command) => {
       const client = clientOf(command);
-      const body = {
-        ...(o.corpus ? { corpusId: o.corpus } : { datasetId: o.dataset }),
-        encoder: {
-          checkpoint: o.checkpoint,
-          visionFeatureLayer: parseLayer(o.layer),
-          select: o.select,
-          processor: o.processor,
-          dtype: o.dtype,
-          compute: o.compute,
-        },
-        ep: o.ep,
-        batchSize: o.batchSize,
-        verify: o.verify,
-      };
-      const job = await client.postJson<JobRecord>(JOBS, body);
-      if (!o.wait) {
-        console.log(job.id);
-        return;
-      }
-      const last = await followJob(
-        client,
-        `${JOBS}/${job.id}`,
-        'features [{bar}] {value}/{total} {rate} items/s eta {eta_formatted} {message}',
+      const rows: (string | number)[][] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Page<JobRecord> = await client.json(
+          `${JOBS}?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        for (const j of page.items)
+          rows.push([j.id, j.status, `${j.progress.done}/${j.progress.total ?? '?'}`, j.createdAt]);
+        cursor = page.nextCursor;
+      } while (cursor);
+      console.log(
+        rows.length === 0
+          ? 'no feature jobs yet (mmit features run)'
+          : formatTable(['id', 'status', 'items', 'created'], rows),
       );
-      console.log(summary(last));
-      if (last.status !== 'succeeded') process.exitCode = 1;
     });
 
   features
-    .command('status')
+    .command('cancel')
+    .description('cancel a feature job (its finished shards stay cached)')
+    .argument('<jobId>')
+    .action(async (jobId: string, _opts: unknown, command: Command) => {
+      const record = await clientOf(command).postJson<JobRecord>(
+        `${JOBS}/${encodeURIComponent(jobId)}/cancel`,
+        {},
+      );
+      console.log(`job ${record.id}: ${record.status}`);
+    });
+
+  features
+    .command('show')
+    // `status` was this command's first name.
+    .alias('status')
     .description('show a feature job: status, progress, result or error')
     .argument('<jobId>')
     .option('--json', 'print the job record as JSON')

@@ -1,19 +1,28 @@
-// `mmit train start|watch|ls|cancel|resume`: start a projector training run from a spec file,
-// follow it with a live progress bar and loss readout (server-sent events), list runs, cancel and
-// resume them. When a run ends, `watch` prints its loss curve (train and validation) as a text
+// `mmit train start|watch|ls|show|cancel|resume`: start a projector training run from a spec file
+// (YAML or JSON), follow it with a live progress line and loss readout (server-sent events), list
+// and show runs, cancel and resume them. When a run ends, `watch` prints its loss curve (train and validation) as a text
 // chart. Talks HTTP to the trainer service (through the gateway at --url); payloads are the
 // contracts' run spec, state and metrics.
 // `mmit train tensorboard <run> --out <dir>` copies a run's TensorBoard event files into
 // <dir>/<run>/ (appending to files it copied before, so a TensorBoard reading them follows along).
+// Not here: `mmit export <run>` (its own command, see docs/training.md).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { MetricsLine, RunCoverage, RunState, StepMetrics } from '@mmit/contracts';
+import {
+  type MetricsLine,
+  type RunCoverage,
+  RunSpecSchema,
+  type RunState,
+  type StepMetrics,
+} from '@mmit/contracts';
 import type { Command } from 'commander';
 import { clientOf } from '../client.js';
 import type { ApiClient } from '../http-client.js';
 import { streamBar } from '../job-progress.js';
+import { detachOption } from '../options.js';
+import { readSpecFile } from '../spec.js';
 import { formatTable } from '../table.js';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -70,14 +79,6 @@ export function formatCoverage(id: string, coverage: RunCoverage): string {
   return lines.join('\n');
 }
 
-function eta(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  return s >= 3600
-    ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
-    : `${Math.floor(s / 60)}m${s % 60}s`;
-}
-
 /**
  * Follows a run's events to its end with a progress bar on stderr (`bar: false`: none); then the
  * loss chart and the outcome go to `print` (default stdout).
@@ -88,38 +89,37 @@ export async function watchRun(
   options: { print?: (text: string) => void; bar?: boolean } = {},
 ): Promise<RunState> {
   const print = options.print ?? ((text: string) => console.log(text));
-  const bar = streamBar(
-    ' {status} [{bar}] step {value}/{total} | loss {loss} | val {val} | lr {lr} | {sps} samples/s | {tps} tok/s | ETA {eta}',
-    options.bar !== false,
-  );
+  const bar = streamBar({ label: 'training', unit: 'steps' }, options.bar !== false);
   let state: RunState | undefined;
   // The coverage is told when the run is created and again when it starts (with features known).
   let told = '';
-  const payload = { status: 'queued', loss: '-', val: '-', lr: '-', sps: '-', tps: '-', eta: '?' };
+  let last: StepMetrics | undefined;
+  let val: number | undefined;
   for await (const { event, data } of client.events(`/v1/runs/${id}/events`)) {
     if (event === 'state') {
       state = data as RunState;
-      payload.status = state.status;
+      if (state.lastEval) val = state.lastEval.loss;
       const coverage = state.coverage ? formatCoverage(id, state.coverage) : '';
       if (coverage && coverage !== told) {
         told = coverage;
         print(coverage);
       }
-      if (state.lastEval) payload.val = state.lastEval.loss.toFixed(4);
-    } else if (event === 'step') {
-      const s = data as StepMetrics;
-      Object.assign(payload, {
-        loss: s.loss.toFixed(4),
-        lr: s.lr.toExponential(2),
-        sps: s.samplesPerSec.toFixed(1),
-        tps: s.tokensPerSec.toFixed(0),
-        eta: eta(s.etaSec),
-      });
-    } else if (event === 'eval') {
-      payload.val = (data as { loss: number }).loss.toFixed(4);
-    }
-    const step = event === 'step' ? (data as StepMetrics).step : (state?.step ?? 0);
-    bar.update(step, state?.totalSteps ?? null, payload);
+    } else if (event === 'step') last = data as StepMetrics;
+    else if (event === 'eval') val = (data as { loss: number }).loss;
+    const detail = [
+      state?.status ?? 'queued',
+      last && `loss ${last.loss.toFixed(4)}`,
+      val !== undefined && `val ${val.toFixed(4)}`,
+      last && `lr ${last.lr.toExponential(2)}`,
+      last && `${last.samplesPerSec.toFixed(1)} samples/s`,
+      last && `${last.tokensPerSec.toFixed(0)} tok/s`,
+    ];
+    bar.update({
+      done: event === 'step' ? (data as StepMetrics).step : (state?.step ?? 0),
+      total: state?.totalSteps ?? null,
+      etaSec: last?.etaSec ?? null,
+      detail: detail.filter(Boolean).join(' | '),
+    });
   }
   bar.stop();
   const final = await client.json<RunState>(`/v1/runs/${id}`);
@@ -170,29 +170,25 @@ export async function syncEventFiles(
   return { files, bytes, total: items.length };
 }
 
-function readSpec(path: string): Record<string, unknown> {
-  const text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
-  return JSON.parse(text) as Record<string, unknown>;
-}
-
 export function registerTrainCommands(program: Command): void {
   const train = program
     .command('train')
     .description('train projectors (LLaVA stage 1, projector SFT, LoRA) and follow runs');
 
-  train
+  const start = train
     .command('start')
-    .description('start a run from a JSON spec (see docs/training.md); follows it unless --detach')
-    .argument('<spec>', 'spec file (JSON), or - for stdin')
+    .description('start a run from a YAML or JSON spec (see docs/training.md); follows it unless --detach')
+    .argument('<spec>', 'spec file (YAML or JSON), or - for stdin')
     .option('--dataset <id>', 'override datasetId')
     .option('--steps <n>', 'override steps', Number)
     .option('--epochs <n>', 'override epochs', Number)
     .option('--lr <lr>', 'override optimizer.lr', Number)
-    .option('--name <name>', 'run name')
-    .option('--detach', 'print the run id and return')
-    .action(async (path: string, options: Record<string, unknown>, command: Command) => {
+    .option('--name <name>', 'run name');
+  detachOption(start, 'print the run id and return').action(
+    async (path: string, options: Record<string, unknown>, command: Command) => {
       const client = clientOf(command);
-      const spec = readSpec(path);
+      const file = readSpecFile(path);
+      const spec = file.value;
       if (options.dataset) spec.datasetId = options.dataset;
       if (options.steps !== undefined) {
         spec.steps = options.steps;
@@ -205,10 +201,15 @@ export function registerTrainCommands(program: Command): void {
       if (options.lr !== undefined)
         spec.optimizer = { ...((spec.optimizer as object) ?? {}), lr: options.lr };
       if (options.name) spec.name = options.name;
-      const state = await client.postJson<RunState>('/v1/runs', spec);
+      const state = await client.postJson<RunState>('/v1/runs', spec, {
+        kind: 'spec',
+        spec: file,
+        schema: RunSpecSchema,
+      });
       console.log(`run ${state.id} queued`);
       if (!options.detach) await watchRun(client, state.id);
-    });
+    },
+  );
 
   train
     .command('tensorboard')
@@ -247,6 +248,10 @@ export function registerTrainCommands(program: Command): void {
     .description('list runs, newest first')
     .action(async (_options: unknown, command: Command) => {
       const { items } = await clientOf(command).json<{ items: RunState[] }>('/v1/runs');
+      if (items.length === 0) {
+        console.log('no runs yet (mmit train start <spec>)');
+        return;
+      }
       console.log(
         formatTable(
           ['id', 'name', 'status', 'step', 'loss', 'val loss', 'created'],
@@ -264,6 +269,30 @@ export function registerTrainCommands(program: Command): void {
     });
 
   train
+    .command('show')
+    .description("a run's status, progress, latest loss and checkpoint")
+    .argument('<run>', 'run id')
+    .option('--json', 'print the run state as JSON')
+    .action(async (id: string, options: { json?: boolean }, command: Command) => {
+      const r = await clientOf(command).json<RunState>(`/v1/runs/${encodeURIComponent(id)}`);
+      if (options.json) {
+        console.log(JSON.stringify(r, null, 2));
+        return;
+      }
+      const lines = [
+        `run ${r.id}${r.name ? ` (${r.name})` : ''}: ${r.status}, step ${r.step}/${r.totalSteps ?? '?'}`,
+        r.latest
+          ? `  loss ${r.latest.loss.toFixed(4)}` +
+            (r.lastEval ? `, validation loss ${r.lastEval.loss.toFixed(4)}` : '')
+          : undefined,
+        r.lastCheckpoint ? `  weights: ${r.lastCheckpoint.prefix}weights.safetensors` : undefined,
+        r.error ? `  error: ${r.error.detail}` : r.message ? `  ${r.message}` : undefined,
+        `  created ${r.createdAt}`,
+      ];
+      console.log(lines.filter(Boolean).join('\n'));
+    });
+
+  train
     .command('cancel')
     .description('cancel a run (its checkpoints stay; resume continues from the last)')
     .argument('<run>', 'run id')
@@ -274,15 +303,16 @@ export function registerTrainCommands(program: Command): void {
       );
     });
 
-  train
+  const resume = train
     .command('resume')
     .description('resume a cancelled or failed run from its last checkpoint')
-    .argument('<run>', 'run id')
-    .option('--detach', 'return without following the run')
-    .action(async (id: string, options: { detach?: boolean }, command: Command) => {
+    .argument('<run>', 'run id');
+  detachOption(resume, 'return without following the run').action(
+    async (id: string, options: { detach?: boolean }, command: Command) => {
       const client = clientOf(command);
       const state = await client.postJson<RunState>(`/v1/runs/${id}/resume`, {});
       console.log(`run ${id}: ${state.status}${state.message ? ` (${state.message})` : ''}`);
       if (!options.detach) await watchRun(client, id);
-    });
+    },
+  );
 }

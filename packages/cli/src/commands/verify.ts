@@ -2,15 +2,17 @@
 // (HF transformers' own numbers) through our engine, prints one line per case with its error
 // measures against the fixture README's tolerances, and exits 1 when any case fails or is out of
 // tolerance. Works for checkpoints of any size: everything is read from configs and case metadata.
-import { inferenceCaseRunners } from '@mmit/inference';
-import { formatResult, verifyFolder } from '@mmit/models';
-import { EXECUTION_PROVIDERS, type ExecutionProvider } from '@mmit/tensor';
+// The engine (@mmit/models, @mmit/inference: onnxruntime) is imported when the command runs, so
+// `mmit verify --help` does not load it; the provider names come from the contracts.
+import { ExecutionProviderSchema } from '@mmit/contracts';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseOptions } from '../options.js';
 
+const EXECUTION_PROVIDERS = ExecutionProviderSchema.options;
+
 const optionsSchema = z.object({
-  ep: z.enum(EXECUTION_PROVIDERS as [ExecutionProvider, ...ExecutionProvider[]]).default('cpu'),
+  ep: ExecutionProviderSchema.default('cpu'),
   only: z.array(z.string()).optional(),
 });
 
@@ -24,6 +26,10 @@ export function registerVerifyCommand(program: Command): void {
     .action(async (dir: string, raw: unknown) => {
       const options = parseOptions(optionsSchema, raw, 'mmit verify');
       if (!options) return;
+      const [{ inferenceCaseRunners }, { formatResult, verifyFolder }] = await Promise.all([
+        import('@mmit/inference'),
+        import('@mmit/models'),
+      ]);
       const results = await verifyFolder(dir, {
         ep: options.ep,
         only: options.only,

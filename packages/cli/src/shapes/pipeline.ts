@@ -32,7 +32,7 @@ import {
 } from '@mmit/proof';
 import { watchRun } from '../commands/train.js';
 import type { ApiClient } from '../http-client.js';
-import { followJob } from '../job-progress.js';
+import { followJob, type JobLabel } from '../job-progress.js';
 
 export interface PipelineProofOptions extends LmPretraining {
   client: ApiClient;
@@ -68,10 +68,10 @@ async function succeeded(
   client: ApiClient,
   path: string,
   label: string,
-  format: string,
+  progress: JobLabel,
   bar: boolean,
 ): Promise<JobRecord> {
-  const job = await followJob(client, path, format, { bar });
+  const job = await followJob(client, path, progress, { bar });
   if (job.status !== 'succeeded') {
     throw new Error(`${label} ${job.id} ${job.status}: ${job.error?.detail ?? 'no detail'}`);
   }
@@ -161,13 +161,7 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
     options: {},
   });
   const bars = options.progressBars ?? true;
-  await succeeded(
-    client,
-    `/v1/jobs/${importJob.id}`,
-    'import',
-    ' importing [{bar}] {value}/{total} items',
-    bars,
-  );
+  await succeeded(client, `/v1/jobs/${importJob.id}`, 'import', { label: 'importing', unit: 'items' }, bars);
   stage('ingest');
 
   log('== synth: brief descriptions and short-answer questions from the captions');
@@ -189,7 +183,7 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
     client,
     `/v1/datasets/jobs/${synthJob.id}`,
     'synthesis',
-    ' synthesizing [{bar}] {value}/{total} items',
+    { label: 'synthesizing', unit: 'items' },
     bars,
   );
   const datasetId = created.id;
