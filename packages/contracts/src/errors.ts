@@ -16,6 +16,7 @@ export const PROBLEMS = {
   conflict: { status: 409, title: 'Conflicts with the current state', item: false },
   payload_too_large: { status: 413, title: 'Payload too large', item: true },
   too_many_entries: { status: 413, title: 'Too many entries', item: false },
+  range_not_satisfiable: { status: 416, title: 'Range not satisfiable', item: false },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', item: true },
   empty_file: { status: 422, title: 'File is empty', item: true },
   decode_failed: { status: 422, title: 'Media could not be decoded', item: true },

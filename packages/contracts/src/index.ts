@@ -13,6 +13,7 @@ export * from './limits.js';
 export * from './openapi.js';
 export * from './pagination.js';
 export * from './routes.js';
+export * from './run-exports.js';
 export * from './synth.js';
 export * from './training.js';
 export * from './traversal.js';

@@ -154,6 +154,25 @@ export const keys = {
     return `runs/${id('run', runId)}/checkpoints/step-${step}/`;
   },
 
+  /**
+   * A run's exports (the trainer's export jobs): per export, its request (written when it is
+   * asked for, so a listing finds exports still running), its files, and the manifest, written last.
+   */
+  runExportsPrefix: (runId: string) => `exports/${id('run', runId)}/`,
+  runExportPrefix: (runId: string, exportId: string) => `exports/${id('run', runId)}/${id('job', exportId)}/`,
+  runExportRequest: (runId: string, exportId: string) =>
+    `exports/${id('run', runId)}/${id('job', exportId)}/request.json`,
+  runExportManifest: (runId: string, exportId: string) =>
+    `exports/${id('run', runId)}/${id('job', exportId)}/manifest.json`,
+  runExportFilesPrefix: (runId: string, exportId: string) =>
+    `exports/${id('run', runId)}/${id('job', exportId)}/files/`,
+  /** One file of an export, at its path inside the export's folder (`hf/model.safetensors`). */
+  runExportFile: (runId: string, exportId: string, path: string) =>
+    `exports/${id('run', runId)}/${id('job', exportId)}/files/${path
+      .split('/')
+      .map((s) => segment('export file path', s))
+      .join('/')}`,
+
   jobsPrefix: (service: string) => `jobs/${segment('service', service)}/`,
   job: (service: string, jobId: string) => `jobs/${segment('service', service)}/${id('job', jobId)}.json`,
   /**

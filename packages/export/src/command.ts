@@ -6,15 +6,16 @@
 // duration; the export only reads from it.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { MODEL_EXPORT_FORMATS, type ModelExportFormat } from '@mmit/contracts';
 import { Bucket, embeddedS3Config, hasS3Endpoint, s3ConfigFromEnv, startEmbeddedS3 } from '@mmit/storage';
 import { ExportError } from './errors.js';
 import { exportHfLlava, type HfExportResult } from './hf-llava.js';
 import type { ProgressFn } from './out-dir.js';
-import { loadExportRun } from './run-source.js';
+import { type ExportRun, loadExportRun } from './run-source.js';
 import { exportTransformersJs, type TransformersJsExportResult } from './transformers-js.js';
 
-export const EXPORT_FORMATS = ['hf', 'transformers.js', 'both'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export const EXPORT_FORMATS = MODEL_EXPORT_FORMATS;
+export type ExportFormat = ModelExportFormat;
 
 /** Sub-folders of `out` when both formats are written. */
 export const BOTH_FORMAT_DIRS = { hf: 'hf', transformersJs: 'transformers.js' } as const;
@@ -88,6 +89,49 @@ export async function openExportBucket(env: NodeJS.ProcessEnv, dataDir?: string)
   return { bucket: new Bucket(embeddedS3Config(s3, env.MMIT_S3_BUCKET || 'mmit')), close: () => s3.stop() };
 }
 
+export interface WriteFormatsOptions {
+  format: ExportFormat;
+  mergeLora?: boolean;
+  maxShardBytes?: number;
+  force?: boolean;
+  /** HF folder, LoRA not merged: the adapter's base_model_name_or_path (default: the HF folder). */
+  adapterBase?: string | null;
+  onProgress?: ProgressFn;
+}
+
+/**
+ * Writes the chosen formats of a run already read (into `out`, or `out/hf` and
+ * `out/transformers.js` for both). Synchronous and CPU-bound: a service runs it off its event loop
+ * (export-process.ts).
+ */
+export function exportLoadedRun(
+  run: ExportRun,
+  out: string,
+  options: WriteFormatsOptions,
+): ExportCommandResult {
+  const progress = options.onProgress ?? (() => {});
+  progress(`exporting checkpoint step ${run.step}`);
+  const both = options.format === 'both';
+  const result: ExportCommandResult = { step: run.step };
+  if (options.format === 'hf' || both) {
+    result.hf = exportHfLlava(run, both ? join(out, BOTH_FORMAT_DIRS.hf) : out, {
+      mergeLora: options.mergeLora,
+      maxShardBytes: options.maxShardBytes,
+      force: options.force,
+      ...(options.adapterBase !== undefined ? { adapterBase: options.adapterBase } : {}),
+      onProgress: progress,
+    });
+  }
+  if (options.format === 'transformers.js' || both) {
+    result.transformersJs = exportTransformersJs(
+      run,
+      both ? join(out, BOTH_FORMAT_DIRS.transformersJs) : out,
+      { force: options.force, onProgress: progress },
+    );
+  }
+  return result;
+}
+
 export async function runExport(options: ExportCommandOptions): Promise<ExportCommandResult> {
   const progress = options.onProgress ?? (() => {});
   const opened = await openExportBucket(options.env ?? process.env, options.dataDir);
@@ -97,25 +141,7 @@ export async function runExport(options: ExportCommandOptions): Promise<ExportCo
       ...(options.step !== undefined ? { step: options.step } : {}),
       ...(options.encoder ? { encoder: options.encoder } : {}),
     });
-    progress(`exporting checkpoint step ${run.step}`);
-    const both = options.format === 'both';
-    const result: ExportCommandResult = { step: run.step };
-    if (options.format === 'hf' || both) {
-      result.hf = exportHfLlava(run, both ? join(options.out, BOTH_FORMAT_DIRS.hf) : options.out, {
-        mergeLora: options.mergeLora,
-        maxShardBytes: options.maxShardBytes,
-        force: options.force,
-        onProgress: progress,
-      });
-    }
-    if (options.format === 'transformers.js' || both) {
-      result.transformersJs = exportTransformersJs(
-        run,
-        both ? join(options.out, BOTH_FORMAT_DIRS.transformersJs) : options.out,
-        { force: options.force, onProgress: progress },
-      );
-    }
-    return result;
+    return exportLoadedRun(run, options.out, { ...options, onProgress: progress });
   } finally {
     await opened.close();
   }

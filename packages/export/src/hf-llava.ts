@@ -33,6 +33,12 @@ export interface HfExportOptions {
   maxShardBytes?: number;
   /** Write into a non-empty folder. */
   force?: boolean;
+  /**
+   * LoRA not merged: the adapter's `base_model_name_or_path` (default: this folder, resolved). A
+   * folder written somewhere else first (the trainer service's exports) passes null, and whoever
+   * puts it in its final place names that (setAdapterBase).
+   */
+  adapterBase?: string | null;
   onProgress?: ProgressFn;
 }
 
@@ -136,7 +142,11 @@ function writeHfLlava(
       adapterDir = join(outDir, LORA_ADAPTER_DIR);
       mkdirSync(join(staging, LORA_ADAPTER_DIR), { recursive: true });
       // Its base is this folder only when the adapters were not merged into it.
-      const base = parts.loraMerged ? null : resolve(outDir);
+      const base = parts.loraMerged
+        ? null
+        : options.adapterBase !== undefined
+          ? options.adapterBase
+          : resolve(outDir);
       files.push(
         ...writePeftAdapter(run, parts.lm, join(staging, LORA_ADAPTER_DIR), base).map(
           (f) => `${LORA_ADAPTER_DIR}/${f}`,

@@ -3,6 +3,7 @@
 // the bucket (loadExportRun); runExport is what `mmit export <run>` does.
 export * from './command.js';
 export * from './errors.js';
+export * from './export-process.js';
 export * from './hf-llava.js';
 export * from './llava-config.js';
 export * from './llava-names.js';

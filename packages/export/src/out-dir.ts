@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path';
 import { ExportError } from './errors.js';
 
-function checkOutDir(dir: string, force: boolean): void {
+/** Refuses a non-empty folder unless forced: called before any work starts. */
+export function checkExportOutDir(dir: string, force: boolean): void {
   if (!existsSync(dir)) return;
   const existing = readdirSync(dir);
   if (existing.length > 0 && !force) {
@@ -16,6 +17,25 @@ function checkOutDir(dir: string, force: boolean): void {
       `${dir} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); choose an empty folder or force (--force)`,
     );
   }
+}
+
+function createStaging(target: string): string {
+  mkdirSync(dirname(target), { recursive: true });
+  const staging = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${Date.now()}`);
+  mkdirSync(staging);
+  return staging;
+}
+
+function moveIntoPlace(staging: string, target: string): void {
+  if (!existsSync(target)) {
+    renameSync(staging, target);
+    return;
+  }
+  for (const entry of readdirSync(staging)) {
+    rmSync(join(target, entry), { recursive: true, force: true });
+    renameSync(join(staging, entry), join(target, entry));
+  }
+  rmSync(staging, { recursive: true, force: true });
 }
 
 /**
@@ -28,21 +48,30 @@ export function writeExportFolder<T>(
   write: (staging: string) => T,
 ): T {
   const target = resolve(dir);
-  checkOutDir(target, force ?? false);
-  mkdirSync(dirname(target), { recursive: true });
-  const staging = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${Date.now()}`);
-  mkdirSync(staging);
+  checkExportOutDir(target, force ?? false);
+  const staging = createStaging(target);
   try {
     const result = write(staging);
-    if (!existsSync(target)) {
-      renameSync(staging, target);
-      return result;
-    }
-    for (const entry of readdirSync(staging)) {
-      rmSync(join(target, entry), { recursive: true, force: true });
-      renameSync(join(staging, entry), join(target, entry));
-    }
+    moveIntoPlace(staging, target);
+    return result;
+  } catch (error) {
     rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** writeExportFolder for a writer that awaits (a download): the same staging, move and cleanup. */
+export async function writeExportFolderAsync<T>(
+  dir: string,
+  force: boolean | undefined,
+  write: (staging: string) => Promise<T>,
+): Promise<T> {
+  const target = resolve(dir);
+  checkExportOutDir(target, force ?? false);
+  const staging = createStaging(target);
+  try {
+    const result = await write(staging);
+    moveIntoPlace(staging, target);
     return result;
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });

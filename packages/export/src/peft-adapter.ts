@@ -10,6 +10,7 @@
 // the parts' A rows (rank k*r for k adapted parts) and B places each part's B in its own rows and
 // rank columns (zero elsewhere), so B A = the parts' B_j A_j stacked, exactly. PEFT's
 // rank_pattern/alpha_pattern give that module rank k*r and alpha k*alpha, keeping alpha/r.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LanguageModel, loraTargetNames } from '@mmit/models';
 import { type HostTensor, writeSafetensors } from '@mmit/tensor';
@@ -148,4 +149,15 @@ export function writePeftAdapter(
   writeSafetensors(join(dir, ADAPTER_FILES.weights), tensors, { format: 'pt' });
   writeJson(join(dir, ADAPTER_FILES.config), peftAdapterConfig(run, baseModel, fused));
   return [ADAPTER_FILES.config, ADAPTER_FILES.weights];
+}
+
+/**
+ * Points an adapter folder written elsewhere (with a null base) at its base model's final place:
+ * rewrites `base_model_name_or_path` the way writePeftAdapter writes the file, so the folder is
+ * byte for byte what a direct export into that place gives.
+ */
+export function setAdapterBase(adapterDir: string, baseModel: string | null): void {
+  const path = join(adapterDir, ADAPTER_FILES.config);
+  const config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  writeJson(path, { ...config, base_model_name_or_path: baseModel });
 }

@@ -5,12 +5,13 @@
 // model. Every file carries `{"format": "pt"}` metadata, which transformers checks on load.
 // Limits: a tensor larger than maxShardBytes gets a shard of its own (as transformers does).
 import { join } from 'node:path';
+import { DEFAULT_MAX_SHARD_BYTES } from '@mmit/contracts';
 import { type HostTensor, writeSafetensors } from '@mmit/tensor';
 import { ExportError } from './errors.js';
 import { writeJson } from './side-files.js';
 
-/** transformers' default max_shard_size ("5GB", decimal). */
-export const DEFAULT_MAX_SHARD_BYTES = 5_000_000_000;
+/** transformers' default max_shard_size ("5GB", decimal); the contracts hold it for the export API. */
+export { DEFAULT_MAX_SHARD_BYTES };
 
 /** A tensor to write, read only when its shard is written. */
 export interface PendingTensor {

@@ -426,9 +426,15 @@ export class Bucket {
     );
   }
 
-  /** Opens a read stream; the request is retried, bytes already flowing are not. */
-  async getStream(key: string): Promise<Readable> {
-    return this.call('get', key, () => this.client.getObject(this.name, key));
+  /**
+   * Opens a read stream, of the whole object or of its bytes from `range.offset` (`range.length` of
+   * them, else to the end); the request is retried, bytes already flowing are not.
+   */
+  async getStream(key: string, range?: { offset: number; length?: number }): Promise<Readable> {
+    if (!range) return this.call('get', key, () => this.client.getObject(this.name, key));
+    return this.call('get', key, () =>
+      this.client.getPartialObject(this.name, key, range.offset, range.length ?? 0),
+    );
   }
 
   async getBuffer(key: string): Promise<Buffer> {

@@ -1,10 +1,11 @@
 // Assembles the trainer service: configuration, bucket, the features client (MMIT_FEATURES_URL),
-// the run manager, routes, readiness (bucket reachable) and shutdown (running runs let go of their
-// leases; another replica, or the next start, resumes them from their last checkpoint).
+// the run manager, the export manager, routes, readiness (bucket reachable) and shutdown (running
+// runs and exports let go of their leases; another replica, or the next start, resumes them).
 import { createBucketService, jobRunnerSettings, type RunningService, type Service } from '@mmit/service-kit';
 import type { Bucket, BucketConfig } from '@mmit/storage';
 import { FeaturesClient } from '@mmit/train';
 import { TRAINER_DEFAULT_PORT, trainerConfigSpec } from './config.js';
+import { ExportManager } from './exports.js';
 import { registerRoutes } from './routes.js';
 import { RunManager } from './runs.js';
 
@@ -24,6 +25,7 @@ export interface TrainerService {
   service: Service<typeof trainerConfigSpec>;
   bucket: Bucket;
   runs: RunManager;
+  exports: ExportManager;
   /** Binds, resumes unfinished runs, and returns the URL. */
   start(options?: { handleSignals?: boolean }): Promise<RunningService>;
 }
@@ -59,7 +61,22 @@ export function createTrainerService(options: TrainerServiceOptions = {}): Train
       : undefined,
     jobs,
   });
-  registerRoutes(service, runs, bucket);
-  useWorker(runs);
-  return { service, bucket, runs, start };
+  const exports = new ExportManager({
+    bucket,
+    logger: service.logger,
+    concurrency: service.config.exportConcurrency,
+    ...(service.config.exportWorkDir ? { workDir: service.config.exportWorkDir } : {}),
+    jobs,
+  });
+  registerRoutes(service, runs, exports, bucket);
+  useWorker({
+    start: async () => {
+      await runs.start();
+      await exports.start();
+    },
+    stop: async () => {
+      await Promise.all([runs.stop(), exports.stop()]);
+    },
+  });
+  return { service, bucket, runs, exports, start };
 }

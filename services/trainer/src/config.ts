@@ -39,4 +39,14 @@ export const trainerConfigSpec = {
     z.coerce.number().int().min(10).max(60_000).default(1_000),
     'How often a run waiting for a features job polls it.',
   ),
+  exportConcurrency: envVar(
+    'MMIT_TRAINER_EXPORT_CONCURRENCY',
+    z.coerce.number().int().min(1).max(8).default(1),
+    'Exports (POST /v1/runs/<id>/exports) written at once by this process, apart from its training runs.',
+  ),
+  exportWorkDir: envVar(
+    'MMIT_TRAINER_EXPORT_DIR',
+    z.string().min(1).optional(),
+    'Local folder where an export is written before its files go into the bucket (default: the system temporary folder); needs room for the largest export.',
+  ),
 };

@@ -2,8 +2,9 @@
 // Claims (won or lost to another replica) of jobs and units, lease renewals (the timer's bare
 // rewrites of a held record), progress writes, and how long a unit waited between its job's plan
 // and its first claim. Registered on the service's registry when one is given, so they appear on
-// its /metrics; without one (tests, libraries) they count into a private registry.
-import { Counter, Histogram, Registry } from 'prom-client';
+// its /metrics; without one (tests, libraries) they count into a private registry. A service with
+// two engines (the trainer: runs and exports) registers them once; both count into them.
+import { Counter, Histogram, type Metric, Registry } from 'prom-client';
 
 export interface JobMetrics {
   claims: Counter<'what' | 'result'>;
@@ -13,6 +14,16 @@ export interface JobMetrics {
 }
 
 export function createJobMetrics(registry: Registry = new Registry()): JobMetrics {
+  const existing = registry.getSingleMetric('mmit_job_claims_total');
+  if (existing) {
+    const get = <M extends Metric>(name: string) => registry.getSingleMetric(name) as M;
+    return {
+      claims: existing as Counter<'what' | 'result'>,
+      renewals: get('mmit_job_lease_renewals_total'),
+      progressWrites: get('mmit_job_progress_writes_total'),
+      unitWait: get('mmit_job_unit_wait_seconds'),
+    };
+  }
   const registers = [registry];
   return {
     claims: new Counter({

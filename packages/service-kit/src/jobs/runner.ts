@@ -322,7 +322,12 @@ export class JobRunner {
    * Validates the params against the kind's schema, stores a queued record, and looks for work at
    * once. `options.id` gives the job an id made beforehand (so a caller can store it first).
    */
-  async submit(kind: string, params: unknown, options: { id?: string } = {}): Promise<JobRecord> {
+  /** `unit` names what the job's progress counts (default items), e.g. bytes. */
+  async submit(
+    kind: string,
+    params: unknown,
+    options: { id?: string; unit?: string } = {},
+  ): Promise<JobRecord> {
     const def = this.kindOf(kind);
     const parsed = def.def.params.parse(params);
     const at = new Date(this.now()).toISOString();
@@ -331,7 +336,7 @@ export class JobRunner {
       service: this.service,
       kind,
       status: 'queued',
-      progress: new ProgressTracker({}, this.now).snapshot(),
+      progress: new ProgressTracker(options.unit ? { unit: options.unit } : {}, this.now).snapshot(),
       params: parsed,
       attempt: 1,
       createdAt: at,
