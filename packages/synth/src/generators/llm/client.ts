@@ -58,6 +58,23 @@ interface CompletionBody {
   usage?: { total_tokens?: unknown };
 }
 
+/**
+ * Endpoints that refused JSON mode (`response_format`), in this process. Many OpenAI-compatible
+ * servers have no constrained JSON decoding and say so with a 400 on that parameter; the prompt
+ * already asks for one JSON object and every reply is validated, so such an endpoint is asked
+ * without it, once it has said so, by every client.
+ */
+const refusesJsonMode = new Set<string>();
+
+/** Whether an error body is OpenAI's shape naming `response_format` as the refused parameter. */
+function refusesResponseFormat(text: string): boolean {
+  try {
+    return (JSON.parse(text) as { error?: { param?: unknown } }).error?.param === 'response_format';
+  } catch {
+    return false;
+  }
+}
+
 export class ChatClient {
   private readonly url: string;
   private consecutiveUnreachable = 0;
@@ -108,6 +125,10 @@ export class ChatClient {
   }
 
   private async attempt(request: ChatRequest, signal?: AbortSignal): Promise<ChatReply> {
+    if (request.response_format && refusesJsonMode.has(this.url)) {
+      const { response_format: _, ...plain } = request;
+      request = plain;
+    }
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let res: Response;
@@ -135,6 +156,10 @@ export class ChatClient {
         );
       const code = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       throw new LlmError('unreachable', `cannot reach ${this.url}: ${code}`, true, undefined, { cause: err });
+    }
+    if (res.status === 400 && request.response_format && refusesResponseFormat(text)) {
+      refusesJsonMode.add(this.url);
+      return this.attempt(request, signal);
     }
     if (!res.ok) {
       const retryable = res.status === 429 || res.status >= 500;
