@@ -44,6 +44,93 @@ export const RunEncoderSchema = z
   })
   .meta({ id: 'RunEncoder' });
 
+/** The fields TrainingSettings and RunSpec share: one list, so their defaults cannot drift apart. */
+const trainingSettingsFields = z.object({
+  projector: z
+    .object({
+      type: z.enum(projectorTypes).default('mlp2x_gelu'),
+      /** Feature width the projector takes; checked against the encoder when given. */
+      inputDim: z.number().int().positive().optional(),
+    })
+    .default({ type: 'mlp2x_gelu' }),
+  lora: z
+    .object({
+      rank: z.number().int().min(1).max(1024),
+      alpha: z.number().positive(),
+      targets: z.array(z.enum(loraTargets)).min(1).default(['q_proj', 'v_proj']),
+    })
+    .optional(),
+  optimizer: z
+    .object({
+      lr: learningRate('optimizer.lr').default(1e-3),
+      /** Learning rate of the LoRA adapters (default: optimizer.lr). */
+      loraLr: learningRate('optimizer.loraLr').optional(),
+      betas: z.tuple([z.number().min(0).max(0.99999), z.number().min(0).max(0.999999)]).default([0.9, 0.999]),
+      eps: z.number().positive().default(1e-8),
+      weightDecay: z.number().min(0).max(1).default(0),
+      /** Decay biases too (torch's AdamW on all parameters); off = transformers Trainer's rule. */
+      decayBiases: z.boolean().default(false),
+    })
+    .default({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, decayBiases: false }),
+  schedule: z
+    .object({
+      type: z.enum(['cosine', 'constant']).default('cosine'),
+      /** Warm-up steps; default: warmupRatio of the total. */
+      warmupSteps: z.number().int().min(0).optional(),
+      warmupRatio: z.number().min(0).max(1).default(0.03),
+      minLrRatio: z.number().min(0).max(1).default(0),
+    })
+    .default({ type: 'cosine', warmupRatio: 0.03, minLrRatio: 0 }),
+  batchSize: z.number().int().min(1).max(4096).default(16),
+  gradAccumulation: z.number().int().min(1).max(1024).default(1),
+  /** Global-norm clipping threshold; null turns clipping off. */
+  maxGradNorm: z.number().positive().nullable().default(1),
+  epochs: z.number().int().min(1).max(10_000).optional(),
+  steps: z.number().int().min(1).max(10_000_000).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(0),
+  template: z.enum(TEMPLATES).default('plain'),
+  maxSeqLen: z.number().int().min(8).max(131_072).default(2048),
+  /**
+   * Batches are right-padded to a multiple of this many tokens, so sequence lengths recur and
+   * onnxruntime reuses its plan for a shape instead of preparing a new one for every length
+   * (padding is masked and unlabelled: losses and gradients are unchanged). 1 turns it off.
+   */
+  padToMultipleOf: z.number().int().min(1).max(256).default(16),
+  /**
+   * Batches of samples of similar length (less padding; LLaVA's length-grouped sampler) or of
+   * any length (transformers' Trainer default). Off when question kinds differ in length and
+   * every step should see all of them.
+   */
+  groupByLength: z.boolean().default(true),
+  /** Validation loss every N optimizer steps (0: only at the end). */
+  evalEvery: z.number().int().min(0).default(0),
+  /** Checkpoint every N optimizer steps (0: only at the end). */
+  checkpointEvery: z.number().int().min(0).default(0),
+  ep: ExecutionProviderSchema.default('cpu'),
+  threads: z.number().int().min(1).max(256).optional(),
+});
+
+/** Epochs or steps say how long a run is; both at once would be ambiguous. */
+const notEpochsAndSteps = (s: { epochs?: number; steps?: number }) =>
+  !(s.epochs !== undefined && s.steps !== undefined);
+const epochsAndStepsError = { message: 'give epochs or steps, not both', path: ['steps'] };
+
+/**
+ * How a run trains, apart from what it trains on (dataset, encoder, LM, which samples it may
+ * leave out) and its name: projector, optimizer, schedule, batching, template, seed. A RunSpec is
+ * these plus its data and models; a run over features already in memory (the shapes example's
+ * engine-only projector stage) parses its settings here, so it gets the trainer service's
+ * defaults, schedule and optimizer.
+ */
+export const TrainingSettingsSchema = trainingSettingsFields.refine(notEpochsAndSteps, epochsAndStepsError);
+export type TrainingSettings = z.output<typeof TrainingSettingsSchema>;
+export type TrainingSettingsInput = z.input<typeof TrainingSettingsSchema>;
+
 export const RunSpecSchema = z
   .object({
     name: z.string().trim().min(1).max(200).optional(),
@@ -62,75 +149,7 @@ export const RunSpecSchema = z
       /** The token each feature row replaces. */
       imageToken: z.string().min(1).max(100).default('<image>'),
     }),
-    projector: z
-      .object({
-        type: z.enum(projectorTypes).default('mlp2x_gelu'),
-        /** Feature width the projector takes; checked against the encoder when given. */
-        inputDim: z.number().int().positive().optional(),
-      })
-      .default({ type: 'mlp2x_gelu' }),
-    lora: z
-      .object({
-        rank: z.number().int().min(1).max(1024),
-        alpha: z.number().positive(),
-        targets: z.array(z.enum(loraTargets)).min(1).default(['q_proj', 'v_proj']),
-      })
-      .optional(),
-    optimizer: z
-      .object({
-        lr: learningRate('optimizer.lr').default(1e-3),
-        /** Learning rate of the LoRA adapters (default: optimizer.lr). */
-        loraLr: learningRate('optimizer.loraLr').optional(),
-        betas: z
-          .tuple([z.number().min(0).max(0.99999), z.number().min(0).max(0.999999)])
-          .default([0.9, 0.999]),
-        eps: z.number().positive().default(1e-8),
-        weightDecay: z.number().min(0).max(1).default(0),
-        /** Decay biases too (torch's AdamW on all parameters); off = transformers Trainer's rule. */
-        decayBiases: z.boolean().default(false),
-      })
-      .default({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, decayBiases: false }),
-    schedule: z
-      .object({
-        type: z.enum(['cosine', 'constant']).default('cosine'),
-        /** Warm-up steps; default: warmupRatio of the total. */
-        warmupSteps: z.number().int().min(0).optional(),
-        warmupRatio: z.number().min(0).max(1).default(0.03),
-        minLrRatio: z.number().min(0).max(1).default(0),
-      })
-      .default({ type: 'cosine', warmupRatio: 0.03, minLrRatio: 0 }),
-    batchSize: z.number().int().min(1).max(4096).default(16),
-    gradAccumulation: z.number().int().min(1).max(1024).default(1),
-    /** Global-norm clipping threshold; null turns clipping off. */
-    maxGradNorm: z.number().positive().nullable().default(1),
-    epochs: z.number().int().min(1).max(10_000).optional(),
-    steps: z.number().int().min(1).max(10_000_000).optional(),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .default(0),
-    template: z.enum(TEMPLATES).default('plain'),
-    maxSeqLen: z.number().int().min(8).max(131_072).default(2048),
-    /**
-     * Batches are right-padded to a multiple of this many tokens, so sequence lengths recur and
-     * onnxruntime reuses its plan for a shape instead of preparing a new one for every length
-     * (padding is masked and unlabelled: losses and gradients are unchanged). 1 turns it off.
-     */
-    padToMultipleOf: z.number().int().min(1).max(256).default(16),
-    /**
-     * Batches of samples of similar length (less padding; LLaVA's length-grouped sampler) or of
-     * any length (transformers' Trainer default). Off when question kinds differ in length and
-     * every step should see all of them.
-     */
-    groupByLength: z.boolean().default(true),
-    /** Validation loss every N optimizer steps (0: only at the end). */
-    evalEvery: z.number().int().min(0).default(0),
-    /** Checkpoint every N optimizer steps (0: only at the end). */
-    checkpointEvery: z.number().int().min(0).default(0),
-    ep: ExecutionProviderSchema.default('cpu'),
-    threads: z.number().int().min(1).max(256).optional(),
+    ...trainingSettingsFields.shape,
     /**
      * Samples the run's encoder cannot serve (their modality has no encoder in this run, or their
      * media have no cached features) refuse the run at start by default, naming the counts; true
@@ -138,10 +157,7 @@ export const RunSpecSchema = z
      */
     allowDrops: z.boolean().default(false),
   })
-  .refine((s) => !(s.epochs !== undefined && s.steps !== undefined), {
-    message: 'give epochs or steps, not both',
-    path: ['steps'],
-  })
+  .refine(notEpochsAndSteps, epochsAndStepsError)
   .meta({ id: 'RunSpec' });
 
 export type RunSpec = z.output<typeof RunSpecSchema>;

@@ -118,10 +118,9 @@ export async function runEngineProof(options: EngineProofOptions): Promise<Engin
       examples,
       ...(options.projector ? { projector: options.projector } : {}),
       steps: options.projectorSteps ?? PROOF_DEFAULTS.projectorSteps,
-      batchSize: 16,
       lr: options.projectorLr ?? PROOF_DEFAULTS.projectorLr,
       seed: options.seed,
-      onStep: (step, loss) => {
+      onStep: ({ step, loss }) => {
         if (step % 50 === 0) log(`  ${kind} projector step ${step}: loss ${loss.toFixed(3)}`);
       },
     });

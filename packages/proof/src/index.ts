@@ -10,6 +10,7 @@ export * from './generate.js';
 export * from './lm-corpus.js';
 export * from './lm-pretrain.js';
 export * from './projector-stage.js';
+export * from './projector-training.js';
 export * from './questions.js';
 export * from './report.js';
 export * from './task.js';

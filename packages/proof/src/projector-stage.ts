@@ -1,27 +1,35 @@
 // The projector stage with the engine alone (no services): features -> projector -> frozen LM.
-// Training examples are rendered with the trainer's own chat template code (@mmit/train's
-// encodeChat), the step is @mmit/models' LLaVA step graph (LM weights are initializers; only the
-// projector is a parameter), and answers come from greedy generation over the same frozen LM with
-// the projected rows spliced in where the `<image>` / `<audio>` tokens are.
+// Training is an in-memory run of @mmit/train: the examples become LLaVA conversation records
+// encoded by the trainer's own code (buildExamples, the chat template), the features are served
+// from memory (MemoryFeatures), and prepareTrainer assembles the trainer service's step graph
+// (LM weights are initializers; only the projector is a parameter), optimizer, schedule and data
+// order from the same settings the pipeline sends the service (projector-training.ts). Answers come
+// from greedy generation over the same frozen LM with the projected rows spliced in where the
+// `<image>` / `<audio>` tokens are.
 // This is the quick check that the task is learnable from random frozen features before the
 // services are involved, and the reference the pipeline run can be compared with.
 import { createGenerator } from '@mmit/inference';
-import { createRng } from '@mmit/media';
 import {
-  AdamW,
   applyProjector,
-  buildLlavaStepGraph,
-  initProjector,
   type LanguageModel,
-  llavaStepFeeds,
   type ProjectorSpec,
   type ProjectorType,
   projectorParams,
   type Tokenizer,
 } from '@mmit/models';
 import { createSession, Graph, type HostTensor } from '@mmit/tensor';
-import { collate, encodeChat, lrMultiplier } from '@mmit/train';
+import {
+  buildExamples,
+  type DatasetSample,
+  MemoryFeatures,
+  padTokenIdOf,
+  prepareTrainer,
+  type StepMetrics,
+  TrainingSettingsSchema,
+} from '@mmit/train';
 import { type FeatureMatrix, featureRows } from './features.js';
+import { MEDIA_TOKEN } from './lm-corpus.js';
+import { projectorTraining } from './projector-training.js';
 
 export interface StageExample {
   /** Row of the feature matrix the media tokens take. */
@@ -41,34 +49,15 @@ export interface ProjectorStageOptions {
   /** LLaVA-1.5's mlp2x_gelu unless set. */
   projector?: ProjectorType;
   steps: number;
-  batchSize: number;
   lr: number;
   seed: number;
-  onStep?: (step: number, loss: number) => void;
+  onStep?: (metrics: StepMetrics) => void;
 }
 
 export interface TrainedProjector {
   spec: ProjectorSpec;
   params: Record<string, Float32Array>;
   losses: number[];
-}
-
-function encodeExample(
-  options: Pick<ProjectorStageOptions, 'tokenizer' | 'mediaToken' | 'features'>,
-  e: StageExample,
-) {
-  return encodeChat(
-    options.tokenizer,
-    [
-      { from: 'human', value: e.prompt },
-      { from: 'gpt', value: e.answer },
-    ],
-    {
-      imageToken: options.mediaToken,
-      imageTokenId: options.tokenizer.tokenId(options.mediaToken),
-      imageRows: options.features.tokens,
-    },
-  );
 }
 
 function stackItems(features: FeatureMatrix, items: number[]): HostTensor<'float32'> {
@@ -78,72 +67,73 @@ function stackItems(features: FeatureMatrix, items: number[]): HostTensor<'float
   return { dtype: 'float32', dims: [items.length, features.tokens, features.dim], data };
 }
 
-/** Trains a projector with AdamW on a cosine schedule; the LM stays frozen. */
-export async function trainProjector(options: ProjectorStageOptions): Promise<TrainedProjector> {
-  const spec: ProjectorSpec = {
-    type: options.projector ?? 'mlp2x_gelu',
-    inputDim: options.features.dim,
-    outputDim: options.lm.config.hiddenSize,
-  };
-  const mediaTokenId = options.tokenizer.tokenId(options.mediaToken);
-  const step = buildLlavaStepGraph(options.lm, {
-    projector: spec,
-    imageTokenId: mediaTokenId,
-    head: 'labelled',
-  });
-  const session = await createSession(step.graph, { ep: 'cpu', cache: false });
-  const encoded = options.examples.map((e) => ({ example: e, sample: encodeExample(options, e) }));
-  const optimizer = new AdamW(initProjector(spec, options.seed), { lr: options.lr, weight_decay: 0 });
-  const rng = createRng(options.seed);
-  const padId = options.tokenizer.padTokenId ?? 0;
-  const losses: number[] = [];
-  let order: number[] = [];
-  try {
-    for (let s = 1; s <= options.steps; s++) {
-      if (order.length < options.batchSize) {
-        const more = encoded.map((_, i) => i);
-        for (let i = more.length - 1; i > 0; i--) {
-          const j = Math.floor(rng() * (i + 1));
-          [more[i], more[j]] = [more[j], more[i]];
-        }
-        order = order.concat(more);
-      }
-      const picked = order.splice(0, options.batchSize).map((i) => encoded[i]);
-      const batch = collate(
-        picked.map(({ example, sample }, i) => ({
-          id: String(i),
-          media: String(example.item),
-          inputIds: Int32Array.from(sample.inputIds),
-          labels: Int32Array.from(sample.labels),
-        })),
-        padId,
-      );
-      const feeds = llavaStepFeeds(
-        step,
-        {
-          ...batch,
-          features: stackItems(
-            options.features,
-            picked.map((p) => p.example.item),
-          ),
-        },
-        optimizer.float32(),
-      );
-      const out = await session.run(feeds);
-      const loss = (out.loss.data as Float32Array)[0];
-      const grads = Object.fromEntries(step.params.map((n) => [n, out[`grad.${n}`].data as Float32Array]));
-      const warmupSteps = Math.round(options.steps * 0.03);
-      optimizer.step(
-        grads,
-        lrMultiplier({ type: 'cosine', warmupSteps, totalSteps: options.steps, minLrRatio: 0 }, s),
-      );
-      losses.push(loss);
-      options.onStep?.(s, loss);
-    }
-  } finally {
-    await session.release();
+/** Each item's rows as the block a feature source serves, keyed by the item's row number. */
+function memoryFeatures(features: FeatureMatrix): MemoryFeatures {
+  const blocks = new Map<string, HostTensor>();
+  for (let item = 0; item < features.count; item++) {
+    blocks.set(String(item), {
+      dtype: 'float32',
+      dims: [features.tokens, features.dim],
+      data: featureRows(features, item),
+    });
   }
-  return { spec, params: optimizer.float32(), losses };
+  return new MemoryFeatures(blocks);
+}
+
+/** Trains a projector through the trainer's loop (AdamW, warm-up and cosine); the LM stays frozen. */
+export async function trainProjector(options: ProjectorStageOptions): Promise<TrainedProjector> {
+  const { lm, tokenizer, mediaToken, features } = options;
+  const modality = mediaToken === MEDIA_TOKEN.audio ? 'audio' : 'image';
+  const settings = TrainingSettingsSchema.parse(projectorTraining(options));
+  const mediaTokenId = tokenizer.tokenId(mediaToken);
+  const samples: DatasetSample[] = options.examples.map((e, i) => ({
+    id: `example-${i}`,
+    split: 'train',
+    media: String(e.item),
+    modality,
+    conversations: [
+      { from: 'human', value: e.prompt },
+      { from: 'gpt', value: e.answer },
+    ],
+  }));
+  const sets = buildExamples(samples, tokenizer, settings.template, {
+    imageToken: mediaToken,
+    imageTokenId: mediaTokenId,
+    imageRows: features.tokens,
+    maxSeqLen: settings.maxSeqLen,
+    dropReason: (sample) => (Number(sample.media) < features.count ? undefined : 'no cached features'),
+  });
+  // The trainer service counts what it leaves out; here every example is ours, so any is a bug.
+  if (sets.counts.dropped > 0) {
+    throw new Error(
+      `${sets.counts.dropped} of ${samples.length} projector examples cannot be trained on: ${JSON.stringify(sets.counts.dropReasons)}`,
+    );
+  }
+  const prepared = await prepareTrainer(settings, {
+    lm,
+    imageTokenId: mediaTokenId,
+    featureWidth: features.dim,
+    padTokenId: padTokenIdOf(tokenizer, lm),
+    features: memoryFeatures(features),
+    train: sets.train,
+    validation: [],
+  });
+  const losses: number[] = [];
+  try {
+    await prepared.trainer.run({
+      onStep: (metrics) => {
+        losses.push(metrics.loss);
+        options.onStep?.(metrics);
+      },
+    });
+  } finally {
+    await prepared.session.release();
+  }
+  // The trainer refills its parameter arrays in place; the result keeps copies.
+  const params = Object.fromEntries(
+    Object.entries(prepared.trainer.parameters).map(([name, data]) => [name, data.slice()]),
+  );
+  return { spec: prepared.projector, params, losses };
 }
 
 export interface AnswerOptions {

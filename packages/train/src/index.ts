@@ -27,6 +27,9 @@ export {
   StepMetricsSchema,
   TEMPLATES,
   TERMINAL_RUN_STATUSES,
+  type TrainingSettings,
+  type TrainingSettingsInput,
+  TrainingSettingsSchema,
 } from '@mmit/contracts';
 export * from './batching.js';
 export * from './checkpoint.js';
@@ -38,6 +41,7 @@ export * from './features-client.js';
 export * from './loop.js';
 export * from './plan.js';
 export * from './preflight.js';
+export * from './prepare.js';
 export * from './random.js';
 export * from './recorder.js';
 export * from './run.js';

@@ -2,11 +2,11 @@
 // with their own lr; biases with or without decay), total steps from epochs or steps, warm-up
 // steps from the ratio, and the loop configuration.
 
-import type { RunSpec } from '@mmit/contracts';
+import type { TrainingSettings } from '@mmit/contracts';
 import type { ParamGroup } from '@mmit/models';
 import type { LoopConfig } from './loop.js';
 
-export type OptimizerSpec = RunSpec['optimizer'];
+export type OptimizerSpec = TrainingSettings['optimizer'];
 
 /** Groups: projector and LoRA parameters, each split into decayed and undecayed (biases). */
 export function paramGroups(names: string[], optimizer: OptimizerSpec): ParamGroup[] {
@@ -29,7 +29,7 @@ export function paramGroups(names: string[], optimizer: OptimizerSpec): ParamGro
 }
 
 export function totalSteps(
-  spec: Pick<RunSpec, 'epochs' | 'steps' | 'batchSize' | 'gradAccumulation'>,
+  spec: Pick<TrainingSettings, 'epochs' | 'steps' | 'batchSize' | 'gradAccumulation'>,
   trainExamples: number,
 ): number {
   if (spec.steps !== undefined) return spec.steps;
@@ -37,7 +37,7 @@ export function totalSteps(
   return Math.max(1, Math.ceil(batches / spec.gradAccumulation)) * (spec.epochs ?? 1);
 }
 
-export function loopConfig(spec: RunSpec, trainExamples: number, padTokenId: number): LoopConfig {
+export function loopConfig(spec: TrainingSettings, trainExamples: number, padTokenId: number): LoopConfig {
   const total = totalSteps(spec, trainExamples);
   return {
     batchSize: spec.batchSize,

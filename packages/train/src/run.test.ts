@@ -5,13 +5,27 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { keys, newId, type RunSpecInput, RunSpecSchema, RunStateSchema } from '@mmit/contracts';
+import {
+  keys,
+  newId,
+  type RunSpecInput,
+  RunSpecSchema,
+  RunStateSchema,
+  TrainingSettingsSchema,
+} from '@mmit/contracts';
+import { FeatureReader } from '@mmit/features';
 import type { Bucket } from '@mmit/storage';
 import { startTestStore, type TestStore } from '@mmit/storage/testing';
+import type { HostTensor } from '@mmit/tensor';
 import { fixturesDir } from '../../../test/paths.js';
 import { checkpointSteps } from './checkpoint.js';
 import { UnusableSamplesError } from './coverage.js';
 import { loadDataset } from './dataset.js';
+import { buildExamples } from './examples.js';
+import { MemoryFeatures } from './features.js';
+import type { StepMetrics } from './loop.js';
+import { imageTokenIdOf, openLm } from './preflight.js';
+import { padTokenIdOf, prepareTrainer } from './prepare.js';
 import { RunRecorder, readMetrics } from './recorder.js';
 import { executeRun } from './run.js';
 import { initialRunState } from './state.js';
@@ -30,16 +44,21 @@ before(async () => {
 });
 after(() => store?.stop());
 
+/** The training settings of these tests' runs; `spec` adds the dataset, encoder and LM. */
+const SETTINGS = {
+  optimizer: { lr: 5e-3, weightDecay: 0.01 },
+  batchSize: 4,
+  gradAccumulation: 1,
+  seed: 7,
+  threads: 1,
+} as const;
+
 function spec(extra: Partial<RunSpecInput> = {}) {
   return RunSpecSchema.parse({
     datasetId,
     encoder: { key: TEST_ENCODER_KEY },
     lm: { checkpoint: join(fixturesDir, 'tiny-llama') },
-    optimizer: { lr: 5e-3, weightDecay: 0.01 },
-    batchSize: 4,
-    gradAccumulation: 1,
-    seed: 7,
-    threads: 1,
+    ...SETTINGS,
     ...extra,
   });
 }
@@ -270,4 +289,59 @@ test('media without cached features refuse the run (no features service to ask),
     executeRun({ bucket, spec: spec({ datasetId: partial, steps: 1 }), recorder }),
     /3 samples: features missing for 3 media under clip-\w+: run the features job for this dataset; compute them \(mmit features run/,
   );
+});
+
+test("a run over features in memory takes the trainer service's steps: same losses, rates and norms", async () => {
+  const runId = newId('run');
+  const s = spec({ steps: 6, schedule: { warmupSteps: 2 } });
+  await run(runId, s);
+  const service = (await readMetrics(bucket, runId)).filter((l) => l.type === 'step');
+  assert.equal(service.length, 6);
+
+  // The same run without the bucket on the training side: features copied into memory, the
+  // examples built by the same code, the settings parsed on their own (no dataset, encoder, LM),
+  // so the schema's defaults must be the RunSpec's.
+  const samples = await loadDataset(bucket, datasetId);
+  const reader = new FeatureReader(bucket, TEST_ENCODER_KEY);
+  const blocks = new Map<string, HostTensor>();
+  for (const sample of samples) {
+    if (sample.media && (await reader.has(sample.media))) {
+      blocks.set(sample.media, (await reader.read(sample.media)).features);
+    }
+  }
+  const { lm, tokenizer } = await openLm(s);
+  const imageTokenId = imageTokenIdOf(tokenizer, lm, s);
+  const [first] = blocks.values();
+  const sets = buildExamples(samples, tokenizer, s.template, {
+    imageToken: s.lm.imageToken,
+    imageTokenId,
+    imageRows: first.dims[0],
+    maxSeqLen: s.maxSeqLen,
+    dropReason: (sample) => (sample.media && blocks.has(sample.media) ? undefined : 'no cached features'),
+  });
+  const settings = TrainingSettingsSchema.parse({ ...SETTINGS, steps: 6, schedule: { warmupSteps: 2 } });
+  const prepared = await prepareTrainer(settings, {
+    lm,
+    imageTokenId,
+    featureWidth: first.dims[1],
+    padTokenId: padTokenIdOf(tokenizer, lm),
+    features: new MemoryFeatures(blocks),
+    train: sets.train,
+    validation: sets.validation,
+  });
+  const memory: StepMetrics[] = [];
+  try {
+    await prepared.trainer.run({ onStep: (m) => void memory.push(m) });
+  } finally {
+    await prepared.session.release();
+  }
+  // One thread each: the sums run in one order, so the numbers are the same to the last bit.
+  const view = (m: { loss: number; lr: number; gradNorm: number; samples: number }) => [
+    m.loss,
+    m.lr,
+    m.gradNorm,
+    m.samples,
+  ];
+  assert.deepEqual(memory.map(view), service.map(view));
+  assert.equal(memory[0].lr, 0, 'the first warm-up step runs at rate 0');
 });

@@ -1,31 +1,22 @@
 // One training run from its spec, start to finish, as the trainer service executes it: checks,
 // dataset, features (asking the features service and waiting when they are missing), examples,
-// the step graph, parameters (fresh, or the last checkpoint's when the run resumes), then the
-// loop with its hooks writing metrics, state and checkpoints to the bucket. Cancellation and
-// shutdown arrive through `signal`; what a stop means (cancelled, or queued to resume) is the
-// caller's decision.
+// the trainer (prepare.ts: step graph, parameters fresh or the last checkpoint's when the run
+// resumes, optimizer, schedule), then the loop with its hooks writing metrics, state and
+// checkpoints to the bucket. Cancellation and shutdown arrive through `signal`; what a stop means
+// (cancelled, or queued to resume) is the caller's decision.
 
 import { type Modality, modalityOfEncoderKey, type RunSpec } from '@mmit/contracts';
 import { FeatureReader } from '@mmit/features';
-import {
-  buildLlavaStepGraph,
-  describeHubProgress,
-  GroupedAdamW,
-  initLora,
-  initProjector,
-  type ProjectorSpec,
-} from '@mmit/models';
+import { describeHubProgress } from '@mmit/models';
 import type { Bucket } from '@mmit/storage';
-import { createSession } from '@mmit/tensor';
 import { checkpointSteps, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { checkCoverage, describeCoverage, planCoverage } from './coverage.js';
 import { type DatasetSample, loadDataset } from './dataset.js';
 import { buildExamples } from './examples.js';
 import { BucketFeatures } from './features.js';
 import { type FeaturesClient, FeaturesServiceError } from './features-client.js';
-import { Trainer } from './loop.js';
-import { loopConfig, paramGroups } from './plan.js';
 import { checkProjectorInput, preflight } from './preflight.js';
+import { padTokenIdOf, prepareTrainer } from './prepare.js';
 import type { RunRecorder } from './recorder.js';
 
 export interface RunContext {
@@ -159,45 +150,17 @@ export async function executeRun(ctx: RunContext): Promise<void> {
     );
   }
 
-  const projector: ProjectorSpec = {
-    type: spec.projector.type,
-    inputDim: first.width,
-    outputDim: checks.lm.config.hiddenSize,
-  };
-  const step = buildLlavaStepGraph(checks.lm, {
-    projector,
-    imageTokenId: checks.imageTokenId,
-    head: 'labelled',
-    ...(spec.lora ? { lora: spec.lora } : {}),
-  });
-  const session = await createSession(step.graph, {
-    ep: spec.ep,
-    ...(spec.threads ? { threads: spec.threads } : {}),
-  });
-  const initial = {
-    ...initProjector(projector, spec.seed),
-    ...(spec.lora ? initLora(checks.lm, spec.lora, spec.seed + 1) : {}),
-  };
-  const dims = Object.fromEntries(step.graph.params.map((p) => [p.name, p.shape as number[]]));
-  const optimizer = new GroupedAdamW(initial, paramGroups(step.params, spec.optimizer), {
-    betas: spec.optimizer.betas,
-    eps: spec.optimizer.eps,
-  });
   const saved = (await checkpointSteps(bucket, runId)).at(-1);
   const resume = saved === undefined ? undefined : await loadCheckpoint(bucket, runId, saved);
   await recorder.resumeMetrics(saved ?? 0);
-
-  const padTokenId =
-    checks.tokenizer.padTokenId ?? checks.lm.config.padTokenId ?? checks.tokenizer.eosTokenId ?? 0;
-  const config = loopConfig(spec, sets.train.length, padTokenId);
-  const trainer = new Trainer({
-    step,
-    session,
+  const { trainer, config, dims } = await prepareTrainer(spec, {
+    lm: checks.lm,
+    imageTokenId: checks.imageTokenId,
+    featureWidth: first.width,
+    padTokenId: padTokenIdOf(checks.tokenizer, checks.lm),
     features,
     train: sets.train,
     validation: sets.validation,
-    optimizer,
-    config,
     resume,
   });
   await recorder.update({

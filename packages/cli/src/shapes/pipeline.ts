@@ -24,6 +24,7 @@ import {
   lmPretraining,
   onlyKinds,
   planTask,
+  projectorTraining,
   type TaskPlan,
   type TaskQuestion,
   vqaPrompt,
@@ -198,17 +199,16 @@ export async function runPipelineProof(options: PipelineProofOptions): Promise<P
       datasetId,
       encoder: { spec: { checkpoint: kind === 'image' ? models.vision : models.audio } },
       lm: { checkpoint: models.lm, imageToken: kind === 'image' ? '<image>' : '<audio>' },
-      projector: { type: options.projector ?? 'mlp2x_gelu' },
-      template: 'chat',
-      optimizer: { lr: options.projectorLr },
-      batchSize: 16,
-      // Question kinds differ in length: grouped batches would give each step one kind only.
-      groupByLength: false,
+      // The settings the engine-only stage trains with too (projector-training.ts).
+      ...projectorTraining({
+        projector: options.projector,
+        lr: options.projectorLr,
+        steps: options.projectorSteps,
+        seed: options.seed,
+      }),
       // One dataset holds both modalities and each run reads one of them: the other modality's
       // samples are left out on purpose (the run's coverage says so).
       allowDrops: true,
-      steps: options.projectorSteps,
-      seed: options.seed,
     });
     runs[kind] = run.id;
     const final = await watchRun(client, run.id, { print: log, bar: bars });
