@@ -1,8 +1,9 @@
 // `pnpm demo`: the README's main job. Starts everything (embedded S3, the services, the gateway)
-// and runs the learning proof through them: `mmit bench shapes` (packages/cli/src/shapes/): a
-// synthetic corpus of pictures and beeps is ingested, turned into short-answer questions, its
-// features cached, projectors trained into a frozen tiny LM, and every held-out test question
-// asked over /v1/chat/completions; it prints accuracy beside chance, the loss curves and the time.
+// and runs the learning proof through them: `mmit bench shapes` (packages/cli/src/shapes/, the task
+// in examples/shapes): a synthetic corpus of pictures and beeps is ingested, turned into
+// short-answer questions, its features cached, projectors trained into a frozen tiny LM, and every
+// held-out test question asked over /v1/chat/completions; it prints accuracy beside chance, the
+// loss curves and the time.
 // Arguments after `--` go to `mmit bench shapes` (`--json`, `--seed 2`, `--train 400`, ...).
 //
 // `pnpm demo -- --tour` instead walks the sample corpus through the `mmit` CLI command by command:
@@ -31,7 +32,7 @@ import {
   writeRandomClipVision,
   writeTinyLmCheckpoint,
   writeWordTokenizer,
-} from '../packages/proof/src/index.js';
+} from '../examples/shapes/src/index.js';
 import { LaunchError, type Launched, launch } from './launch.js';
 import { parseLaunchArgs } from './launch-settings.js';
 

@@ -1,10 +1,10 @@
 // Pretrains the learning proof's tiny LM with the given settings (PROOF_DEFAULTS' where none are
-// given) and, with --ship, puts it where every default run finds it: packages/proof/pretrained-lm.
+// given) and, with --ship, puts it where every default run finds it: examples/shapes/pretrained-lm.
 //   npx tsx scripts/pretrain-proof-lm.ts --ship
 //   npx tsx scripts/pretrain-proof-lm.ts --lm-steps 20000 --lm-noise 1.0
 // An LM already in MMIT_CACHE_DIR under the settings' key is taken from there, not pretrained again.
 // The shipped LM must be made again whenever its corpus, vocabulary, sizes or schedule change:
-// packages/proof/src/task-models.test.ts fails until it is.
+// examples/shapes/src/task-models.test.ts fails until it is.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import {
   SHIPPED_LM_DIR,
   sparkline,
   writeTaskModels,
-} from '../packages/proof/src/index.js';
+} from '../examples/shapes/src/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -66,7 +66,7 @@ The frozen language model of \`mmit bench shapes\` (the README's main job), in H
 checkpoint layout: a Llama config (d 128, 3 layers, 8 heads), a word-level \`tokenizer.json\`, a
 ChatML template. It plays the part a hub checkpoint plays in a real run: pretrained once with
 mmit's own engine (full-weight gradients, AdamW) on text-only scenes and clips of the task, whose
-picture and clip positions hold slot rows (packages/proof/src/slots.ts), then frozen. Its corpus
+picture and clip positions hold slot rows (examples/shapes/src/slots.ts), then frozen. Its corpus
 has a seed of its own: one LM serves every seed, and it never sees a run's pictures, clips or
 features.
 
@@ -78,7 +78,7 @@ ${mean(curve.slice(0, 100)).toFixed(3)}, of the last 100 ${mean(curve.slice(-100
 
 A run finds this LM by its key (\`${record.key}\`, in \`pretraining.json\`), computed from
 everything that decides it: corpus, vocabulary, sizes and schedule. When the code changes any of
-them, \`packages/proof/src/task-models.test.ts\` fails until the LM is made again with the
+them, \`examples/shapes/src/task-models.test.ts\` fails until the LM is made again with the
 command above.
 `;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under packages/, services/ and test/ with Node's own test runner
+// Runs every *.test.ts under packages/, services/, examples/ and test/ with Node's own test runner
 // (through tsx, so sources run as TypeScript). Arguments narrow the set: a path fragment
 // such as `packages/tensor` or `ingest` keeps the files whose path contains it.
 import { spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const roots = ['packages', 'services', 'test'];
+const roots = ['packages', 'services', 'examples', 'test'];
 
 function collect(dir, out) {
   for (const name of readdirSync(dir)) {

@@ -13,11 +13,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  languageModelFromCheckpoint,
-  loadTokenizer,
-  openCheckpointFolder,
-} from '../../packages/models/src/index.js';
-import {
   accuracyByType,
   answerWithRows,
   audioFeatures,
@@ -34,7 +29,12 @@ import {
   renderItem,
   slotWordsOf,
   vqaPrompt,
-} from '../../packages/proof/src/index.js';
+} from '../../examples/shapes/src/index.js';
+import {
+  languageModelFromCheckpoint,
+  loadTokenizer,
+  openCheckpointFolder,
+} from '../../packages/models/src/index.js';
 import { readSafetensors } from '../../packages/tensor/src/index.js';
 
 const { values } = parseArgs({

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onlyKinds, planTask, writeTaskFolder } from '../../examples/shapes/src/index.js';
 import { launch } from '../../infra/launch.js';
 import { ApiClient, ApiError } from '../../packages/cli/src/http-client.js';
 import {
@@ -24,7 +25,6 @@ import {
   TERMINAL_JOB_STATUSES,
   TERMINAL_RUN_STATUSES,
 } from '../../packages/contracts/src/index.js';
-import { onlyKinds, planTask, writeTaskFolder } from '../../packages/proof/src/index.js';
 import { Bucket, mapLimit, type S3Config } from '../../packages/storage/src/index.js';
 import { fixture } from '../paths.js';
 

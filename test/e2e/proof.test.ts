@@ -4,19 +4,19 @@
 // neighbour's caption, so every later stage runs unchanged on media whose samples describe
 // something else). The honest run must answer the held-out questions far above chance and the
 // broken one must not: the accuracy measures the pipeline, not the question text. The LM is the
-// shipped one (packages/proof/pretrained-lm); the full-size numbers are in docs/walkthrough.md.
+// shipped one (examples/shapes/pretrained-lm); the full-size numbers are in docs/walkthrough.md.
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ApiClient } from '../../packages/cli/src/http-client.js';
-import { type PipelineProofOptions, runPipelineProof } from '../../packages/cli/src/shapes/pipeline.js';
 import {
   lmPretraining,
   PROOF_DEFAULTS,
   QUESTION_TYPES,
   type Scores,
-} from '../../packages/proof/src/index.js';
+} from '../../examples/shapes/src/index.js';
+import { ApiClient } from '../../packages/cli/src/http-client.js';
+import { type PipelineProofOptions, runPipelineProof } from '../../packages/cli/src/shapes/pipeline.js';
 import { servicesForThisFile } from './services.js';
 
 // A cache of our own: the LM must come from the repository, never from a developer's cache.

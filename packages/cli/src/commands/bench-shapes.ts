@@ -1,5 +1,5 @@
 // `mmit bench shapes --seed S --train N --test M [--json]`: the proof that the pipeline learns,
-// on the synthetic shapes-and-beeps task (@mmit/proof), through the running services (ingest ->
+// on the synthetic shapes-and-beeps task (@mmit/example-shapes), through the running services (ingest ->
 // synth -> features -> trainer -> serve; see ../shapes/pipeline.ts). `--engine-only` runs the same
 // task with the engine alone (no services): the quick check of the models and the task.
 // Exit status 0 when every target is met, 3 when the run completed but a target was missed (1 is
@@ -14,7 +14,7 @@ import {
   PROOF_DEFAULTS,
   proofJson,
   runEngineProof,
-} from '@mmit/proof';
+} from '@mmit/example-shapes';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { clientOf } from '../client.js';

@@ -30,7 +30,7 @@ import {
   vqaPrompt,
   writeTaskFolder,
   writeTaskModels,
-} from '@mmit/proof';
+} from '@mmit/example-shapes';
 import { watchRun } from '../commands/train.js';
 import type { ApiClient } from '../http-client.js';
 import { followJob, type JobLabel } from '../job-progress.js';

@@ -8,7 +8,7 @@
 // somewhere: what is held out is the pictures and clips the projectors learn from, never the words.
 // The pretrained LM is found by a key of everything that decides it (sizes, schedule, corpus):
 // first under MMIT_CACHE_DIR (default ~/.cache/mmit)/proof-lm/<key>, then in the repository
-// (packages/proof/pretrained-lm, made with PROOF_DEFAULTS' settings, see its README); when
+// (examples/shapes/pretrained-lm, made with PROOF_DEFAULTS' settings, see its README); when
 // neither has it, it is pretrained in the run and cached.
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

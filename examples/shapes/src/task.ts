@@ -85,7 +85,7 @@ export function allColourShapePairs(): string[] {
 
 /**
  * The proof's defaults (the CLI's flags and the engine-only run both start from these). The LM's
- * are the settings of the LM shipped in packages/proof/pretrained-lm, pretrained once (about 25
+ * are the settings of the LM shipped in examples/shapes/pretrained-lm, pretrained once (about 25
  * minutes on 2 cores) and found by its key, so a default run only trains the projectors: sized to
  * finish in under 5 minutes on 2 CPU cores.
  */

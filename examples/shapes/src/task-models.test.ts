@@ -18,7 +18,7 @@ test('a run whose words the LM corpus never says is refused before any pretraini
 
 test('the LM shipped in the repository is the one the default settings name', () => {
   // A change to the LM's corpus, vocabulary, sizes or schedule changes the key: the shipped LM
-  // must then be made again (packages/proof/pretrained-lm/README.md says how), or every default
+  // must then be made again (examples/shapes/pretrained-lm/README.md says how), or every default
   // run would pretrain its own.
   const shipped = JSON.parse(readFileSync(join(SHIPPED_LM_DIR, 'pretraining.json'), 'utf8')) as {
     key: string;
