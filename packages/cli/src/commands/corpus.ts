@@ -20,6 +20,7 @@ import type { Command } from 'commander';
 import { clientOf } from '../client.js';
 import type { ApiClient } from '../http-client.js';
 import { followJob, streamBar } from '../job-progress.js';
+import { detachOption } from '../options.js';
 import { formatTable } from '../table.js';
 import { formatBytes, localSource, uploadSource } from '../upload.js';
 
@@ -195,7 +196,7 @@ export function registerCorpusCommands(program: Command): void {
       if (rejected) console.log(`\n${rejected}`);
     });
 
-  corpus
+  const importCommand = corpus
     .command('import')
     .description(`import a folder, archive or file from this machine (${FORMATS})`)
     .argument('<id>')
@@ -213,55 +214,58 @@ export function registerCorpusCommands(program: Command): void {
       '--caption-column <name...>',
       'hf-folder, parquet: the caption column(s) (default: text, caption, ...)',
     )
-    .option('--media-column <name>', 'parquet: the image/audio column (hf-folder: the file column)')
-    .action(
-      async (
-        id: string,
-        path: string,
-        opts: {
-          format?: string;
-          serverPath?: boolean;
-          mediaRoot?: string;
-          captionColumn?: string[];
-          mediaColumn?: string;
-        },
-        command: Command,
-      ) => {
-        const client = clientOf(command);
-        // With --server-path the path is the server's; a same-named one here only helps guess the format.
-        const local = await stat(path).catch(() => undefined);
-        if (!opts.serverPath && !local) {
-          throw new Error(`${path} does not exist here; to import a path on the server, add --server-path`);
-        }
-        const format = opts.format ?? (await guessFormat(path, local?.isDirectory() ?? false));
-        if (!format) throw new Error(`cannot tell the format of ${path}; pass --format (${FORMATS})`);
-        const columns = {
-          ...(opts.captionColumn ? { captions: opts.captionColumn } : {}),
-          ...(opts.mediaColumn ? { media: opts.mediaColumn } : {}),
-        };
-        const options = {
-          ...(opts.mediaRoot ? { mediaRoot: opts.mediaRoot } : {}),
-          ...(Object.keys(columns).length > 0 ? { columns } : {}),
-        };
-        const source = opts.serverPath
-          ? { type: 'path', path: resolve(path) }
-          : { type: 'upload', key: await uploadWithProgress(client, path) };
-        const job = await client.postJson<JobRecord>(`/v1/corpora/${id}/imports`, {
-          format,
-          source,
-          options,
-        });
-        const finished = await followJob(client, `/v1/jobs/${job.id}`, { label: 'importing', unit: 'items' });
-        if (finished.status !== 'succeeded') {
-          throw new Error(
-            `import ${finished.id} ${finished.status}: ${finished.error?.detail ?? 'no detail'}`,
-          );
-        }
-        const summary = finished.result as ImportSummary;
-        console.log(`\nimported ${summary.entries} entries in ${summary.durationSec.toFixed(1)} s`);
-        console.log(summaryTable(summary));
-        const rejected = notAcceptedTable(summary.notAccepted);
-        if (rejected) console.log(`\n${rejected}`);
+    .option('--media-column <name>', 'parquet: the image/audio column (hf-folder: the file column)');
+  detachOption(importCommand, 'upload, start the import job, print its id and return').action(
+    async (
+      id: string,
+      path: string,
+      opts: {
+        format?: string;
+        serverPath?: boolean;
+        mediaRoot?: string;
+        captionColumn?: string[];
+        mediaColumn?: string;
+        detach?: boolean;
       },
-    );
+      command: Command,
+    ) => {
+      const client = clientOf(command);
+      // With --server-path the path is the server's; a same-named one here only helps guess the format.
+      const local = await stat(path).catch(() => undefined);
+      if (!opts.serverPath && !local) {
+        throw new Error(`${path} does not exist here; to import a path on the server, add --server-path`);
+      }
+      const format = opts.format ?? (await guessFormat(path, local?.isDirectory() ?? false));
+      if (!format) throw new Error(`cannot tell the format of ${path}; pass --format (${FORMATS})`);
+      const columns = {
+        ...(opts.captionColumn ? { captions: opts.captionColumn } : {}),
+        ...(opts.mediaColumn ? { media: opts.mediaColumn } : {}),
+      };
+      const options = {
+        ...(opts.mediaRoot ? { mediaRoot: opts.mediaRoot } : {}),
+        ...(Object.keys(columns).length > 0 ? { columns } : {}),
+      };
+      const source = opts.serverPath
+        ? { type: 'path', path: resolve(path) }
+        : { type: 'upload', key: await uploadWithProgress(client, path) };
+      const job = await client.postJson<JobRecord>(`/v1/corpora/${id}/imports`, {
+        format,
+        source,
+        options,
+      });
+      if (opts.detach) {
+        console.log(`import job ${job.id} (mmit corpus show ${id} when it is done)`);
+        return;
+      }
+      const finished = await followJob(client, `/v1/jobs/${job.id}`, { label: 'importing', unit: 'items' });
+      if (finished.status !== 'succeeded') {
+        throw new Error(`import ${finished.id} ${finished.status}: ${finished.error?.detail ?? 'no detail'}`);
+      }
+      const summary = finished.result as ImportSummary;
+      console.log(`\nimported ${summary.entries} entries in ${summary.durationSec.toFixed(1)} s`);
+      console.log(summaryTable(summary));
+      const rejected = notAcceptedTable(summary.notAccepted);
+      if (rejected) console.log(`\n${rejected}`);
+    },
+  );
 }
