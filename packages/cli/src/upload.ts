@@ -16,6 +16,8 @@ import { basename, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { UploadPart, UploadSession } from '@mmit/contracts';
+// The subpath alone: the package's index would load the S3 client and the embedded server.
+import { partsOf } from '@mmit/storage/parts';
 import { pack } from 'tar-stream';
 import { type ApiClient, ApiError } from './http-client.js';
 
@@ -160,28 +162,6 @@ async function readState(file: string): Promise<Resumable | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** Cuts a stream into `size`-byte parts (the last may be shorter), one part held at a time. */
-async function* partsOf(stream: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let held: Buffer[] = [];
-  let heldBytes = 0;
-  for await (const raw of stream) {
-    let chunk = raw;
-    while (heldBytes + chunk.length >= size) {
-      const take = size - heldBytes;
-      held.push(chunk.subarray(0, take));
-      yield Buffer.concat(held, size);
-      chunk = chunk.subarray(take);
-      held = [];
-      heldBytes = 0;
-    }
-    if (chunk.length > 0) {
-      held.push(chunk);
-      heldBytes += chunk.length;
-    }
-  }
-  if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
 }
 
 export interface UploadProgress {
