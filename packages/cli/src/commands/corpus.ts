@@ -84,18 +84,21 @@ const FORMATS = 'folder, tar, zip, llava-json, coco, webdataset, jsonl, csv, hf-
 /** Uploads a local source with a progress bar on stderr; returns the upload's key. */
 async function uploadWithProgress(client: ApiClient, path: string): Promise<string> {
   const source = await localSource(path, ARCHIVE.test(path));
-  const bar = streamBar({ label: 'uploading', unit: 'MB' });
+  // Counted in MB, or in kB for an upload under a megabyte (0.0 of 0.0 MB says nothing).
+  let bar: ReturnType<typeof streamBar> | undefined;
   let upload: UploadSession;
   try {
-    upload = await uploadSource(client, source, (p) =>
+    upload = await uploadSource(client, source, (p) => {
+      const [unit, scale] = p.total < 1e6 ? (['kB', 1e3] as const) : (['MB', 1e6] as const);
+      bar ??= streamBar({ label: 'uploading', unit });
       bar.update({
-        done: Number((p.done / 1e6).toFixed(1)),
-        total: Number((p.total / 1e6).toFixed(1)),
+        done: Number((p.done / scale).toFixed(1)),
+        total: Number((p.total / scale).toFixed(1)),
         ...(p.resumed > 0 ? { detail: `${formatBytes(p.resumed)} already there` } : {}),
-      }),
-    );
+      });
+    });
   } finally {
-    bar.stop();
+    bar?.stop();
   }
   console.error(
     `uploaded ${source.filename} (${formatBytes(upload.size ?? 0)}, ${upload.parts.length} part(s)) as ${upload.id}`,
