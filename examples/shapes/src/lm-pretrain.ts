@@ -1,7 +1,7 @@
 // Pretraining the tiny LM on the corpus text with the engine itself: every weight is a graph
 // parameter (not an initializer), so `grad` emits the weight gradients of the whole decoder
-// (MatMul's VJP for both inputs, RMSNorm's composed ops, the embedding Gather) and AdamW updates
-// them on the host. Afterwards the weights are written as a checkpoint and stay frozen.
+// (MatMul's VJP for both inputs, RMSNorm's composed ops, the embedding Gather), and the trainer's
+// own loop (@mmit/train's Trainer) runs the steps. Afterwards the weights are written as a checkpoint and stay frozen.
 // Media positions take slot rows instead of their token's embedding: the sum of up to
 // SLOT_WORDS word embeddings (the same tied table) plus noise, so the LM learns to read rows of
 // the kind a projector can produce, and not to rely on their exact values.
@@ -22,6 +22,7 @@ import {
   Graph,
   gather,
   grad,
+  type HostTensor,
   hostTensor,
   linear,
   mul,
@@ -29,7 +30,7 @@ import {
   unsqueeze,
   type Value,
 } from '@mmit/tensor';
-import { lrMultiplier } from '@mmit/train';
+import { type TrainExample, Trainer } from '@mmit/train';
 import { gaussian } from './gaussian.js';
 import { initTinyLm, type TinyLmSizes, type TinyLmTokens, tinyLmConfig, tinyLmWeights } from './tiny-lm.js';
 
@@ -114,6 +115,8 @@ export interface PretrainOptions {
   threads?: number;
   /** Noise added to every slot row, as a fraction of the embedding table's RMS (default 0.3). */
   slotNoise?: number;
+  /** Warm-up as a fraction of the steps (default 0.05). */
+  warmupRatio?: number;
   /** Called after each step with its loss (progress output). */
   onStep?: (step: number, loss: number) => void;
   /** Called every `checkEvery` steps with the current weights (e.g. to measure the LM on the way). */
@@ -179,7 +182,12 @@ function slotNoiseTensor(batch: LmSequence[], length: number, d: number, scale: 
 
 const rms = (x: Float32Array) => Math.sqrt(x.reduce((sum, v) => sum + v * v, 0) / x.length);
 
-/** Full-weight training from a random start: shuffled batches, AdamW with a cosine schedule. */
+/**
+ * Full-weight training from a random start, through @mmit/train's Trainer (the loop the trainer
+ * service runs: its data order, AdamW step, schedule and metrics); only the batch feeds are this
+ * task's own (slot rows and their noise). Cosine schedule with `warmupRatio` of the steps as
+ * warm-up (5% by default), no gradient clipping, every sequence once per epoch.
+ */
 export async function pretrainTinyLm(options: PretrainOptions): Promise<PretrainResult> {
   const { graph, params } = buildLmTrainGraph(options.sizes, options.tokens);
   const session = await createSession(graph, {
@@ -193,40 +201,62 @@ export async function pretrainTinyLm(options: PretrainOptions): Promise<Pretrain
     weight_decay: 0.01,
     betas: [0.9, 0.98],
   });
+  // The Trainer orders and batches examples by id; the sequence's slots travel beside it.
+  const examples: TrainExample[] = options.sequences.map((s, i) => ({
+    id: String(i),
+    media: '',
+    inputIds: Int32Array.from(s.ids),
+    labels: Int32Array.from(s.labels),
+  }));
   const rng = createRng(options.seed + 1);
-  let order: number[] = [];
+  const feedBatch = async (batch: TrainExample[], current: Record<string, Float32Array>) => {
+    const sequences = batch.map((e) => options.sequences[Number(e.id)]);
+    const feeds: Record<string, HostTensor> = padBatch(sequences, options.tokens.padTokenId);
+    const length = feeds.input_ids.dims[1];
+    const noiseScale = (options.slotNoise ?? 0.3) * rms(current['embed.weight']);
+    feeds.slot_noise = slotNoiseTensor(sequences, length, options.sizes.hiddenSize, noiseScale, rng);
+    for (const name of params) feeds[name] = { dtype: 'float32', dims: dims[name], data: current[name] };
+    const tokens = sequences.reduce((n, s) => n + s.ids.length, 0);
+    const targets = sequences.reduce((n, s) => n + s.labels.filter((l) => l !== -100).length, 0);
+    return { feeds, tokens, targets };
+  };
+  const trainer = new Trainer({
+    step: { params },
+    session,
+    train: examples,
+    validation: [],
+    optimizer,
+    feedBatch,
+    config: {
+      batchSize: options.batchSize,
+      gradAccumulation: 1,
+      totalSteps: options.steps,
+      maxGradNorm: null,
+      schedule: {
+        type: 'cosine',
+        warmupSteps: Math.round(options.steps * (options.warmupRatio ?? 0.05)),
+        totalSteps: options.steps,
+        minLrRatio: 0.1,
+      },
+      seed: options.seed + 1,
+      evalEvery: 0,
+      checkpointEvery: 0,
+      padTokenId: options.tokens.padTokenId,
+      padToMultipleOf: 1,
+      groupByLength: false,
+    },
+  });
   const losses: number[] = [];
-  const warmupSteps = Math.round(options.steps * 0.05);
   try {
-    for (let step = 1; step <= options.steps; step++) {
-      if (order.length < options.batchSize) {
-        const more = options.sequences.map((_, i) => i);
-        for (let i = more.length - 1; i > 0; i--) {
-          const j = Math.floor(rng() * (i + 1));
-          [more[i], more[j]] = [more[j], more[i]];
+    await trainer.run({
+      onStep: async (metrics) => {
+        losses.push(metrics.loss);
+        options.onStep?.(metrics.step, metrics.loss);
+        if (options.onCheck && options.checkEvery && metrics.step % options.checkEvery === 0) {
+          await options.onCheck(metrics.step, optimizer.float32());
         }
-        order = order.concat(more);
-      }
-      const batch = order.splice(0, options.batchSize).map((i) => options.sequences[i]);
-      const current = optimizer.float32();
-      const feeds: Record<string, ReturnType<typeof hostTensor>> = padBatch(batch, options.tokens.padTokenId);
-      const length = feeds.input_ids.dims[1];
-      const noiseScale = (options.slotNoise ?? 0.3) * rms(current['embed.weight']);
-      feeds.slot_noise = slotNoiseTensor(batch, length, options.sizes.hiddenSize, noiseScale, rng);
-      for (const name of params) feeds[name] = { dtype: 'float32', dims: dims[name], data: current[name] };
-      const out = await session.run(feeds);
-      const loss = (out.loss.data as Float32Array)[0];
-      const grads = Object.fromEntries(params.map((n) => [n, out[`grad.${n}`].data as Float32Array]));
-      optimizer.step(
-        grads,
-        lrMultiplier({ type: 'cosine', warmupSteps, totalSteps: options.steps, minLrRatio: 0.1 }, step),
-      );
-      losses.push(loss);
-      options.onStep?.(step, loss);
-      if (options.onCheck && options.checkEvery && step % options.checkEvery === 0) {
-        await options.onCheck(step, optimizer.float32());
-      }
-    }
+      },
+    });
   } finally {
     await session.release();
   }

@@ -9,6 +9,8 @@
 // session synchronously on the JS thread (its async `run` only defers to setImmediate), so no JS
 // work overlaps a step. Hence the parameter-sized arrays (gradient sums, float32 parameters) are
 // allocated once and refilled, not rebuilt per step.
+// A step graph of another kind (the shapes example's full-weight LM pretraining) brings its own
+// batch feeds (`feedBatch`) and keeps everything else: order, accumulation, clipping, AdamW, metrics.
 // Limits: one step graph (one shape family); the graph computes the LM head only where labels are.
 import {
   clipGlobalNorm,
@@ -83,10 +85,30 @@ export interface LoopHooks {
   signal?: AbortSignal;
 }
 
+/** A micro-batch's graph inputs (parameters included) and what it counts: tokens seen, labelled targets. */
+export interface BatchFeeds {
+  feeds: Record<string, HostTensor>;
+  tokens: number;
+  targets: number;
+}
+
+/**
+ * Builds a micro-batch's feeds for a step graph other than the LLaVA step (e.g. the shapes
+ * example's full-weight LM pretraining, whose batches carry slot rows instead of features).
+ */
+export type FeedBatch = (
+  examples: TrainExample[],
+  params: Record<string, Float32Array>,
+) => Promise<BatchFeeds>;
+
 export interface TrainerOptions {
-  step: LlavaStepGraph;
+  /** The step graph: its outputs are `loss` and `grad.<param>` for each of `params`. */
+  step: Pick<LlavaStepGraph, 'params'> & Partial<Pick<LlavaStepGraph, 'graph' | 'options'>>;
   session: Session;
-  features: FeatureSource;
+  /** Where LLaVA batches get their features; unused with `feedBatch`. */
+  features?: FeatureSource;
+  /** Feeds for a step graph of another kind; default: LLaVA batches (collate, features, llavaStepFeeds). */
+  feedBatch?: FeedBatch;
   train: TrainExample[];
   validation: TrainExample[];
   optimizer: GroupedAdamW;
@@ -172,21 +194,23 @@ export class Trainer {
     return last;
   }
 
-  private async batchFeeds(examples: TrainExample[]): Promise<{
-    feeds: Record<string, HostTensor>;
-    tokens: number;
-    targets: number;
-  }> {
+  private async batchFeeds(examples: TrainExample[]): Promise<BatchFeeds> {
+    if (this.options.feedBatch) return this.options.feedBatch(examples, this.params);
+    const step = this.options.step;
+    const features = this.options.features;
+    if (!step.graph || !step.options || !features) {
+      throw new Error('a LLaVA step needs its step graph and a feature source (or pass feedBatch)');
+    }
     const { padTokenId, padToMultipleOf } = this.options.config;
     const collated = collate(examples, padTokenId, padToMultipleOf);
-    const features = await stackFeatures(
-      this.options.features,
+    const stacked = await stackFeatures(
+      features,
       examples.map((e) => e.media),
     );
     const feeds = llavaStepFeeds(
-      this.options.step,
+      { graph: step.graph, params: step.params, options: step.options },
       {
-        features,
+        features: stacked,
         inputIds: collated.inputIds,
         attentionMask: collated.attentionMask,
         labels: collated.labels,
@@ -209,7 +233,7 @@ export class Trainer {
       const taken = this.cursor.take();
       epoch = taken.epoch;
       const examples = taken.indices.map((i) => train[i]);
-      features.prefetch(this.cursor.peek().map((i) => train[i].media));
+      features?.prefetch(this.cursor.peek().map((i) => train[i].media));
       const batch = await this.batchFeeds(examples);
       const out = await session.run(batch.feeds, outputs);
       lossSum += out.loss.data[0] as number;
