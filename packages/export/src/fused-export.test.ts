@@ -7,24 +7,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import {
-  buildLlavaStepGraph,
-  languageModelFromCheckpoint,
-  llavaStepFeeds,
-  maxRelative,
-  openCheckpointFolder,
-} from '@mmit/models';
+import { maxRelative, openCheckpointFolder } from '@mmit/models';
 import { startTestStore, type TestStore } from '@mmit/storage/testing';
-import { createSession, type HostTensor, hostTensor, openCheckpoint, readSafetensors } from '@mmit/tensor';
+import { type HostTensor, openCheckpoint, readSafetensors } from '@mmit/tensor';
 import { decoderFixturesDir, fixturesDir } from '../../../test/paths.js';
 import { exportHfLlava, LORA_ADAPTER_DIR } from './hf-llava.js';
 import { type ExportRun, loadExportRun } from './run-source.js';
-import { trainTinyRun } from './testing.js';
+import { llavaLogits, trainTinyRun } from './testing.js';
 
 let store: TestStore;
 let run: ExportRun;
 let out: string;
-const IMAGE_TOKEN_ID = 3;
+const _IMAGE_TOKEN_ID = 3;
 const PEFT = 'base_model.model.model.language_model.layers';
 
 before(async () => {
@@ -63,40 +57,8 @@ test('the merged export keeps qkv_proj fused and reproduces the trained model', 
   assert.ok(names.includes('model.language_model.layers.1.mlp.gate_up_proj.weight'));
   assert.ok(!names.some((n) => /language_model\..*\.(?:q_proj|gate_proj)\./.test(n)));
   const lora = run.lora!;
-  const ids = [10, 11, ...Array<number>(16).fill(IMAGE_TOKEN_ID), 20, 21, 22];
-  const batch = {
-    features: hostTensor(
-      'float32',
-      [1, 16, 64],
-      Array.from({ length: 16 * 64 }, (_, i) => Math.sin(i * 0.3)),
-    ),
-    inputIds: hostTensor('int32', [1, ids.length], ids),
-    attentionMask: hostTensor(
-      'int32',
-      [1, ids.length],
-      ids.map(() => 1),
-    ),
-    labels: hostTensor(
-      'int32',
-      [1, ids.length],
-      ids.map((id) => (id === IMAGE_TOKEN_ID ? -100 : id)),
-    ),
-  };
-  const logitsOf = async (
-    lmDir: string,
-    params: Record<string, HostTensor<'float32'>>,
-    withLora: boolean,
-  ) => {
-    const lm = languageModelFromCheckpoint(openCheckpointFolder(lmDir));
-    const step = buildLlavaStepGraph(lm, {
-      projector: run.projector.spec,
-      imageTokenId: IMAGE_TOKEN_ID,
-      head: 'all',
-      ...(withLora ? { lora: { rank: lora.rank, alpha: lora.alpha, targets: lora.targets } } : {}),
-    });
-    const values = Object.fromEntries(Object.entries(params).map(([n, t]) => [n, t.data]));
-    return (await (await createSession(step.graph)).run(llavaStepFeeds(step, batch, values))).logits;
-  };
+  const logitsOf = (lmDir: string, params: Record<string, HostTensor<'float32'>>, withLora: boolean) =>
+    llavaLogits(run, lmDir, params, withLora);
   const trained = await logitsOf(run.lmDir, { ...run.projector.weights, ...lora.weights }, true);
   const exported = openCheckpointFolder(out);
   const projector = Object.fromEntries(

@@ -9,10 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import {
   arangePositions,
   buildForwardGraph,
-  buildLlavaStepGraph,
   buildVisionGraph,
   languageModelFromCheckpoint,
-  llavaStepFeeds,
   maxRelative,
   openCheckpointFolder,
   openVisionTower,
@@ -24,7 +22,7 @@ import { fixturesDir } from '../../../test/paths.js';
 import { ExportError } from './errors.js';
 import { exportHfLlava, type HfExportResult, LORA_ADAPTER_DIR } from './hf-llava.js';
 import { type ExportRun, loadExportRun } from './run-source.js';
-import { type TinyRunOptions, testPixels, trainTinyRun } from './testing.js';
+import { llavaLogits, type TinyRunOptions, testPixels, trainTinyRun } from './testing.js';
 
 let store: TestStore;
 let llama: { run: ExportRun; out: string; result: HfExportResult };
@@ -171,41 +169,8 @@ describe('exportHfLlava', () => {
   test('the exported LM (LoRA merged) reproduces the logits of the model the run trained', async () => {
     const { run, out } = llama;
     const lora = run.lora!;
-    const ids = [10, 11, ...Array<number>(16).fill(IMAGE_TOKEN_ID), 20, 21, 22];
-    const batch = {
-      features: hostTensor(
-        'float32',
-        [1, 16, 64],
-        Array.from({ length: 16 * 64 }, (_, i) => Math.sin(i * 0.3)),
-      ),
-      inputIds: hostTensor('int32', [1, ids.length], ids),
-      attentionMask: hostTensor(
-        'int32',
-        [1, ids.length],
-        ids.map(() => 1),
-      ),
-      labels: hostTensor(
-        'int32',
-        [1, ids.length],
-        ids.map((id) => (id === IMAGE_TOKEN_ID ? -100 : id)),
-      ),
-    };
-    const logitsOf = async (
-      lmDir: string,
-      params: Record<string, HostTensor<'float32'>>,
-      withLora: boolean,
-    ) => {
-      const lm = languageModelFromCheckpoint(openCheckpointFolder(lmDir));
-      const step = buildLlavaStepGraph(lm, {
-        projector: run.projector.spec,
-        imageTokenId: IMAGE_TOKEN_ID,
-        head: 'all',
-        ...(withLora ? { lora: { rank: lora.rank, alpha: lora.alpha, targets: lora.targets } } : {}),
-      });
-      const values = Object.fromEntries(Object.entries(params).map(([n, t]) => [n, t.data]));
-      return (await (await createSession(step.graph)).run(llavaStepFeeds(step, batch, values))).logits;
-    };
-    // The training graph: original LM + adapters + projector, weights straight from the checkpoint.
+    const logitsOf = (lmDir: string, params: Record<string, HostTensor<'float32'>>, withLora: boolean) =>
+      llavaLogits(run, lmDir, params, withLora);
     const trained = await logitsOf(run.lmDir, { ...run.projector.weights, ...lora.weights }, true);
     // The export: its own LM weights (merged) and its own projector tensors, through our loader.
     const exported = openCheckpointFolder(out);

@@ -6,13 +6,17 @@ import { join, resolve } from 'node:path';
 import { keys, newId } from '@mmit/contracts';
 import {
   applyProjector,
+  buildLlavaStepGraph,
   buildVisionGraph,
+  languageModelFromCheckpoint,
+  llavaStepFeeds,
+  openCheckpointFolder,
   openVisionTower,
   projectorParams,
   visionOutputs,
 } from '@mmit/models';
 import type { Bucket } from '@mmit/storage';
-import { createSession, Graph, type HostTensor } from '@mmit/tensor';
+import { createSession, Graph, type HostTensor, hostTensor } from '@mmit/tensor';
 import { executeRun, initialRunState, RunRecorder, type RunSpecInput, RunSpecSchema } from '@mmit/train';
 import { TEST_ENCODER_KEY, writeTinyDataset } from '@mmit/train/testing';
 import type { ExportRun } from './run-source.js';
@@ -89,5 +93,55 @@ export async function referenceImageRows(run: ExportRun, pixels: HostTensor): Pr
     return (await (await createSession(g)).run({ features, ...run.projector.weights })).rows;
   } finally {
     tower.weights.close();
+  }
+}
+
+/** `<image>` in the fixtures' tokenizer. */
+export const TEST_IMAGE_TOKEN_ID = 3;
+
+/**
+ * The logits (1, T, V) of one fixed prompt with 16 image rows, through the LLaVA training graph of
+ * the LM in `lmDir` with `params` (projector, and the run's LoRA adapters when `withLora`): what
+ * an export must reproduce from its own folder.
+ */
+export async function llavaLogits(
+  run: ExportRun,
+  lmDir: string,
+  params: Record<string, HostTensor<'float32'>>,
+  withLora: boolean,
+): Promise<HostTensor> {
+  const ids = [10, 11, ...Array<number>(16).fill(TEST_IMAGE_TOKEN_ID), 20, 21, 22];
+  const batch = {
+    features: hostTensor(
+      'float32',
+      [1, 16, 64],
+      Array.from({ length: 16 * 64 }, (_, i) => Math.sin(i * 0.3)),
+    ),
+    inputIds: hostTensor('int32', [1, ids.length], ids),
+    attentionMask: hostTensor(
+      'int32',
+      [1, ids.length],
+      ids.map(() => 1),
+    ),
+    labels: hostTensor(
+      'int32',
+      [1, ids.length],
+      ids.map((id) => (id === TEST_IMAGE_TOKEN_ID ? -100 : id)),
+    ),
+  };
+  const lora = run.lora;
+  const lm = languageModelFromCheckpoint(openCheckpointFolder(lmDir));
+  const step = buildLlavaStepGraph(lm, {
+    projector: run.projector.spec,
+    imageTokenId: TEST_IMAGE_TOKEN_ID,
+    head: 'all',
+    ...(withLora && lora ? { lora: { rank: lora.rank, alpha: lora.alpha, targets: lora.targets } } : {}),
+  });
+  const values = Object.fromEntries(Object.entries(params).map(([n, t]) => [n, t.data]));
+  const session = await createSession(step.graph);
+  try {
+    return (await session.run(llavaStepFeeds(step, batch, values))).logits;
+  } finally {
+    await session.release();
   }
 }
