@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { maxRelative, openCheckpointFolder } from '@mmit/models';
+import { maxRelative } from '@mmit/models';
 import { startTestStore, type TestStore } from '@mmit/storage/testing';
 import { type HostTensor, openCheckpoint, readSafetensors } from '@mmit/tensor';
 import { decoderFixturesDir, fixturesDir } from '../../../test/paths.js';
 import { exportHfLlava, LORA_ADAPTER_DIR } from './hf-llava.js';
 import { type ExportRun, loadExportRun } from './run-source.js';
-import { llavaLogits, trainTinyRun } from './testing.js';
+import { exportLogits, trainTinyRun } from './testing.js';
 
 let store: TestStore;
 let run: ExportRun;
@@ -56,17 +56,10 @@ test('the merged export keeps qkv_proj fused and reproduces the trained model', 
   assert.ok(names.includes('model.language_model.layers.0.self_attn.qkv_proj.weight'));
   assert.ok(names.includes('model.language_model.layers.1.mlp.gate_up_proj.weight'));
   assert.ok(!names.some((n) => /language_model\..*\.(?:q_proj|gate_proj)\./.test(n)));
-  const lora = run.lora!;
-  const logitsOf = (lmDir: string, params: Record<string, HostTensor<'float32'>>, withLora: boolean) =>
-    llavaLogits(run, lmDir, params, withLora);
-  const trained = await logitsOf(run.lmDir, { ...run.projector.weights, ...lora.weights }, true);
-  const exported = openCheckpointFolder(out);
-  const projector = Object.fromEntries(
-    Object.keys(run.projector.weights).map((n) => [n, exported.weight(n)]),
-  );
-  const error = maxRelative(await logitsOf(out, projector, false), trained);
+  const { trained, exported, withoutLora } = await exportLogits(run, out);
+  const error = maxRelative(exported, trained);
   assert.ok(error < 1e-5, `logits max relative error ${error}`);
-  const withoutLora = await logitsOf(run.lmDir, run.projector.weights, false);
+  // The merge mattered: the LM without its adapters is measurably different.
   assert.ok(maxRelative(withoutLora, trained) > 1e-3, 'the trained adapters should change the logits');
 });
 

@@ -16,13 +16,13 @@ import {
   openVisionTower,
 } from '@mmit/models';
 import { startTestStore, type TestStore } from '@mmit/storage/testing';
-import { createSession, type HostTensor, hostTensor, openCheckpoint, readSafetensors } from '@mmit/tensor';
+import { createSession, hostTensor, openCheckpoint, readSafetensors } from '@mmit/tensor';
 import { exportName } from '@mmit/train';
 import { fixturesDir } from '../../../test/paths.js';
 import { ExportError } from './errors.js';
 import { exportHfLlava, type HfExportResult, LORA_ADAPTER_DIR } from './hf-llava.js';
 import { type ExportRun, loadExportRun } from './run-source.js';
-import { llavaLogits, type TinyRunOptions, testPixels, trainTinyRun } from './testing.js';
+import { exportLogits, type TinyRunOptions, testPixels, trainTinyRun } from './testing.js';
 
 let store: TestStore;
 let llama: { run: ExportRun; out: string; result: HfExportResult };
@@ -168,20 +168,10 @@ describe('exportHfLlava', () => {
 
   test('the exported LM (LoRA merged) reproduces the logits of the model the run trained', async () => {
     const { run, out } = llama;
-    const lora = run.lora!;
-    const logitsOf = (lmDir: string, params: Record<string, HostTensor<'float32'>>, withLora: boolean) =>
-      llavaLogits(run, lmDir, params, withLora);
-    const trained = await logitsOf(run.lmDir, { ...run.projector.weights, ...lora.weights }, true);
-    // The export: its own LM weights (merged) and its own projector tensors, through our loader.
-    const exported = openCheckpointFolder(out);
-    const projector = Object.fromEntries(
-      Object.keys(run.projector.weights).map((n) => [n, exported.weight(n)]),
-    );
-    const fromExport = await logitsOf(out, projector, false);
-    const error = maxRelative(fromExport, trained);
+    const { trained, exported, withoutLora } = await exportLogits(run, out);
+    const error = maxRelative(exported, trained);
     assert.ok(error < 1e-5, `logits max relative error ${error}`);
     // The merge mattered: the LM without its adapters is measurably different.
-    const withoutLora = await logitsOf(run.lmDir, run.projector.weights, false);
     assert.ok(maxRelative(withoutLora, trained) > 1e-3, 'the trained adapters should change the logits');
   });
 

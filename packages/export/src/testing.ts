@@ -145,3 +145,22 @@ export async function llavaLogits(
     await session.release();
   }
 }
+
+/**
+ * The three logits an export of a LoRA run is judged by: the run's training graph (original LM +
+ * adapters + projector), the exported folder through our own loader (its merged LM weights and its
+ * projector tensors), and the original LM without the adapters (to show the merge mattered).
+ */
+export async function exportLogits(
+  run: ExportRun,
+  out: string,
+): Promise<{ trained: HostTensor; exported: HostTensor; withoutLora: HostTensor }> {
+  const lora = run.lora;
+  if (!lora) throw new Error(`run ${run.runId} has no LoRA adapters`);
+  const trained = await llavaLogits(run, run.lmDir, { ...run.projector.weights, ...lora.weights }, true);
+  const folder = openCheckpointFolder(out);
+  const projector = Object.fromEntries(Object.keys(run.projector.weights).map((n) => [n, folder.weight(n)]));
+  const exported = await llavaLogits(run, out, projector, false);
+  const withoutLora = await llavaLogits(run, run.lmDir, run.projector.weights, false);
+  return { trained, exported, withoutLora };
+}
